@@ -1,0 +1,31 @@
+import { compare, hash } from "bcryptjs";
+
+/** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
+export const MAX_PASSWORD_BYTES = 72;
+export const MIN_PASSWORD_BYTES = 8;
+
+const utf8 = new TextEncoder();
+
+export function passwordBytes(password: string): number {
+  return utf8.encode(password).length;
+}
+
+export function hashPassword(password: string, cost: number): Promise<string> {
+  return hash(password, cost);
+}
+
+export function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
+  return compare(password, passwordHash);
+}
+
+/** A syntactically valid bcrypt hash that no password matches. Comparing against it
+ * costs the same CPU as a real check, so unknown emails answer as slowly as known ones. */
+function unmatchableHash(cost: number): string {
+  return `$2b$${String(cost).padStart(2, "0")}$${"x".repeat(53)}`;
+}
+
+/** Spends one bcrypt comparison at `cost` and always fails. */
+export async function burnPasswordCheck(password: string, cost: number): Promise<false> {
+  await compare(password, unmatchableHash(cost));
+  return false;
+}

@@ -1,0 +1,77 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { log } from "./log";
+
+/** Every error code the API can answer with, its status and default message.
+ * Messages keep the tutorial's words where it had them: clients match on them. */
+const ERRORS = {
+  invalid_input: [400, "All input is required"],
+  invalid_json: [400, "Request body must be a JSON object"],
+  invalid_credentials: [400, "Invalid Credentials"],
+  invalid_token: [401, "Invalid Token"],
+  token_required: [403, "A token is required for authentication"],
+  not_found: [404, "Not Found"],
+  user_exists: [409, "User Already Exist. Please Login"],
+  payload_too_large: [413, "Request body is larger than 16 KiB"],
+  unsupported_media_type: [415, "Content-Type must be application/json"],
+  internal: [500, "Internal Server Error"],
+  server_misconfigured: [500, "Server is misconfigured"],
+  service_unavailable: [503, "Service temporarily unavailable, try again shortly"],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error type handlers throw; `onError` turns it into the JSON envelope. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: ContentfulStatusCode;
+
+  constructor(code: ErrorCode, message?: string) {
+    const [status, fallback] = ERRORS[code];
+    super(message ?? fallback);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** The single place error JSON is built: `{"error":{"code","message"}}`. */
+export function errorResponse(c: Context, error: ApiError): Response {
+  if (error.status === 503) c.header("Retry-After", "5");
+  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+}
+
+export const onError: ErrorHandler = (err, c) => {
+  if (err instanceof ApiError) {
+    if (err.status >= 500) log(c, "error", err.code, { detail: err.message });
+    return errorResponse(c, err);
+  }
+  if (err instanceof HTTPException) {
+    // Raised by Hono internals (e.g. a stream it could not read); the status is
+    // meaningful, the text is not meant for clients.
+    const code: ErrorCode = err.status === 413 ? "payload_too_large" : err.status < 500 ? "invalid_json" : "internal";
+    return errorResponse(c, new ApiError(code));
+  }
+  const database = isDatabaseError(err);
+  log(c, "error", database ? "database_error" : "unhandled", describe(err));
+  return errorResponse(c, new ApiError(database ? "service_unavailable" : "internal"));
+};
+
+export const notFound: NotFoundHandler = (c) => errorResponse(c, new ApiError("not_found"));
+
+/** Log-safe summary of an unexpected error. Drizzle's query errors embed the bound
+ * parameters (a password hash among them), so only the driver's own cause is kept. */
+function describe(err: unknown): Record<string, string> {
+  if (!(err instanceof Error)) return { error: typeof err };
+  if (err.name === "DrizzleQueryError" && err.cause instanceof Error) {
+    return { error: err.cause.name, detail: err.cause.message };
+  }
+  return { error: err.name, detail: err.message };
+}
+
+/** D1 failures (unavailable, overloaded, reset) are worth a retry; bugs are not. */
+function isDatabaseError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === "DrizzleQueryError" || err.message.startsWith("D1_");
+}

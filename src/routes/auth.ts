@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  burnPasswordCheck,
+  hashPassword,
+  MAX_PASSWORD_BYTES,
+  MIN_PASSWORD_BYTES,
+  passwordBytes,
+  verifyPassword,
+} from "../auth/passwords";
+import { issueAccessToken } from "../auth/tokens";
+import { findUserWithHash, insertUser, type User, userJson } from "../db/users";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { jsonBody, REQUIRED } from "../middleware/json-body";
+
+const MAX_EMAIL_LENGTH = 254;
+
+/** A required string field: absent, `null` or blank is "All input is required". */
+const text = (field: string) =>
+  z.string({ error: (issue) => (issue.input == null ? REQUIRED : `${field} must be a string`) });
+
+/** Emails are compared in one canonical form: trimmed, NFC, lowercase. */
+const email = text("email").trim().normalize("NFC").toLowerCase().min(1, REQUIRED);
+
+const name = (field: string) =>
+  text(field).trim().normalize("NFC").min(1, REQUIRED).max(100, `${field} must be at most 100 characters`);
+
+const registerBody = z.object({
+  firstName: name("firstName"),
+  lastName: name("lastName"),
+  email: email
+    .max(MAX_EMAIL_LENGTH, `email must be at most ${MAX_EMAIL_LENGTH} characters`)
+    .email("email must be a valid email address"),
+  password: text("password")
+    .min(1, REQUIRED)
+    .refine((password) => {
+      const bytes = passwordBytes(password);
+      return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
+    }, `password must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`),
+});
+
+const loginBody = z.object({
+  email,
+  password: text("password").min(1, REQUIRED),
+});
+
+/** Register/login answer: the user, its token, nothing secret. */
+function session(user: User, token: string) {
+  const { created_at, ...rest } = userJson(user);
+  return { ...rest, token, created_at };
+}
+
+export const auth = new Hono<AppEnv>()
+  .post("/register", jsonBody(registerBody), async (c) => {
+    const { firstName, lastName, email, password } = c.req.valid("json");
+    const { config, db } = c.var;
+    const passwordHash = await hashPassword(password, config.bcryptCost);
+    const user = await insertUser(db, { email, firstName, lastName, passwordHash });
+    if (!user) throw new ApiError("user_exists");
+    const token = await issueAccessToken(user, config);
+    c.header("Cache-Control", "no-store");
+    return c.json(session(user, token), 201);
+  })
+  .post("/login", jsonBody(loginBody), async (c) => {
+    const { email, password } = c.req.valid("json");
+    const { config, db } = c.var;
+    // Every path below spends exactly one bcrypt comparison, so timing says nothing
+    // about whether the email exists. Oversized inputs can match no account.
+    const user = email.length <= MAX_EMAIL_LENGTH ? await findUserWithHash(db, email) : undefined;
+    const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
+    const valid = checkable
+      ? await verifyPassword(password, user.passwordHash)
+      : await burnPasswordCheck(password, config.bcryptCost);
+    if (!user || !valid) throw new ApiError("invalid_credentials");
+    const token = await issueAccessToken(user, config);
+    c.header("Cache-Control", "no-store");
+    return c.json(session(user, token), 200);
+  });

@@ -1,0 +1,13 @@
+import { sql } from "drizzle-orm";
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+
+export const health = new Hono<AppEnv>().get("/health", async (c) => {
+  try {
+    await c.var.db.run(sql`select 1`);
+  } catch {
+    throw new ApiError("service_unavailable", "Database is unavailable");
+  }
+  return c.json({ status: "ok" });
+});

@@ -1,0 +1,7 @@
+declare namespace Cloudflare {
+  // Test-only bindings, set in vitest.config.ts.
+  interface Env {
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    ENVIRONMENT: string;
+  }
+}

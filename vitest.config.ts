@@ -1,0 +1,29 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd against a real local D1 with the real migrations.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            TOKEN_KEY: "test-signing-key-that-is-at-least-32-bytes-long",
+            // Cost 4 keeps the suite fast; tests about the cost set it explicitly.
+            BCRYPT_COST: "4",
+            ENVIRONMENT: "test",
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      exclude: ["test/http/**"],
+      setupFiles: ["./test/apply-migrations.ts"],
+    },
+  };
+});
