@@ -16,6 +16,10 @@ export default defineConfig(async () => {
             // Cost 4 keeps the suite fast; tests about the cost set it explicitly.
             BCRYPT_COST: "4",
             ENVIRONMENT: "test",
+            // Pinned so a developer's .dev.vars cannot change what the tests see.
+            TOKEN_TTL: "5h",
+            CORS_ORIGINS: "*",
+            ALLOW_QUERY_TOKEN: "false",
           },
         },
       }),

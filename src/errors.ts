@@ -26,13 +26,16 @@ export type ErrorCode = keyof typeof ERRORS;
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: ContentfulStatusCode;
+  /** For the log line only, never sent to the client. */
+  readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, message?: string) {
+  constructor(code: ErrorCode, message?: string, detail?: string) {
     const [status, fallback] = ERRORS[code];
     super(message ?? fallback);
     this.name = "ApiError";
     this.code = code;
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -44,7 +47,7 @@ export function errorResponse(c: Context, error: ApiError): Response {
 
 export const onError: ErrorHandler = (err, c) => {
   if (err instanceof ApiError) {
-    if (err.status >= 500) log(c, "error", err.code, { detail: err.message });
+    if (err.status >= 500) log(c, "error", err.code, { detail: err.detail ?? err.message });
     return errorResponse(c, err);
   }
   if (err instanceof HTTPException) {

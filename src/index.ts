@@ -5,7 +5,6 @@ import { requestId } from "hono/request-id";
 import { ConfigError, getConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
-import { log } from "./log";
 import { corsFromConfig } from "./middleware/cors";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
@@ -23,8 +22,7 @@ app.use(async (c, next) => {
     c.set("config", getConfig(c.env));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    log(c, "error", "server_misconfigured", { detail: err.message });
-    throw new ApiError("server_misconfigured");
+    throw new ApiError("server_misconfigured", undefined, err.message);
   }
   c.set("db", drizzle(c.env.DB));
   await next();

@@ -27,7 +27,7 @@ export function uniqueEmail(prefix = "user"): string {
   return `${prefix}-${crypto.randomUUID()}@example.com`;
 }
 
-export function newUser(fields: Json = {}) {
+export function newUser(fields: Json = {}): Json & { email: string; password: string } {
   return { firstName: "Ada", lastName: "Lovelace", email: uniqueEmail(), password: "correct horse battery", ...fields };
 }
 

@@ -20,7 +20,7 @@ export function verifyPassword(password: string, passwordHash: string): Promise<
 
 /** A syntactically valid bcrypt hash that no password matches. Comparing against it
  * costs the same CPU as a real check, so unknown emails answer as slowly as known ones. */
-function unmatchableHash(cost: number): string {
+export function unmatchableHash(cost: number): string {
   return `$2b$${String(cost).padStart(2, "0")}$${"x".repeat(53)}`;
 }
 

@@ -6,8 +6,8 @@ import { ApiError } from "../errors";
 export const health = new Hono<AppEnv>().get("/health", async (c) => {
   try {
     await c.var.db.run(sql`select 1`);
-  } catch {
-    throw new ApiError("service_unavailable", "Database is unavailable");
+  } catch (err) {
+    throw new ApiError("service_unavailable", "Database is unavailable", String(err));
   }
   return c.json({ status: "ok" });
 });

@@ -1,0 +1,16 @@
+// Fails when generated files are stale: the SQL migrations must match
+// src/db/schema.ts, and worker-configuration.d.ts must match wrangler.toml.
+// Regenerates both in place, then asks git whether anything changed.
+import { execFileSync } from "node:child_process";
+
+const run = (cmd, args) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+
+run("npx", ["drizzle-kit", "generate"]);
+run("npm", ["run", "-s", "cf-typegen"]);
+
+const stale = run("git", ["status", "--porcelain", "--", "migrations", "worker-configuration.d.ts"]).toString().trim();
+if (stale) {
+  console.error(`Generated files are out of date (commit the regenerated versions):\n${stale}`);
+  process.exit(1);
+}
+console.log("migrations and worker types match their sources");

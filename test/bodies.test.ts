@@ -1,0 +1,118 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, errorOf, newUser } from "./helpers";
+
+function post(path: string, body: BodyInit | null, contentType?: string) {
+  return call(path, { method: "POST", headers: contentType ? { "content-type": contentType } : {}, body });
+}
+
+describe("request bodies", () => {
+  it.each(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"])(
+    "refuses %s with 415 and creates nobody",
+    async (type) => {
+      const input = newUser();
+      const res = await post("/register", JSON.stringify(input), type);
+      expect(res.status).toBe(415);
+      expect((await errorOf(res)).code).toBe("unsupported_media_type");
+      const row = await env.DB.prepare("select id from users where email = ?").bind(input.email).first();
+      expect(row).toBeNull();
+    },
+  );
+
+  it("refuses a body without a content type with 415", async () => {
+    const res = await post("/login", JSON.stringify({ email: "a@example.com", password: "x" }));
+    expect(res.status).toBe(415);
+  });
+
+  it("accepts application/json with a charset", async () => {
+    const res = await post("/register", JSON.stringify(newUser()), "application/json; charset=utf-8");
+    expect(res.status).toBe(201);
+  });
+
+  it.each([
+    ["an empty body", ""],
+    ["truncated JSON", '{"email": "a@example.com", "password": '],
+    ["a JSON array", "[]"],
+    ["a JSON string", '"hello"'],
+    ["JSON null", "null"],
+    ["a number", "42"],
+  ])("answers 400 invalid_json for %s", async (_label, body) => {
+    for (const path of ["/register", "/login"]) {
+      const res = await post(path, body, "application/json");
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe("invalid_json");
+    }
+  });
+
+  it("answers 400 invalid_json for invalid UTF-8", async () => {
+    const bytes = new Uint8Array([0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    const res = await post("/login", bytes, "application/json");
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe("invalid_json");
+  });
+
+  it("answers 400 invalid_json when no body is sent at all", async () => {
+    const res = await call("/register", { method: "POST" });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe("invalid_json");
+  });
+
+  it("answers 413 for bodies over 16 KiB, whatever the declared length", async () => {
+    const big = JSON.stringify({ ...newUser(), padding: "x".repeat(17 * 1024) });
+    const declared = await post("/register", big, "application/json");
+    expect(declared.status).toBe(413);
+    expect((await errorOf(declared)).code).toBe("payload_too_large");
+    const stream = new Blob([big]).stream();
+    const chunked = await call("/register", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+      // @ts-expect-error: duplex is required by the fetch spec for streamed bodies
+      duplex: "half",
+    });
+    expect(chunked.status).toBe(413);
+  });
+
+  it("uses the last of duplicate keys for both validation and storage", async () => {
+    const input = newUser();
+    const body = `{"firstName":"Ada","lastName":"L","email":"${input.email}","password":"x","password":"${input.password}"}`;
+    const res = await post("/register", body, "application/json");
+    expect(res.status).toBe(201);
+    const login = await post(
+      "/login",
+      JSON.stringify({ email: input.email, password: input.password }),
+      "application/json",
+    );
+    expect(login.status).toBe(200);
+  });
+
+  it("does not let __proto__ or constructor keys pollute objects", async () => {
+    const input = newUser();
+    const body = `{"firstName":"A","lastName":"B","email":"${input.email}","password":"${input.password}","__proto__":{"admin":true},"constructor":{"prototype":{"admin":true}}}`;
+    const res = await post("/register", body, "application/json");
+    expect(res.status).toBe(201);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});
+
+describe("routing", () => {
+  it("answers unknown routes with a JSON 404 not_found", async () => {
+    for (const [method, path] of [
+      ["GET", "/nope"],
+      ["POST", "/admin"],
+      ["GET", "/register"],
+      ["DELETE", "/welcome"],
+    ] as const) {
+      const res = await call(path, { method });
+      expect(res.status).toBe(404);
+      expect(await errorOf(res)).toEqual({ code: "not_found", message: "Not Found" });
+    }
+  });
+
+  it("gives every response an X-Request-Id and keeps a sane incoming one", async () => {
+    const generated = await call("/health");
+    expect(generated.headers.get("x-request-id")).toMatch(/^[\w-]{8,}$/);
+    const kept = await call("/health", { headers: { "X-Request-Id": "trace-123" } });
+    expect(kept.headers.get("x-request-id")).toBe("trace-123");
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { call, postJson } from "./helpers";
+
+const ALLOWLIST = { CORS_ORIGINS: "https://app.example.com, http://localhost:5173" };
+
+function preflight(path: string, origin: string, overrides = {}) {
+  return call(
+    path,
+    {
+      method: "OPTIONS",
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,authorization",
+      },
+    },
+    overrides,
+  );
+}
+
+function listOf(header: string | null): string[] {
+  return (header ?? "")
+    .split(",")
+    .map((item) => item.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+describe("CORS with the default CORS_ORIGINS=*", () => {
+  it("answers a preflight from any origin with 204, the methods, headers and max-age", async () => {
+    const res = await preflight("/register", "https://anywhere.example");
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(listOf(res.headers.get("access-control-allow-methods"))).toEqual([
+      "get",
+      "post",
+      "patch",
+      "delete",
+      "options",
+    ]);
+    expect(listOf(res.headers.get("access-control-allow-headers"))).toEqual([
+      "content-type",
+      "authorization",
+      "x-access-token",
+    ]);
+    expect(res.headers.get("access-control-max-age")).toBe("600");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
+  it("never lets a preflight of a protected route meet auth", async () => {
+    const res = await preflight("/welcome", "https://anywhere.example");
+    expect(res.status).toBe(204);
+  });
+
+  it("adds Access-Control-Allow-Origin to normal and error responses", async () => {
+    const ok = await call("/health", { headers: { Origin: "https://anywhere.example" } });
+    const denied = await call("/welcome", { headers: { Origin: "https://anywhere.example" } });
+    expect(ok.headers.get("access-control-allow-origin")).toBe("*");
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("CORS with an allowlist", () => {
+  it("answers a preflight from a listed origin with that exact origin and Vary: Origin", async () => {
+    for (const origin of ["https://app.example.com", "http://localhost:5173"]) {
+      const res = await preflight("/login", origin, ALLOWLIST);
+      expect(res.status).toBe(204);
+      expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+      expect(listOf(res.headers.get("vary"))).toContain("origin");
+      expect(listOf(res.headers.get("access-control-allow-methods"))).toEqual([
+        "get",
+        "post",
+        "patch",
+        "delete",
+        "options",
+      ]);
+      expect(res.headers.get("access-control-max-age")).toBe("600");
+    }
+  });
+
+  it.each([
+    "https://evil.example",
+    "https://app.example.com.evil.com",
+    "https://evilapp.example.com",
+    "https://app.example.co",
+    "http://app.example.com",
+    "https://app.example.com:8443",
+    "https://APP.EXAMPLE.COM",
+    "https://app.example.com/",
+    "null",
+    "",
+  ])("never echoes the unlisted origin %j", async (origin) => {
+    const pre = await preflight("/login", origin, ALLOWLIST);
+    expect(pre.headers.get("access-control-allow-origin")).toBeNull();
+    expect(pre.headers.get("access-control-allow-methods")).toBeNull();
+    expect(listOf(pre.headers.get("vary"))).toContain("origin");
+    const res = await postJson(
+      "/login",
+      { email: "a@example.com", password: "x" },
+      origin ? { Origin: origin } : {},
+      ALLOWLIST,
+    );
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("keeps CORS headers on 401, 403, 404 and 415 answers so the browser can read them", async () => {
+    const origin = "https://app.example.com";
+    const responses = [
+      await call("/welcome", { headers: { Origin: origin, Authorization: "Bearer nope" } }),
+      await call("/welcome", { headers: { Origin: origin } }),
+      await call("/nowhere", { headers: { Origin: origin } }),
+      await call(
+        "/login",
+        { method: "POST", headers: { Origin: origin, "content-type": "text/plain" }, body: "{}" },
+        ALLOWLIST,
+      ),
+    ];
+    expect(responses.map((res) => res.status)).toEqual([401, 403, 404, 415]);
+    const last = responses[3];
+    expect(last?.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(listOf(last?.headers.get("vary") ?? null)).toContain("origin");
+  });
+});
