@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+
+/** The servers every black-box test can reach, by what makes them different. */
+export type Servers = { defaults: string; allowlist: string; misconfigured: string };
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    servers: Servers;
+  }
+}
+
+export const ALLOWED_ORIGINS = ["http://localhost:5173", "https://app.example.com"];
+
+type Running = { child: ChildProcess; dir: string; log: string[] };
+const running: Running[] = [];
+
+/** Starts the README's `npm run dev` on free ports with its own fresh local D1. */
+async function start(flags: string[]): Promise<string> {
+  const [port, inspector] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), "edge-auth-http-"));
+  const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", dir, ...flags];
+  const child = spawn("npm", args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const server: Running = { child, dir, log: [] };
+  running.push(server);
+  child.stdout?.on("data", (chunk) => server.log.push(String(chunk)));
+  child.stderr?.on("data", (chunk) => server.log.push(String(chunk)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      await fetch(`${url}/health`);
+      return url;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`npm run dev ${flags.join(" ")} did not start:\n${server.log.join("")}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function stopAll() {
+  for (const { child, dir } of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export default async function setup(project: TestProject) {
+  try {
+    const [defaults, allowlist, misconfigured] = await Promise.all([
+      start([]),
+      start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
+      start(["--var", "TOKEN_KEY:too-short"]),
+    ]);
+    project.provide("servers", { defaults, allowlist, misconfigured });
+  } catch (err) {
+    stopAll();
+    throw err;
+  }
+  return stopAll;
+}
