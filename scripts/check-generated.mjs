@@ -3,7 +3,11 @@
 // Regenerates both in place, then asks git whether anything changed.
 import { execFileSync } from "node:child_process";
 
-const run = (cmd, args) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+const run = (cmd, args) =>
+  execFileSync(cmd, args, {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
 
 run("npx", ["drizzle-kit", "generate"]);
 run("npm", ["run", "-s", "cf-typegen"]);

@@ -22,7 +22,17 @@ for (const suite of suites) {
   const report = `${out}${suite.name}.json`;
   const run = spawnSync(
     process.execPath,
-    [vitest, "run", "--config", suite.config, "--passWithNoTests", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+    [
+      vitest,
+      "run",
+      "--config",
+      suite.config,
+      "--passWithNoTests",
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${report}`,
+      ...process.argv.slice(2),
+    ],
     { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   try {
@@ -30,7 +40,9 @@ for (const suite of suites) {
     passed += results.numPassedTests;
     failed += results.numFailedTests;
     // A file that fails to load has no tests counted: count it as a failure.
-    failed += results.testResults.filter((file) => file.status === "failed" && file.assertionResults.length === 0).length;
+    failed += results.testResults.filter(
+      (file) => file.status === "failed" && file.assertionResults.length === 0,
+    ).length;
   } catch {
     broken = true;
   }

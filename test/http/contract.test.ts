@@ -50,8 +50,16 @@ describe("the tutorial's flow over real HTTP (npm run dev)", () => {
       [fetch(`${defaults}/welcome`), 403, "token_required"],
       [fetch(`${defaults}/welcome`, { headers: { Authorization: "Bearer x.y.z" } }), 401, "invalid_token"],
       [fetch(`${defaults}/missing`), 404, "not_found"],
-      [fetch(`${defaults}/login`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }), 415, "unsupported_media_type"],
-      [fetch(`${defaults}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }), 400, "invalid_json"],
+      [
+        fetch(`${defaults}/login`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }),
+        415,
+        "unsupported_media_type",
+      ],
+      [
+        fetch(`${defaults}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+        400,
+        "invalid_json",
+      ],
       [post("/register", { ...user(), padding: "x".repeat(20_000) }), 413, "payload_too_large"],
     ];
     for (const [pending, status, code] of cases) {
@@ -64,7 +72,9 @@ describe("the tutorial's flow over real HTTP (npm run dev)", () => {
 
   it("lets one of 20 simultaneous registrations of an email win", async () => {
     const input = user();
-    const statuses = (await Promise.all(Array.from({ length: 20 }, () => post("/register", input)))).map((res) => res.status);
+    const statuses = (await Promise.all(Array.from({ length: 20 }, () => post("/register", input)))).map(
+      (res) => res.status,
+    );
     expect(statuses.filter((status) => status === 201)).toHaveLength(1);
     expect(statuses.filter((status) => status === 409)).toHaveLength(19);
   });
@@ -80,7 +90,11 @@ describe("a server started with a bad TOKEN_KEY (--var TOKEN_KEY:too-short)", ()
   it("fails closed on every route with 500 server_misconfigured", async () => {
     for (const res of [
       await fetch(`${misconfigured}/health`),
-      await fetch(`${misconfigured}/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(user()) }),
+      await fetch(`${misconfigured}/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(user()),
+      }),
     ]) {
       expect(res.status).toBe(500);
       expect(await res.json()).toEqual({ error: { code: "server_misconfigured", message: "Server is misconfigured" } });

@@ -6,7 +6,11 @@ const { defaults, allowlist } = inject("servers");
 function preflight(base: string, path: string, origin: string) {
   return fetch(`${base}${path}`, {
     method: "OPTIONS",
-    headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+    headers: {
+      Origin: origin,
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "content-type",
+    },
   });
 }
 
@@ -25,7 +29,12 @@ describe("CORS over real HTTP", () => {
       expect(res.headers.get("access-control-allow-origin")).toBe(origin);
       expect(res.headers.get("vary")?.toLowerCase()).toContain("origin");
     }
-    for (const origin of ["https://app.example.com.evil.com", "null", "https://evil.example", "http://localhost:5174"]) {
+    for (const origin of [
+      "https://app.example.com.evil.com",
+      "null",
+      "https://evil.example",
+      "http://localhost:5174",
+    ]) {
       const res = await preflight(allowlist, "/welcome", origin);
       expect(res.headers.get("access-control-allow-origin")).toBeNull();
     }
@@ -42,7 +51,12 @@ describe("CORS over real HTTP", () => {
     const reg = await fetch(`${allowlist}/register`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ firstName: "Q", lastName: "T", email: `q-${crypto.randomUUID()}@example.com`, password: "query-token-1" }),
+      body: JSON.stringify({
+        firstName: "Q",
+        lastName: "T",
+        email: `q-${crypto.randomUUID()}@example.com`,
+        password: "query-token-1",
+      }),
     });
     const { token } = (await reg.json()) as { token: string };
     const res = await fetch(`${allowlist}/welcome?token=${token}`);

@@ -23,8 +23,25 @@ const running: Running[] = [];
 async function start(flags: string[]): Promise<string> {
   const [port, inspector] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "edge-auth-http-"));
-  const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", dir, ...flags];
-  const child = spawn("npm", args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  const args = [
+    "run",
+    "dev",
+    "--",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    dir,
+    ...flags,
+  ];
+  const child = spawn("npm", args, {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
   const server: Running = { child, dir, log: [] };
   running.push(server);
   child.stdout?.on("data", (chunk) => server.log.push(String(chunk)));
@@ -49,7 +66,9 @@ function freePort(): Promise<number> {
     probe.once("error", reject);
     probe.listen(0, "127.0.0.1", () => {
       const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      probe.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
