@@ -24,7 +24,7 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 /** Parses and validates the environment; throws `ConfigError` naming the bad setting. */
 export function readConfig(env: RawEnv): Config {
   const tokenKey = env.TOKEN_KEY;
-  if (typeof tokenKey !== "string" || tokenKey === "") {
+  if (typeof tokenKey !== "string" || tokenKey.trim() === "") {
     throw new ConfigError("TOKEN_KEY is not set: run `wrangler secret put TOKEN_KEY` (locally: put it in .dev.vars)");
   }
   if (new TextEncoder().encode(tokenKey).length < MIN_KEY_BYTES) {
@@ -32,6 +32,8 @@ export function readConfig(env: RawEnv): Config {
   }
   const isTest = env.ENVIRONMENT === "test";
   const bcryptCost = parseCost(setting(env.BCRYPT_COST, "10"), isTest ? 4 : 10);
+  if (bcryptCost < 10)
+    console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return {
     tokenKey,
     tokenTtlSeconds: parseTtl(setting(env.TOKEN_TTL, "5h")),
@@ -42,6 +44,16 @@ export function readConfig(env: RawEnv): Config {
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();
+
+/** The CORS allowlist alone, for the CORS middleware that runs before configuration
+ * is enforced: an invalid `CORS_ORIGINS` allows no origin at all. */
+export function readCorsOrigins(env: RawEnv): "*" | readonly string[] {
+  try {
+    return parseOrigins(setting(env.CORS_ORIGINS, "*"));
+  } catch {
+    return [];
+  }
+}
 
 /** `readConfig` memoized per bindings object, so a request pays for parsing once per isolate. */
 export function getConfig(env: object): Config {

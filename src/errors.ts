@@ -51,10 +51,9 @@ export const onError: ErrorHandler = (err, c) => {
     return errorResponse(c, err);
   }
   if (err instanceof HTTPException) {
-    // Raised by Hono internals (e.g. a stream it could not read); the status is
-    // meaningful, the text is not meant for clients.
-    const code: ErrorCode = err.status === 413 ? "payload_too_large" : err.status < 500 ? "invalid_json" : "internal";
-    return errorResponse(c, new ApiError(code));
+    // Raised by Hono internals (e.g. a body stream it could not read); keep the
+    // status, replace the text, which is not written for clients.
+    return errorResponse(c, new ApiError(codeForStatus(err.status)));
   }
   const database = isDatabaseError(err);
   log(c, "error", database ? "database_error" : "unhandled", describe(err));
@@ -77,4 +76,10 @@ function describe(err: unknown): Record<string, string> {
 function isDatabaseError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return err.name === "DrizzleQueryError" || err.message.startsWith("D1_");
+}
+
+function codeForStatus(status: number): ErrorCode {
+  const match = (Object.keys(ERRORS) as ErrorCode[]).find((code) => ERRORS[code][0] === status);
+  if (status === 400 || !match) return status < 500 ? "invalid_json" : "internal";
+  return match;
 }

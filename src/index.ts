@@ -5,7 +5,7 @@ import { requestId } from "hono/request-id";
 import { ConfigError, getConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
-import { corsFromConfig } from "./middleware/cors";
+import { corsFromEnv } from "./middleware/cors";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { welcome } from "./routes/welcome";
@@ -15,8 +15,11 @@ const app = new Hono<AppEnv>();
 // The order below is the security model.
 // 1. A request id, so every log line (even a misconfiguration) can be traced.
 app.use(requestId());
-// 2. Configuration: a deployment with a missing or weak secret answers nothing, not
-//    even preflights, instead of signing tokens with a bad key.
+// 2. CORS before anything that can reject, so preflights never meet auth or a
+//    misconfiguration, and every error stays readable by allowed browsers.
+app.use(corsFromEnv);
+// 3. Configuration: a deployment with a missing or weak secret answers every request
+//    with 500 server_misconfigured instead of signing tokens with a bad key.
 app.use(async (c, next) => {
   try {
     c.set("config", getConfig(c.env));
@@ -27,9 +30,6 @@ app.use(async (c, next) => {
   c.set("db", drizzle(c.env.DB));
   await next();
 });
-// 3. CORS before anything that can reject, so preflights never meet auth and
-//    error responses stay readable by allowed browsers.
-app.use(corsFromConfig);
 // 4. Small bodies only: every body we accept is a few hundred bytes.
 app.use(
   bodyLimit({

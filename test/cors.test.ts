@@ -92,21 +92,39 @@ describe("CORS with an allowlist", () => {
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  it("keeps CORS headers on 401, 403, 404 and 415 answers so the browser can read them", async () => {
+  it("keeps CORS headers on 401, 403, 404, 413 and 415 answers so the browser can read them", async () => {
     const origin = "https://app.example.com";
     const responses = [
-      await call("/welcome", { headers: { Origin: origin, Authorization: "Bearer nope" } }),
-      await call("/welcome", { headers: { Origin: origin } }),
-      await call("/nowhere", { headers: { Origin: origin } }),
+      await call("/welcome", { headers: { Origin: origin, Authorization: "Bearer nope" } }, ALLOWLIST),
+      await call("/welcome", { headers: { Origin: origin } }, ALLOWLIST),
+      await call("/nowhere", { headers: { Origin: origin } }, ALLOWLIST),
+      await postJson("/register", { padding: "x".repeat(17 * 1024) }, { Origin: origin }, ALLOWLIST),
       await call(
         "/login",
         { method: "POST", headers: { Origin: origin, "content-type": "text/plain" }, body: "{}" },
         ALLOWLIST,
       ),
     ];
-    expect(responses.map((res) => res.status)).toEqual([401, 403, 404, 415]);
-    const last = responses[3];
-    expect(last?.headers.get("access-control-allow-origin")).toBe(origin);
-    expect(listOf(last?.headers.get("vary") ?? null)).toContain("origin");
+    expect(responses.map((res) => res.status)).toEqual([401, 403, 404, 413, 415]);
+    for (const res of responses) {
+      expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+      expect(listOf(res.headers.get("vary"))).toContain("origin");
+    }
+  });
+
+  it("keeps CORS working when the rest of the configuration is broken", async () => {
+    const origin = "https://app.example.com";
+    const broken = { ...ALLOWLIST, TOKEN_KEY: "short" };
+    const pre = await preflight("/register", origin, broken);
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe(origin);
+    const res = await postJson("/register", {}, { Origin: origin }, broken);
+    expect(res.status).toBe(500);
+    expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+  });
+
+  it("allows no origin at all when CORS_ORIGINS is invalid", async () => {
+    const pre = await preflight("/register", "https://a.example", { CORS_ORIGINS: "https://a.example/" });
+    expect(pre.headers.get("access-control-allow-origin")).toBeNull();
   });
 });

@@ -82,6 +82,16 @@ describe("POST /register", () => {
     },
   );
 
+  it.each([
+    ["a control character", "Ada\u0000"],
+    ["a line break", "Ada\r\nSet-Cookie: x"],
+    ["a lone surrogate", "Ada\ud800"],
+  ])("refuses a name with %s", async (_label, firstName) => {
+    const res = await postJson("/register", newUser({ firstName }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toEqual({ code: "invalid_input", message: "firstName must be plain text" });
+  });
+
   it("refuses names over 100 characters", async () => {
     const res = await postJson("/register", newUser({ firstName: "x".repeat(101) }));
     expect(res.status).toBe(400);

@@ -106,10 +106,20 @@ describe("/welcome", () => {
     await expectInvalid(await call("/welcome", { headers: { "x-access-token": token } }));
   });
 
-  it("refuses other Authorization schemes with 401", async () => {
+  it("refuses a Bearer header that is not exactly one token with 401", async () => {
     const { token } = await registered();
-    for (const authorization of [`Basic ${btoa("a:b")}`, `Token ${token}`, "Bearer", `Bearer ${token} ${token}`]) {
+    for (const authorization of ["Bearer", "Bearer   ", `Bearer ${token} ${token}`, `Bearer ${token},${token}`]) {
       await expectInvalid(await call("/welcome", { headers: { Authorization: authorization } }));
+    }
+  });
+
+  it("ignores other Authorization schemes and looks for the token elsewhere", async () => {
+    const { token } = await registered();
+    for (const authorization of [`Basic ${btoa("a:b")}`, `Token ${token}`, "Bearertoken"]) {
+      const alone = await call("/welcome", { headers: { Authorization: authorization } });
+      expect(alone.status).toBe(403);
+      const withHeader = await call("/welcome", { headers: { Authorization: authorization, "x-access-token": token } });
+      expect(withHeader.status).toBe(200);
     }
   });
 

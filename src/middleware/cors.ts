@@ -1,20 +1,21 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { Config } from "../config";
+import { readCorsOrigins } from "../config";
 import type { AppEnv } from "../env";
 
 const ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
 const ALLOW_HEADERS = ["Content-Type", "Authorization", "X-Access-Token"];
 
-const byConfig = new WeakMap<Config, MiddlewareHandler>();
+const byEnv = new WeakMap<object, MiddlewareHandler>();
 
 /** Hono's cors, set from `CORS_ORIGINS`. With an allowlist only exact matches are
- * echoed back; anything else gets no CORS headers at all and the browser blocks it. */
-export const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
-  const config = c.var.config;
-  let middleware = byConfig.get(config);
+ * echoed back; anything else gets no CORS headers at all and the browser blocks it.
+ * It reads only its own setting, so it can run before the rest of the configuration
+ * is enforced and keep even a 500 readable by allowed origins. */
+export const corsFromEnv: MiddlewareHandler<AppEnv> = (c, next) => {
+  let middleware = byEnv.get(c.env);
   if (!middleware) {
-    const allowed = config.corsOrigins;
+    const allowed = readCorsOrigins(c.env);
     middleware =
       allowed === "*"
         ? cors({
@@ -31,7 +32,7 @@ export const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
             maxAge: 600,
             exposeHeaders: ["X-Request-Id"],
           });
-    byConfig.set(config, middleware);
+    byEnv.set(c.env, middleware);
   }
   return middleware(c, next);
 };

@@ -16,9 +16,11 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** Where the tutorial's clients put tokens, most explicit first. The query string
  * is opt-in (`ALLOW_QUERY_TOKEN`): URLs end up in logs and Referer headers. */
 async function findToken(c: Context<AppEnv>): Promise<string | undefined> {
-  const authorization = c.req.header("authorization");
-  if (authorization) {
-    const match = /^Bearer +(\S+)$/i.exec(authorization.trim());
+  // Other schemes (Basic for a proxy, say) are not ours: look elsewhere. A Bearer
+  // header that is not exactly one token is a bad token, not a missing one.
+  const authorization = c.req.header("authorization")?.trim();
+  if (authorization && /^bearer(\s|$)/i.test(authorization)) {
+    const match = /^bearer +([^\s,]+)$/i.exec(authorization);
     if (!match?.[1]) throw new ApiError("invalid_token");
     return match[1];
   }

@@ -15,6 +15,7 @@ import { ApiError } from "../errors";
 import { jsonBody, REQUIRED } from "../middleware/json-body";
 
 const MAX_EMAIL_LENGTH = 254;
+const CONTROL_CHARS = /\p{Cc}/u;
 
 /** A required string field: absent, `null` or blank is "All input is required". */
 const text = (field: string) =>
@@ -24,7 +25,12 @@ const text = (field: string) =>
 const email = text("email").trim().normalize("NFC").toLowerCase().min(1, REQUIRED);
 
 const name = (field: string) =>
-  text(field).trim().normalize("NFC").min(1, REQUIRED).max(100, `${field} must be at most 100 characters`);
+  text(field)
+    .trim()
+    .min(1, REQUIRED)
+    .refine((value) => value.isWellFormed() && !CONTROL_CHARS.test(value), `${field} must be plain text`)
+    .normalize("NFC")
+    .max(100, `${field} must be at most 100 characters`);
 
 const registerBody = z.object({
   firstName: name("firstName"),
