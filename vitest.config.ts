@@ -18,6 +18,7 @@ export default defineConfig(async () => {
             ENVIRONMENT: "test",
             // Pinned so a developer's .dev.vars cannot change what the tests see.
             TOKEN_TTL: "5h",
+            REFRESH_TTL: "30d",
             CORS_ORIGINS: "*",
             ALLOW_QUERY_TOKEN: "false",
           },

@@ -2,6 +2,7 @@
 export type Config = {
   tokenKey: string;
   tokenTtlSeconds: number;
+  refreshTtlSeconds: number;
   /** `"*"` for any origin, else the exact origins allowed. */
   corsOrigins: "*" | readonly string[];
   bcryptCost: number;
@@ -10,7 +11,10 @@ export type Config = {
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
 type RawEnv = Partial<
-  Record<"TOKEN_KEY" | "TOKEN_TTL" | "CORS_ORIGINS" | "BCRYPT_COST" | "ALLOW_QUERY_TOKEN" | "ENVIRONMENT", unknown>
+  Record<
+    "TOKEN_KEY" | "TOKEN_TTL" | "REFRESH_TTL" | "CORS_ORIGINS" | "BCRYPT_COST" | "ALLOW_QUERY_TOKEN" | "ENVIRONMENT",
+    unknown
+  >
 >;
 
 export class ConfigError extends Error {
@@ -18,7 +22,9 @@ export class ConfigError extends Error {
 }
 
 const MIN_KEY_BYTES = 32;
-const MAX_TTL_SECONDS = 30 * 24 * 3600;
+const DAY = 24 * 3600;
+const MAX_TOKEN_TTL = 30 * DAY;
+const MAX_REFRESH_TTL = 365 * DAY;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /** Parses and validates the environment; throws `ConfigError` naming the bad setting. */
@@ -36,7 +42,8 @@ export function readConfig(env: RawEnv): Config {
     console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return {
     tokenKey,
-    tokenTtlSeconds: parseTtl(setting(env.TOKEN_TTL, "5h")),
+    tokenTtlSeconds: parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, "5h"), MAX_TOKEN_TTL),
+    refreshTtlSeconds: parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, "30d"), MAX_REFRESH_TTL),
     corsOrigins: parseOrigins(setting(env.CORS_ORIGINS, "*")),
     bcryptCost,
     allowQueryToken: parseBool("ALLOW_QUERY_TOKEN", setting(env.ALLOW_QUERY_TOKEN, "false")),
@@ -77,11 +84,11 @@ function setting(value: unknown, fallback: string): string {
 }
 
 /** `"5h"`, `"15m"`, `"30d"`, `"90s"` or plain seconds. */
-function parseTtl(value: string): number {
-  const match = /^(\d{1,7})([smhd]?)$/.exec(value);
+function parseTtl(name: string, value: string, max: number): number {
+  const match = /^(\d{1,8})([smhd]?)$/.exec(value);
   const seconds = match ? Number(match[1]) * UNIT_SECONDS[(match[2] || "s") as keyof typeof UNIT_SECONDS] : 0;
-  if (seconds < 1 || seconds > MAX_TTL_SECONDS) {
-    throw new ConfigError(`TOKEN_TTL "${value}" must be a duration like 5h, 15m or 3600, between 1s and 30d`);
+  if (seconds < 1 || seconds > max) {
+    throw new ConfigError(`${name} "${value}" must be a duration like 5h, 15m or 3600, between 1s and ${max / DAY}d`);
   }
   return seconds;
 }

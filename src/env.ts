@@ -1,6 +1,7 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { AccessClaims } from "./auth/tokens";
 import type { Config } from "./config";
+import type { User } from "./db/users";
 
 export type Db = DrizzleD1Database;
 
@@ -11,7 +12,9 @@ export type AppEnv = {
     requestId: string;
     config: Config;
     db: Db;
-    /** Set by `requireAuth` on protected routes. */
+    /** Set by `requireAuth` and `requireSession` on protected routes. */
     claims: AccessClaims;
+    /** Set by `requireSession`: the account behind a live session. */
+    user: User;
   };
 };

@@ -8,6 +8,8 @@ import { ApiError, notFound, onError } from "./errors";
 import { corsFromEnv } from "./middleware/cors";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
+import { me } from "./routes/me";
+import { sessionRoutes } from "./routes/sessions";
 import { welcome } from "./routes/welcome";
 
 const app = new Hono<AppEnv>();
@@ -43,6 +45,8 @@ app.use(
 app.route("/", health);
 app.route("/", auth);
 app.route("/", welcome);
+app.route("/", sessionRoutes);
+app.route("/", me);
 
 app.notFound(notFound);
 app.onError(onError);

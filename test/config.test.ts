@@ -9,6 +9,7 @@ describe("readConfig", () => {
     expect(readConfig({ TOKEN_KEY: KEY })).toEqual({
       tokenKey: KEY,
       tokenTtlSeconds: 5 * 3600,
+      refreshTtlSeconds: 30 * 24 * 3600,
       corsOrigins: "*",
       bcryptCost: 10,
       allowQueryToken: false,
@@ -44,6 +45,8 @@ describe("readConfig", () => {
     ["TOKEN_TTL of zero", { TOKEN_KEY: KEY, TOKEN_TTL: "0" }],
     ["TOKEN_TTL with an unknown unit", { TOKEN_KEY: KEY, TOKEN_TTL: "5y" }],
     ["TOKEN_TTL over 30 days", { TOKEN_KEY: KEY, TOKEN_TTL: "31d" }],
+    ["REFRESH_TTL over a year", { TOKEN_KEY: KEY, REFRESH_TTL: "366d" }],
+    ["REFRESH_TTL that is not a duration", { TOKEN_KEY: KEY, REFRESH_TTL: "30 days" }],
     ["ALLOW_QUERY_TOKEN that is not a boolean", { TOKEN_KEY: KEY, ALLOW_QUERY_TOKEN: "yes" }],
     ["a CORS origin with a path", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/app" }],
     ["a CORS origin with a trailing slash", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/" }],

@@ -36,8 +36,8 @@ export async function registered(fields: Json = {}) {
   const input = newUser(fields);
   const res = await postJson("/register", input);
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as Json & { token: string; id: string };
-  return { input, body, token: body.token };
+  const body = (await res.json()) as Json & { token: string; id: string; refresh_token: string };
+  return { input, body, token: body.token, refreshToken: body.refresh_token };
 }
 
 /** Asserts the JSON error envelope and returns it. */
@@ -47,4 +47,28 @@ export async function errorOf(res: Response): Promise<{ code: string; message: s
   }
   const body = (await res.json()) as { error: { code: string; message: string } };
   return body.error;
+}
+
+/** Headers carrying `token` the way new clients send it. */
+export function bearer(token: string): Record<string, string> {
+  return { Authorization: `Bearer ${token}` };
+}
+
+/** The decoded payload of a JWT, without verifying it. */
+export function claimsOf(token: string): Json {
+  const payload = token.split(".")[1] ?? "";
+  return JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+}
+
+export type TokenPair = { token: string; refresh_token: string; expires_in: number };
+
+/** Logs `input` in again, starting another session. */
+export async function loggedIn(input: { email: string; password: string }, headers: Record<string, string> = {}) {
+  const res = await postJson("/login", { email: input.email, password: input.password }, headers);
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as TokenPair & { id: string };
+}
+
+export function refresh(refreshToken: string) {
+  return postJson("/token/refresh", { refresh_token: refreshToken });
 }

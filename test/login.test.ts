@@ -10,7 +10,16 @@ describe("POST /login", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const text = await res.text();
     const body = JSON.parse(text);
-    expect(Object.keys(body)).toEqual(["id", "first_name", "last_name", "email", "token", "created_at"]);
+    expect(Object.keys(body)).toEqual([
+      "id",
+      "first_name",
+      "last_name",
+      "email",
+      "token",
+      "refresh_token",
+      "expires_in",
+      "created_at",
+    ]);
     expect(body).toMatchObject({ id: created.id, email: input.email, created_at: created.created_at });
     expect(text).not.toMatch(/password|\$2[aby]\$/i);
   });

@@ -10,7 +10,16 @@ describe("POST /register", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const text = await res.text();
     const body = JSON.parse(text);
-    expect(Object.keys(body)).toEqual(["id", "first_name", "last_name", "email", "token", "created_at"]);
+    expect(Object.keys(body)).toEqual([
+      "id",
+      "first_name",
+      "last_name",
+      "email",
+      "token",
+      "refresh_token",
+      "expires_in",
+      "created_at",
+    ]);
     expect(body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(body).toMatchObject({ first_name: "Ada", last_name: "Lovelace", email: input.email.toLowerCase() });
     expect(new Date(body.created_at).toISOString()).toBe(body.created_at);

@@ -1,4 +1,4 @@
-import { compare, hash } from "bcryptjs";
+import { compare, getRounds, hash } from "bcryptjs";
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -16,6 +16,11 @@ export function hashPassword(password: string, cost: number): Promise<string> {
 
 export function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
   return compare(password, passwordHash);
+}
+
+/** True when `passwordHash` was made at another cost than `cost`. */
+export function needsRehash(passwordHash: string, cost: number): boolean {
+  return getRounds(passwordHash) !== cost;
 }
 
 /** A syntactically valid bcrypt hash that no password matches. Comparing against it

@@ -1,7 +1,7 @@
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** Registered accounts. `email` is stored normalized (trimmed, lowercased), so the
- * UNIQUE index alone decides duplicates in any letter case. */
+/** Registered accounts. `email` is stored normalized (trimmed, NFC, lowercased), so
+ * the UNIQUE index alone decides duplicates in any letter case. */
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
   email: text("email").notNull().unique(),
@@ -11,3 +11,28 @@ export const users = sqliteTable("users", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+/** One row per refresh token. A login starts a family (`family_id` = the first row's
+ * id, and the `sid` of its access tokens); each refresh adds a child row and marks
+ * its parent `replaced_by`. A replaced token presented again means theft: the whole
+ * family is revoked. Only the SHA-256 of a refresh token is stored. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: text("family_id").notNull(),
+    parentId: text("parent_id"),
+    replacedBy: text("replaced_by"),
+    refreshTokenHash: text("refresh_token_hash").notNull().unique(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+  },
+  (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_family_id_idx").on(table.familyId)],
+);

@@ -1,21 +1,40 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { verifyAccessToken } from "../auth/tokens";
+import { findLiveSessionUser } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { readJsonObject } from "./json-body";
 
-/** Verifies the access token and exposes its claims as `c.var.claims`.
- * No token: 403 `token_required`; any bad token: 401 `invalid_token`. */
+/** Stateless check for cheap routes such as `/welcome`: verifies the access token
+ * (no D1 read) and exposes its claims as `c.var.claims`. Accepts every place the
+ * tutorial's clients put tokens. No token: 403 `token_required`; a bad one: 401. */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = await findToken(c);
-  if (token === undefined) throw new ApiError("token_required");
-  c.set("claims", await verifyAccessToken(token, c.var.config));
+  c.set("claims", await verifiedClaims(c, true));
   await next();
 };
 
-/** Where the tutorial's clients put tokens, most explicit first. The query string
- * is opt-in (`ALLOW_QUERY_TOKEN`): URLs end up in logs and Referer headers. */
-async function findToken(c: Context<AppEnv>): Promise<string | undefined> {
+/** For routes that read or change the account: the token must also belong to a
+ * session that is still live in D1 (not logged out, revoked, rotated away or
+ * expired, user not deleted). Exposes the user as `c.var.user`. Tokens only from
+ * headers here: new clients have no reason to put them in bodies or URLs. */
+export const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const claims = await verifiedClaims(c, false);
+  const user = claims.sid ? await findLiveSessionUser(c.var.db, claims.sid, claims.sub, new Date()) : undefined;
+  if (!user) throw new ApiError("invalid_token");
+  c.set("claims", claims);
+  c.set("user", user);
+  await next();
+};
+
+async function verifiedClaims(c: Context<AppEnv>, tutorialTransports: boolean) {
+  const token = await findToken(c, tutorialTransports);
+  if (token === undefined) throw new ApiError("token_required");
+  return verifyAccessToken(token, c.var.config);
+}
+
+/** Where clients put tokens, most explicit first. The query string is opt-in
+ * (`ALLOW_QUERY_TOKEN`): URLs end up in logs and Referer headers. */
+async function findToken(c: Context<AppEnv>, tutorialTransports: boolean): Promise<string | undefined> {
   // Other schemes (Basic for a proxy, say) are not ours: look elsewhere. A Bearer
   // header that is not exactly one token is a bad token, not a missing one.
   const authorization = c.req.header("authorization")?.trim();
@@ -26,6 +45,7 @@ async function findToken(c: Context<AppEnv>): Promise<string | undefined> {
   }
   const header = c.req.header("x-access-token")?.trim();
   if (header) return header;
+  if (!tutorialTransports) return undefined;
   if (c.req.method === "POST") {
     const body = await readJsonObject(c);
     if (body && "token" in body) {

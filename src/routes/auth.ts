@@ -5,11 +5,13 @@ import {
   hashPassword,
   MAX_PASSWORD_BYTES,
   MIN_PASSWORD_BYTES,
+  needsRehash,
   passwordBytes,
   verifyPassword,
 } from "../auth/passwords";
-import { issueAccessToken } from "../auth/tokens";
-import { findUserWithHash, insertUser, type User, userJson } from "../db/users";
+import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { insertFirstToken, insertSession } from "../db/sessions";
+import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { jsonBody, REQUIRED } from "../middleware/json-body";
@@ -18,13 +20,14 @@ const MAX_EMAIL_LENGTH = 254;
 const CONTROL_CHARS = /\p{Cc}/u;
 
 /** A required string field: absent, `null` or blank is "All input is required". */
-const text = (field: string) =>
+export const text = (field: string) =>
   z.string({ error: (issue) => (issue.input == null ? REQUIRED : `${field} must be a string`) });
 
 /** Emails are compared in one canonical form: trimmed, NFC, lowercase. */
 const email = text("email").trim().normalize("NFC").toLowerCase().min(1, REQUIRED);
 
-const name = (field: string) =>
+/** A person's name as register and `PATCH /me` accept it. */
+export const name = (field: string) =>
   text(field)
     .trim()
     .min(1, REQUIRED)
@@ -32,18 +35,22 @@ const name = (field: string) =>
     .normalize("NFC")
     .max(100, `${field} must be at most 100 characters`);
 
+/** A new password: 8 to 72 bytes, because bcrypt ignores what follows byte 72. */
+export const newPassword = (field: string) =>
+  text(field)
+    .min(1, REQUIRED)
+    .refine((password) => {
+      const bytes = passwordBytes(password);
+      return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
+    }, `${field} must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`);
+
 const registerBody = z.object({
   firstName: name("firstName"),
   lastName: name("lastName"),
   email: email
     .max(MAX_EMAIL_LENGTH, `email must be at most ${MAX_EMAIL_LENGTH} characters`)
     .email("email must be a valid email address"),
-  password: text("password")
-    .min(1, REQUIRED)
-    .refine((password) => {
-      const bytes = passwordBytes(password);
-      return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
-    }, `password must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`),
+  password: newPassword("password"),
 });
 
 const loginBody = z.object({
@@ -51,10 +58,10 @@ const loginBody = z.object({
   password: text("password").min(1, REQUIRED),
 });
 
-/** Register/login answer: the user, its token, nothing secret. */
-function session(user: User, token: string) {
+/** Register/login answer: the user, its token pair, nothing secret. */
+function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
   const { created_at, ...rest } = userJson(user);
-  return { ...rest, token, created_at };
+  return { ...rest, ...tokens, created_at };
 }
 
 export const auth = new Hono<AppEnv>()
@@ -62,11 +69,19 @@ export const auth = new Hono<AppEnv>()
     const { firstName, lastName, email, password } = c.req.valid("json");
     const { config, db } = c.var;
     const passwordHash = await hashPassword(password, config.bcryptCost);
-    const user = await insertUser(db, { email, firstName, lastName, passwordHash });
+    const now = new Date();
+    const userId = crypto.randomUUID();
+    const refresh = await newRefresh(config, now);
+    const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+    // One round trip: the user row, and the session row only if the user row won.
+    const [inserted] = await db.batch([
+      insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
+      insertFirstToken(db, userId, token, now),
+    ]);
+    const user = inserted[0];
     if (!user) throw new ApiError("user_exists");
-    const token = await issueAccessToken(user, config);
     c.header("Cache-Control", "no-store");
-    return c.json(session(user, token), 201);
+    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
   })
   .post("/login", jsonBody(loginBody), async (c) => {
     const { email, password } = c.req.valid("json");
@@ -79,7 +94,18 @@ export const auth = new Hono<AppEnv>()
       ? await verifyPassword(password, user.passwordHash)
       : await burnPasswordCheck(password, config.bcryptCost);
     if (!user || !valid) throw new ApiError("invalid_credentials");
-    const token = await issueAccessToken(user, config);
+
+    const now = new Date();
+    const refresh = await newRefresh(config, now);
+    const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+    const session = insertSession(db, user.id, token, now);
+    // A hash made at another cost is upgraded now, while the password is at hand.
+    if (needsRehash(user.passwordHash, config.bcryptCost)) {
+      const rehashed = await hashPassword(password, config.bcryptCost);
+      await db.batch([session, setPasswordHash(db, user.id, rehashed, now)]);
+    } else {
+      await session;
+    }
     c.header("Cache-Control", "no-store");
-    return c.json(session(user, token), 200);
+    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
   });

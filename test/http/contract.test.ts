@@ -79,6 +79,22 @@ describe("the tutorial's flow over real HTTP (npm run dev)", () => {
     expect(statuses.filter((status) => status === 409)).toHaveLength(19);
   });
 
+  it("refreshes, lists, and logs out a session over the wire", async () => {
+    const reg = (await (await post("/register", user())).json()) as { token: string; refresh_token: string };
+    const rotated = await post("/token/refresh", { refresh_token: reg.refresh_token });
+    expect(rotated.status).toBe(200);
+    const pair = (await rotated.json()) as { token: string; refresh_token: string; expires_in: number };
+    expect(pair.expires_in).toBe(5 * 3600);
+    const auth = { Authorization: `Bearer ${pair.token}` };
+    const listed = await fetch(`${defaults}/sessions`, { headers: auth });
+    expect(((await listed.json()) as { sessions: { current: boolean }[] }).sessions).toEqual([
+      expect.objectContaining({ current: true }),
+    ]);
+    expect((await fetch(`${defaults}/logout`, { method: "POST", headers: auth })).status).toBe(204);
+    expect((await fetch(`${defaults}/me`, { headers: auth })).status).toBe(401);
+    expect((await post("/token/refresh", { refresh_token: pair.refresh_token })).status).toBe(401);
+  });
+
   it("answers /health with 200 {status: ok}", async () => {
     const res = await fetch(`${defaults}/health`);
     expect(res.status).toBe(200);

@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import type { Config } from "../config";
+import { issueAccessToken } from "./tokens";
+
+/** Where a session was started from, as shown in `GET /sessions`. */
+export type Client = { userAgent: string | null; ip: string | null };
+
+const MAX_USER_AGENT = 256;
+
+/** The client's address comes only from Cloudflare's `CF-Connecting-IP`: headers
+ * such as X-Forwarded-For are set by whoever sends the request. */
+export function clientOf(c: Context): Client {
+  const userAgent = c.req.header("user-agent")?.slice(0, MAX_USER_AGENT) || null;
+  const ip = c.req.header("cf-connecting-ip") ?? "";
+  return { userAgent, ip: /^[0-9a-fA-F:.]{2,45}$/.test(ip) ? ip : null };
+}
+
+/** An opaque refresh token: 256 random bits, base64url. */
+export function newRefreshToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+/** What the database keeps instead of the refresh token: its SHA-256, hex. */
+export async function hashRefreshToken(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** A refresh token plus the row values that record it. */
+export async function newRefresh(config: Config, now: Date) {
+  const refreshToken = newRefreshToken();
+  return {
+    refreshToken,
+    refreshTokenHash: await hashRefreshToken(refreshToken),
+    expiresAt: new Date(now.getTime() + config.refreshTtlSeconds * 1000),
+  };
+}
+
+/** The token pair answered by login, register, refresh and password change. */
+export async function tokenPair(
+  user: { id: string; email: string },
+  sessionId: string,
+  refreshToken: string,
+  config: Config,
+) {
+  return {
+    token: await issueAccessToken(user, sessionId, config),
+    refresh_token: refreshToken,
+    expires_in: config.tokenTtlSeconds,
+  };
+}

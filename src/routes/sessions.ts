@@ -1,0 +1,70 @@
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { clientOf, hashRefreshToken, newRefresh, tokenPair } from "../auth/sessions";
+import { sessions } from "../db/schema";
+import { findByTokenHash, listLive, revokeAll, revokeFamily, rotate } from "../db/sessions";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { log } from "../log";
+import { jsonBody } from "../middleware/json-body";
+import { requireSession } from "../middleware/require-auth";
+import { text } from "./auth";
+
+/** Ours are 43 characters; anything much longer is not worth hashing. */
+const MAX_REFRESH_TOKEN_LENGTH = 128;
+
+const refreshBody = z.object({ refresh_token: text("refresh_token").min(1, "All input is required") });
+
+export const sessionRoutes = new Hono<AppEnv>()
+  .post("/token/refresh", jsonBody(refreshBody), async (c) => {
+    const { refresh_token } = c.req.valid("json");
+    const { config, db } = c.var;
+    const now = new Date();
+    if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
+    const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
+    if (!row || row.revokedAt || row.expiresAt <= now) throw new ApiError("invalid_token");
+    if (row.replacedBy) {
+      // Already rotated when presented: a copy is in someone else's hands. Revoke the
+      // whole family, so the thief and the legitimate holder must both log in again.
+      await revokeFamily(db, row.userId, row.familyId, now);
+      log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
+      throw new ApiError("invalid_token");
+    }
+    const refresh = await newRefresh(config, now);
+    const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+    const [won] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now));
+    // Live when read, gone when written: a concurrent refresh with the same token won.
+    if (won.length === 0) throw new ApiError("invalid_token");
+    c.header("Cache-Control", "no-store");
+    return c.json(await tokenPair({ id: row.userId, email: row.email }, row.familyId, refresh.refreshToken, config));
+  })
+  .post("/logout", requireSession, async (c) => {
+    const { claims, db, user } = c.var;
+    await revokeFamily(db, user.id, claims.sid ?? "", new Date());
+    return c.body(null, 204);
+  })
+  .post("/logout/all", requireSession, async (c) => {
+    await revokeAll(c.var.db, c.var.user.id, new Date());
+    return c.body(null, 204);
+  })
+  .get("/sessions", requireSession, async (c) => {
+    const { claims, db, user } = c.var;
+    const live = await listLive(db, user.id, new Date());
+    return c.json({
+      sessions: live.map((session) => ({
+        id: session.id,
+        created_at: session.createdAt.toISOString(),
+        last_used_at: session.lastUsedAt.toISOString(),
+        user_agent: session.userAgent,
+        ip: session.ip,
+        current: session.id === claims.sid,
+      })),
+    });
+  })
+  .delete("/sessions/:id", requireSession, async (c) => {
+    // Someone else's session id gets the same 404 as a made-up one: ids can't be probed.
+    const revoked = await revokeFamily(c.var.db, c.var.user.id, c.req.param("id"), new Date());
+    if (revoked === 0) throw new ApiError("not_found", "No such session");
+    return c.body(null, 204);
+  });
