@@ -1,6 +1,20 @@
+/** Algorithms access tokens can be signed with (`JWT_ALG`). */
+export const SIGNING_ALGS = ["HS256", "ES256", "EdDSA", "RS256"] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export type AsymmetricAlg = Exclude<SigningAlg, "HS256">;
+
+/** A private JWK from `JWT_PRIVATE_KEYS`, reduced to the members WebCrypto needs. */
+export type PrivateJwk = JsonWebKey & { kid: string; alg: AsymmetricAlg; kty: string };
+
+/** How tokens are signed: an HMAC secret, or private keys whose first one signs. */
+export type Signing = { alg: "HS256"; secret: string } | { alg: AsymmetricAlg; keys: readonly PrivateJwk[] };
+
 /** Validated configuration, read once per isolate from vars and secrets. */
 export type Config = {
-  tokenKey: string;
+  signing: Signing;
+  /** Written into `iss`/`aud` and required on verify when set. */
+  issuer: string | undefined;
+  audience: string | undefined;
   tokenTtlSeconds: number;
   refreshTtlSeconds: number;
   /** `"*"` for any origin, else the exact origins allowed. */
@@ -12,7 +26,17 @@ export type Config = {
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
 type RawEnv = Partial<
   Record<
-    "TOKEN_KEY" | "TOKEN_TTL" | "REFRESH_TTL" | "CORS_ORIGINS" | "BCRYPT_COST" | "ALLOW_QUERY_TOKEN" | "ENVIRONMENT",
+    | "TOKEN_KEY"
+    | "TOKEN_TTL"
+    | "REFRESH_TTL"
+    | "CORS_ORIGINS"
+    | "BCRYPT_COST"
+    | "ALLOW_QUERY_TOKEN"
+    | "ENVIRONMENT"
+    | "JWT_ALG"
+    | "JWT_PRIVATE_KEYS"
+    | "JWT_ISSUER"
+    | "JWT_AUDIENCE",
     unknown
   >
 >;
@@ -29,19 +53,15 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /** Parses and validates the environment; throws `ConfigError` naming the bad setting. */
 export function readConfig(env: RawEnv): Config {
-  const tokenKey = env.TOKEN_KEY;
-  if (typeof tokenKey !== "string" || tokenKey.trim() === "") {
-    throw new ConfigError("TOKEN_KEY is not set: run `wrangler secret put TOKEN_KEY` (locally: put it in .dev.vars)");
-  }
-  if (new TextEncoder().encode(tokenKey).length < MIN_KEY_BYTES) {
-    throw new ConfigError(`TOKEN_KEY is shorter than ${MIN_KEY_BYTES} bytes`);
-  }
+  const signing = readSigning(env);
   const isTest = env.ENVIRONMENT === "test";
   const bcryptCost = parseCost(setting(env.BCRYPT_COST, "10"), isTest ? 4 : 10);
   if (bcryptCost < 10)
     console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return {
-    tokenKey,
+    signing,
+    issuer: optional(env.JWT_ISSUER),
+    audience: optional(env.JWT_AUDIENCE),
     tokenTtlSeconds: parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, "5h"), MAX_TOKEN_TTL),
     refreshTtlSeconds: parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, "30d"), MAX_REFRESH_TTL),
     corsOrigins: parseOrigins(setting(env.CORS_ORIGINS, "*")),
@@ -76,6 +96,75 @@ export function getConfig(env: object): Config {
   }
   if (entry instanceof ConfigError) throw entry;
   return entry;
+}
+
+function readSigning(env: RawEnv): Signing {
+  const alg = setting(env.JWT_ALG, "HS256");
+  if (!(SIGNING_ALGS as readonly string[]).includes(alg)) {
+    throw new ConfigError(`JWT_ALG "${alg}" must be one of ${SIGNING_ALGS.join(", ")}`);
+  }
+  if (alg === "HS256") {
+    const secret = env.TOKEN_KEY;
+    if (typeof secret !== "string" || secret.trim() === "") {
+      throw new ConfigError("TOKEN_KEY is not set: run `wrangler secret put TOKEN_KEY` (locally: put it in .dev.vars)");
+    }
+    if (new TextEncoder().encode(secret).length < MIN_KEY_BYTES) {
+      throw new ConfigError(`TOKEN_KEY is shorter than ${MIN_KEY_BYTES} bytes`);
+    }
+    return { alg, secret };
+  }
+  return { alg: alg as AsymmetricAlg, keys: parsePrivateKeys(env.JWT_PRIVATE_KEYS, alg as AsymmetricAlg) };
+}
+
+/** The private members each key type must have, beyond `kty`. */
+const KEY_SHAPES = {
+  ES256: { kty: "EC", crv: "P-256", members: ["x", "y", "d"] },
+  EdDSA: { kty: "OKP", crv: "Ed25519", members: ["x", "d"] },
+  RS256: { kty: "RSA", crv: undefined, members: ["n", "e", "d", "p", "q", "dp", "dq", "qi"] },
+} as const;
+
+/** Checks `JWT_PRIVATE_KEYS`: a JSON array of private JWKs for `alg`, each with a unique `kid`. */
+function parsePrivateKeys(raw: unknown, alg: AsymmetricAlg): PrivateJwk[] {
+  let keys: unknown;
+  try {
+    keys = typeof raw === "string" ? JSON.parse(raw) : raw;
+  } catch {
+    throw new ConfigError("JWT_PRIVATE_KEYS is not valid JSON");
+  }
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError(
+      `JWT_PRIVATE_KEYS must be a non-empty JSON array of private JWKs (JWT_ALG is ${alg}); see npm run keys:generate`,
+    );
+  }
+  const shape = KEY_SHAPES[alg];
+  const seen = new Set<string>();
+  return keys.map((key: Record<string, unknown>, index) => {
+    const where = `JWT_PRIVATE_KEYS[${index}]`;
+    if (typeof key !== "object" || key === null) throw new ConfigError(`${where} is not a JWK object`);
+    const { kid } = key;
+    if (typeof kid !== "string" || kid === "" || kid.length > 128) throw new ConfigError(`${where} needs a "kid"`);
+    if (seen.has(kid)) throw new ConfigError(`${where} repeats kid "${kid}"`);
+    seen.add(kid);
+    if (key.alg !== undefined && key.alg !== alg)
+      throw new ConfigError(`${where} is for ${String(key.alg)}, not ${alg}`);
+    if (key.kty !== shape.kty || (shape.crv && key.crv !== shape.crv)) {
+      throw new ConfigError(`${where} must be a ${shape.kty}${shape.crv ? ` ${shape.crv}` : ""} key for ${alg}`);
+    }
+    const jwk: Record<string, unknown> = { kty: shape.kty, kid, alg };
+    if (shape.crv) jwk.crv = shape.crv;
+    for (const member of shape.members) {
+      if (typeof key[member] !== "string" || key[member] === "") throw new ConfigError(`${where} lacks "${member}"`);
+      jwk[member] = key[member];
+    }
+    // 2048-bit modulus = 256 bytes = 342 base64url characters.
+    if (alg === "RS256" && String(jwk.n).length < 342) throw new ConfigError(`${where} is shorter than 2048 bits`);
+    return jwk as unknown as PrivateJwk;
+  });
+}
+
+function optional(value: unknown): string | undefined {
+  const text = typeof value === "string" ? value.trim() : "";
+  return text === "" ? undefined : text;
 }
 
 function setting(value: unknown, fallback: string): string {

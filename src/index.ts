@@ -2,12 +2,15 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { keyringOf } from "./auth/keys";
 import { ConfigError, getConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
 import { corsFromEnv } from "./middleware/cors";
+import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
+import { jwks } from "./routes/jwks";
 import { me } from "./routes/me";
 import { sessionRoutes } from "./routes/sessions";
 import { welcome } from "./routes/welcome";
@@ -24,7 +27,10 @@ app.use(corsFromEnv);
 //    with 500 server_misconfigured instead of signing tokens with a bad key.
 app.use(async (c, next) => {
   try {
-    c.set("config", getConfig(c.env));
+    const config = getConfig(c.env);
+    // Keys are imported once per isolate; bad key material fails here, for every route.
+    await keyringOf(config);
+    c.set("config", config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new ApiError("server_misconfigured", undefined, err.message);
@@ -47,6 +53,8 @@ app.route("/", auth);
 app.route("/", welcome);
 app.route("/", sessionRoutes);
 app.route("/", me);
+app.route("/", admin);
+app.route("/", jwks);
 
 app.notFound(notFound);
 app.onError(onError);

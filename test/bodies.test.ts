@@ -99,7 +99,7 @@ describe("routing", () => {
   it("answers unknown routes with a JSON 404 not_found", async () => {
     for (const [method, path] of [
       ["GET", "/nope"],
-      ["POST", "/admin"],
+      ["POST", "/nope/deeper"],
       ["GET", "/register"],
       ["DELETE", "/welcome"],
     ] as const) {

@@ -7,7 +7,9 @@ const KEY = "k".repeat(32);
 describe("readConfig", () => {
   it("applies the tutorial's defaults", () => {
     expect(readConfig({ TOKEN_KEY: KEY })).toEqual({
-      tokenKey: KEY,
+      signing: { alg: "HS256", secret: KEY },
+      issuer: undefined,
+      audience: undefined,
       tokenTtlSeconds: 5 * 3600,
       refreshTtlSeconds: 30 * 24 * 3600,
       corsOrigins: "*",

@@ -72,3 +72,8 @@ export async function loggedIn(input: { email: string; password: string }, heade
 export function refresh(refreshToken: string) {
   return postJson("/token/refresh", { refresh_token: refreshToken });
 }
+
+/** Makes the user an admin directly in D1, as `npm run admin:grant` does. */
+export async function promote(userId: string): Promise<void> {
+  await env.DB.prepare("update users set role = 'admin' where id = ?").bind(userId).run();
+}

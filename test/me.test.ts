@@ -28,6 +28,9 @@ describe("GET /me", () => {
       last_name: "Lovelace",
       email: body.email,
       created_at: body.created_at,
+      role: "user",
+      disabled: false,
+      updated_at: body.created_at,
     });
     expect(text).not.toMatch(/password|hash|\$2[aby]\$/i);
   });

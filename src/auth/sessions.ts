@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
-import { issueAccessToken } from "./tokens";
+import { issueAccessToken, type Role } from "./tokens";
 
 /** Where a session was started from, as shown in `GET /sessions`. */
 export type Client = { userAgent: string | null; ip: string | null };
@@ -42,7 +42,7 @@ export async function newRefresh(config: Config, now: Date) {
 
 /** The token pair answered by login, register, refresh and password change. */
 export async function tokenPair(
-  user: { id: string; email: string },
+  user: { id: string; email: string; role: Role },
   sessionId: string,
   refreshToken: string,
   config: Config,

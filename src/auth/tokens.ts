@@ -1,6 +1,9 @@
-import { sign, verify } from "hono/jwt";
+import { decode, sign, verify } from "hono/jwt";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
+import { keyringOf } from "./keys";
+
+export type Role = "user" | "admin";
 
 /** Claims of an access token. `user_id` repeats `sub` for the tutorial's clients;
  * `sid` names the session (refresh-token family) it belongs to, `jti` the token. */
@@ -8,47 +11,61 @@ export type AccessClaims = {
   sub: string;
   user_id: string;
   email: string;
+  role: Role;
   sid?: string;
   jti?: string;
   iat: number;
   exp: number;
 };
 
-const ALG = "HS256";
 /** Longer than any token we issue by a wide margin; refuses header-stuffing early. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
 
 /** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`. */
-export function issueAccessToken(user: { id: string; email: string }, sid: string, config: Config): Promise<string> {
+export async function issueAccessToken(
+  user: { id: string; email: string; role: Role },
+  sid: string,
+  config: Config,
+): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  const claims: AccessClaims = {
+  const claims = {
     sub: user.id,
     user_id: user.id,
     email: user.email,
+    role: user.role,
     sid,
     jti: crypto.randomUUID(),
     iat,
     exp: iat + config.tokenTtlSeconds,
+    ...(config.issuer && { iss: config.issuer }),
+    ...(config.audience && { aud: config.audience }),
   };
-  return sign(claims, config.tokenKey, ALG);
+  const { signWith } = await keyringOf(config);
+  return sign(claims, signWith, config.signing.alg);
 }
 
-/** Verifies signature, algorithm and lifetime; any failure is `invalid_token`. */
+/** Verifies signature, algorithm (pinned to `JWT_ALG`), key id, issuer, audience
+ * and lifetime; any failure is `invalid_token`. */
 export async function verifyAccessToken(token: string, config: Config): Promise<AccessClaims> {
   if (token.length > MAX_TOKEN_LENGTH) throw new ApiError("invalid_token");
+  const keyring = await keyringOf(config);
   let payload: Record<string, unknown>;
   try {
-    payload = await verify(token, config.tokenKey, { alg: ALG });
+    const key = keyring.verifyWith(config.signing.alg === "HS256" ? undefined : decode(token).header.kid);
+    if (!key) throw new Error("unknown kid");
+    payload = await verify(token, key, { alg: config.signing.alg, iss: config.issuer, aud: config.audience });
   } catch {
     throw new ApiError("invalid_token");
   }
   // hono/jwt checks `exp` only when present; a token that never expires is refused here.
-  const { sub, email, iat, exp, sid, jti } = payload;
+  const { sub, email, iat, exp, sid, jti, role = "user" } = payload;
   if (typeof exp !== "number" || typeof sub !== "string" || typeof email !== "string" || typeof iat !== "number") {
     throw new ApiError("invalid_token");
   }
-  if (!optionalString(sid) || !optionalString(jti)) throw new ApiError("invalid_token");
-  return { sub, user_id: sub, email, iat, exp, sid, jti };
+  if (!optionalString(sid) || !optionalString(jti) || (role !== "user" && role !== "admin")) {
+    throw new ApiError("invalid_token");
+  }
+  return { sub, user_id: sub, email, role, iat, exp, sid, jti };
 }
 
 function optionalString(value: unknown): value is string | undefined {

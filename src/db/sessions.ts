@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { Client } from "../auth/sessions";
 import type { Db } from "../env";
 import { sessions, users } from "./schema";
-import type { User } from "./users";
+import { publicColumns, type User } from "./users";
 
 /** A refresh token being recorded: its hash and lifetime, where it came from. */
 export type NewToken = Client & { id: string; refreshTokenHash: string; expiresAt: Date };
@@ -59,6 +59,8 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
       revokedAt: sessions.revokedAt,
       expiresAt: sessions.expiresAt,
       email: users.email,
+      role: users.role,
+      disabled: users.disabled,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -67,19 +69,13 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
 }
 
 /** The user behind a live session (family `sid` of `userId`), or undefined when the
- * session was revoked, rotated away, expired or the user deleted. */
+ * session was revoked, rotated away, expired, or the user deleted or disabled. */
 export function findLiveSessionUser(db: Db, sid: string, userId: string, now: Date): Promise<User | undefined> {
   return db
-    .select({
-      id: users.id,
-      email: users.email,
-      firstName: users.firstName,
-      lastName: users.lastName,
-      createdAt: users.createdAt,
-    })
+    .select(publicColumns)
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.familyId, sid), eq(sessions.userId, userId), liveRow(now)))
+    .where(and(eq(sessions.familyId, sid), eq(sessions.userId, userId), eq(users.disabled, false), liveRow(now)))
     .get();
 }
 

@@ -1,6 +1,7 @@
-import { eq } from "drizzle-orm";
+import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import type { Role } from "../auth/tokens";
 import type { Db } from "../env";
-import { users } from "./schema";
+import { sessions, users } from "./schema";
 
 /** A user as the API may show it: never the password hash. */
 export type User = {
@@ -8,18 +9,25 @@ export type User = {
   email: string;
   firstName: string;
   lastName: string;
+  role: Role;
+  disabled: boolean;
   createdAt: Date;
+  updatedAt: Date;
 };
 
-const publicColumns = {
+/** Every column but the hash. */
+export const publicColumns = {
   id: users.id,
   email: users.email,
   firstName: users.firstName,
   lastName: users.lastName,
+  role: users.role,
+  disabled: users.disabled,
   createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
 };
 
-type NewUser = Omit<User, "createdAt"> & { passwordHash: string };
+type NewUser = Pick<User, "id" | "email" | "firstName" | "lastName"> & { passwordHash: string };
 
 /** The insert of a new user, returning it, or nothing when the email is taken: the
  * UNIQUE index decides, so concurrent registrations cannot both win. Batchable. */
@@ -71,7 +79,7 @@ export function deleteUser(db: Db, userId: string) {
   return db.delete(users).where(eq(users.id, userId));
 }
 
-/** The user as JSON, in the tutorial's snake_case field names. */
+/** The user as register and login answer it, in the tutorial's snake_case names. */
 export function userJson(user: User) {
   return {
     id: user.id,
@@ -80,4 +88,81 @@ export function userJson(user: User) {
     email: user.email,
     created_at: user.createdAt.toISOString(),
   };
+}
+
+/** The whole account, for `/me` and the admin API. */
+export function accountJson(user: User) {
+  return {
+    ...userJson(user),
+    role: user.role,
+    disabled: user.disabled,
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+export function findUser(db: Db, id: string): Promise<User | undefined> {
+  return db.select(publicColumns).from(users).where(eq(users.id, id)).get();
+}
+
+/** One page of users in email order, after `afterEmail`, optionally only those whose
+ * email starts with `prefix` (compared exactly, never as a LIKE pattern). */
+export function listUsers(db: Db, page: { limit: number; afterEmail?: string; prefix?: string }) {
+  const { limit, afterEmail, prefix } = page;
+  return db
+    .select(publicColumns)
+    .from(users)
+    .where(
+      and(
+        afterEmail === undefined ? undefined : gt(users.email, afterEmail),
+        prefix === undefined ? undefined : sql`substr(${users.email}, 1, ${prefix.length}) = ${prefix}`,
+      ),
+    )
+    .orderBy(asc(users.email))
+    .limit(limit);
+}
+
+/** True unless the change would leave no enabled admin: the target is not an enabled
+ * admin, or another enabled admin exists. Checked inside the write, so two admins
+ * demoting each other at once cannot both succeed. */
+function keepsAnAdmin(id: string): SQL {
+  return sql`(not (${users.role} = 'admin' and ${users.disabled} = 0) or exists (
+    select 1 from ${users} as other where other.role = 'admin' and other.disabled = 0 and other.id <> ${id}))`;
+}
+
+/** Changes role and/or disabled. Removing admin rights is guarded by `keepsAnAdmin`;
+ * disabling revokes every session in the same batch. Returns the user, or undefined
+ * when it does not exist or the guard refused. */
+export async function updateAccess(
+  db: Db,
+  id: string,
+  change: { role?: Role; disabled?: boolean },
+  now: Date,
+): Promise<User | undefined> {
+  const losesAdmin = change.role === "user" || change.disabled === true;
+  const update = db
+    .update(users)
+    .set({ ...change, updatedAt: now })
+    .where(and(eq(users.id, id), losesAdmin ? keepsAnAdmin(id) : undefined))
+    .returning(publicColumns);
+  const revoke = db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(
+      and(
+        eq(sessions.userId, id),
+        sql`${sessions.revokedAt} is null`,
+        sql`(select ${users.disabled} from ${users} where ${users.id} = ${id}) = 1`,
+      ),
+    );
+  const [[user]] = await db.batch([update, revoke]);
+  return user;
+}
+
+/** Deletes a user unless it is the last enabled admin; returns whether a row went. */
+export async function deleteUserGuarded(db: Db, id: string): Promise<boolean> {
+  const rows = await db
+    .delete(users)
+    .where(and(eq(users.id, id), keepsAnAdmin(id)))
+    .returning({ id: users.id });
+  return rows.length > 0;
 }

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { verifyAccessToken } from "../auth/tokens";
+import { type Role, verifyAccessToken } from "../auth/tokens";
 import { findLiveSessionUser } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -25,6 +25,16 @@ export const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("user", user);
   await next();
 };
+
+/** `requireSession`, then the account's role as D1 has it now (not as the token
+ * remembers it) must be `role`; otherwise 403 `forbidden`. */
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return (c, next) =>
+    requireSession(c, async () => {
+      if (c.var.user.role !== role) throw new ApiError("forbidden");
+      await next();
+    });
+}
 
 async function verifiedClaims(c: Context<AppEnv>, tutorialTransports: boolean) {
   const token = await findToken(c, tutorialTransports);

@@ -93,7 +93,8 @@ export const auth = new Hono<AppEnv>()
     const valid = checkable
       ? await verifyPassword(password, user.passwordHash)
       : await burnPasswordCheck(password, config.bcryptCost);
-    if (!user || !valid) throw new ApiError("invalid_credentials");
+    // A disabled account gets the wrong-password answer, after the same work.
+    if (!user || !valid || user.disabled) throw new ApiError("invalid_credentials");
 
     const now = new Date();
     const refresh = await newRefresh(config, now);

@@ -5,7 +5,7 @@ import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from 
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { sessions } from "../db/schema";
 import { revokeAll, rotate } from "../db/sessions";
-import { deleteUser, findPasswordHash, setPasswordHash, updateNames, userJson } from "../db/users";
+import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
 import { jsonBody, REQUIRED } from "../middleware/json-body";
@@ -29,7 +29,7 @@ async function confirmPassword(db: Db, userId: string, password: string): Promis
 }
 
 export const me = new Hono<AppEnv>()
-  .get("/me", requireSession, (c) => c.json(userJson(c.var.user)))
+  .get("/me", requireSession, (c) => c.json(accountJson(c.var.user)))
   .patch("/me", requireSession, jsonBody(patchBody), async (c) => {
     const names = c.req.valid("json");
     if (names.firstName === undefined && names.lastName === undefined) {
@@ -37,7 +37,7 @@ export const me = new Hono<AppEnv>()
     }
     const user = await updateNames(c.var.db, c.var.user.id, names, new Date());
     if (!user) throw new ApiError("invalid_token");
-    return c.json(userJson(user));
+    return c.json(accountJson(user));
   })
   .post("/me/password", requireSession, jsonBody(passwordBody), async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");

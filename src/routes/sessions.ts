@@ -23,7 +23,9 @@ export const sessionRoutes = new Hono<AppEnv>()
     const now = new Date();
     if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
     const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
-    if (!row || row.revokedAt || row.expiresAt <= now) throw new ApiError("invalid_token");
+    // A disabled account's sessions were revoked with it; the check covers a row
+    // disabled by hand in D1 as well.
+    if (!row || row.revokedAt || row.expiresAt <= now || row.disabled) throw new ApiError("invalid_token");
     if (row.replacedBy) {
       // Already rotated when presented: a copy is in someone else's hands. Revoke the
       // whole family, so the thief and the legitimate holder must both log in again.
@@ -37,7 +39,8 @@ export const sessionRoutes = new Hono<AppEnv>()
     // Live when read, gone when written: a concurrent refresh with the same token won.
     if (won.length === 0) throw new ApiError("invalid_token");
     c.header("Cache-Control", "no-store");
-    return c.json(await tokenPair({ id: row.userId, email: row.email }, row.familyId, refresh.refreshToken, config));
+    const user = { id: row.userId, email: row.email, role: row.role };
+    return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
   })
   .post("/logout", requireSession, async (c) => {
     const { claims, db, user } = c.var;
