@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,7 +6,15 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 
 /** The servers every black-box test can reach, by what makes them different. */
-export type Servers = { defaults: string; allowlist: string; misconfigured: string };
+export type Servers = {
+  defaults: string;
+  /** The local D1 of `defaults`, for scripts such as `npm run admin:grant -- --persist-to`. */
+  defaultsDir: string;
+  allowlist: string;
+  misconfigured: string;
+  /** Signing with ES256 and a key made by `npm run keys:generate`. */
+  es256: string;
+};
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,10 +25,11 @@ declare module "vitest" {
 export const ALLOWED_ORIGINS = ["http://localhost:5173", "https://app.example.com"];
 
 type Running = { child: ChildProcess; dir: string; log: string[] };
+type Started = { url: string; dir: string };
 const running: Running[] = [];
 
 /** Starts the README's `npm run dev` on free ports with its own fresh local D1. */
-async function start(flags: string[]): Promise<string> {
+async function start(flags: string[]): Promise<Started> {
   const [port, inspector] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "edge-auth-http-"));
   const args = [
@@ -52,7 +61,7 @@ async function start(flags: string[]): Promise<string> {
     if (child.exitCode !== null) break;
     try {
       await fetch(`${url}/health`);
-      return url;
+      return { url, dir };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -86,12 +95,22 @@ function stopAll() {
 
 export default async function setup(project: TestProject) {
   try {
-    const [defaults, allowlist, misconfigured] = await Promise.all([
+    const keys = execFileSync("npm", ["run", "-s", "keys:generate", "--", "--alg", "ES256"], {
+      encoding: "utf8",
+    }).trim();
+    const [defaults, allowlist, misconfigured, es256] = await Promise.all([
       start([]),
       start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
       start(["--var", "TOKEN_KEY:too-short"]),
+      start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
     ]);
-    project.provide("servers", { defaults, allowlist, misconfigured });
+    project.provide("servers", {
+      defaults: defaults.url,
+      defaultsDir: defaults.dir,
+      allowlist: allowlist.url,
+      misconfigured: misconfigured.url,
+      es256: es256.url,
+    });
   } catch (err) {
     stopAll();
     throw err;
