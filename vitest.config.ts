@@ -30,7 +30,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/http/**"],
+      exclude: ["test/http/**", "test/e2e/**"],
       setupFiles: ["./test/apply-migrations.ts"],
     },
   };

@@ -1,6 +1,8 @@
 // `npm test`: the workerd suite (real D1, real bcrypt) and then the black-box HTTP
 // suite (real `wrangler dev` processes), ending with one line "N passed, M failed".
-// Extra arguments go to both vitest runs, e.g. `npm test -- login`.
+// `--suite <name>` runs only that suite, e.g. `--suite e2e` (`npm run test:e2e`), the
+// browser tests, which are not part of `npm test`.
+// Other arguments go to every vitest run, e.g. `npm test -- login`.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -8,18 +10,27 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const vitest = fileURLToPath(new URL("../node_modules/vitest/vitest.mjs", import.meta.url));
 const out = fileURLToPath(new URL("../test-artifacts/results/", import.meta.url));
-rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-const suites = [
+const all = [
   { name: "workerd", config: "vitest.config.ts" },
   { name: "http", config: "vitest.http.config.ts" },
+  { name: "e2e", config: "vitest.e2e.config.ts" },
 ];
+const args = process.argv.slice(2);
+const at = args.indexOf("--suite");
+const picked = at === -1 ? ["workerd", "http"] : args.splice(at, 2).slice(1);
+const suites = all.filter((suite) => picked.includes(suite.name));
+if (suites.length === 0) {
+  console.error(`--suite needs one of: ${all.map((suite) => suite.name).join(", ")}`);
+  process.exit(2);
+}
 let passed = 0;
 let failed = 0;
 let broken = false;
 for (const suite of suites) {
   const report = `${out}${suite.name}.json`;
+  rmSync(report, { force: true });
   const run = spawnSync(
     process.execPath,
     [
@@ -31,7 +42,7 @@ for (const suite of suites) {
       "--reporter=default",
       "--reporter=json",
       `--outputFile.json=${report}`,
-      ...process.argv.slice(2),
+      ...args,
     ],
     { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );

@@ -1,0 +1,273 @@
+// The demo client: plain fetch calls from this page's origin to the API's origin.
+// Tokens live in memory only (a reload signs you out); every API value reaches the
+// page through textContent, never as HTML.
+
+const DEFAULT_API = "http://localhost:8787";
+const TIMEOUT_MS = 15_000;
+// Routes that arrive with sessions; an API without them answers 404.
+const SESSION_ROUTES = ["/me", "/token/refresh", "/logout"];
+
+/**
+ * @typedef {{ token: string | null, refreshToken: string | null, expiresIn: number | null, user: string | null }} Session
+ * @typedef {"ok" | "error" | "not-deployed" | "cors" | "network" | "pending"} Outcome
+ */
+
+/** @type {Session} */
+const session = { token: null, refreshToken: null, expiresIn: null, user: null };
+let seq = 0;
+
+/** @param {string} id */
+function el(id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`#${id} is missing from index.html`);
+  return found;
+}
+
+const apiInput = /** @type {HTMLInputElement} */ (el("api-base"));
+apiInput.value = new URLSearchParams(location.search).get("api") ?? DEFAULT_API;
+el("page-origin").textContent = location.origin;
+
+function apiBase() {
+  return apiInput.value.trim().replace(/\/+$/, "");
+}
+
+/**
+ * Calls the API and reports the outcome on the page.
+ * @param {string} method
+ * @param {string} path
+ * @param {{ body?: unknown, auth?: boolean }} [options]
+ * @returns {Promise<{ status: number, data: unknown } | null>} null when no response could be read
+ */
+async function call(method, path, options = {}) {
+  const label = `${method} ${path}`;
+  const base = apiBase();
+  const id = ++seq;
+  show(id, "pending", `${label} …`, `Sending to ${base}`, "");
+
+  /** @type {Record<string, string>} */
+  const headers = {};
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (options.auth && session.token) headers.Authorization = `Bearer ${session.token}`;
+
+  /** @type {Response} */
+  let res;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      // This API uses bearer tokens, never cookies: credentialed CORS is not supported.
+      credentials: "omit",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (err) {
+    await showFailure(id, label, base, err);
+    return null;
+  }
+
+  const text = await res.text();
+  /** @type {unknown} */
+  let data = text;
+  if (res.headers.get("content-type")?.includes("application/json")) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // Shown as text below.
+    }
+  }
+  const requestId = res.headers.get("x-request-id");
+  const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+  const body = typeof data === "string" ? data : JSON.stringify(data, null, 2);
+  const error = errorOf(data);
+
+  if (res.ok) {
+    show(id, "ok", `${label} → ${status}`, requestId ? `request id ${requestId}` : "", body);
+  } else if (res.status === 404 && SESSION_ROUTES.includes(path)) {
+    show(
+      id,
+      "not-deployed",
+      `${label} → 404: not deployed`,
+      `The API at ${base} does not serve ${path} yet (sessions, refresh tokens, /me and /logout come with a newer version).`,
+      body,
+    );
+  } else {
+    const detail = error ? `${error.code}: ${error.message}` : "the response has no JSON error envelope";
+    show(id, "error", `${label} → ${status}`, detail, body);
+  }
+  return { status: res.status, data };
+}
+
+/**
+ * fetch rejected: the browser read no response. A no-cors probe tells a CORS block
+ * (the server answers, but not to this origin) from an unreachable server.
+ * @param {number} id
+ * @param {string} label
+ * @param {string} base
+ * @param {unknown} err
+ */
+async function showFailure(id, label, base, err) {
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (err instanceof DOMException && err.name === "TimeoutError") {
+    show(
+      id,
+      "network",
+      `${label} → no answer`,
+      `The API at ${base} did not answer within ${TIMEOUT_MS / 1000} s.`,
+      reason,
+    );
+    return;
+  }
+  let reachable = false;
+  try {
+    await fetch(`${base}/health`, { mode: "no-cors", credentials: "omit", signal: AbortSignal.timeout(5_000) });
+    reachable = true;
+  } catch {
+    // Unreachable (or not a valid URL): reported below.
+  }
+  if (reachable) {
+    show(
+      id,
+      "cors",
+      `${label} → blocked by CORS`,
+      `The API at ${base} is up, but it did not allow this origin (${location.origin}), so the browser hid the response. Add ${location.origin} to the API's CORS_ORIGINS.`,
+      reason,
+    );
+  } else {
+    show(
+      id,
+      "network",
+      `${label} → network error`,
+      `Could not reach the API at ${base}. Is it running, and is the URL right?`,
+      reason,
+    );
+  }
+}
+
+/**
+ * The API's error envelope {"error":{"code","message"}}, if `data` is one.
+ * @param {unknown} data
+ * @returns {{ code: string, message: string } | null}
+ */
+function errorOf(data) {
+  if (typeof data !== "object" || data === null || !("error" in data)) return null;
+  const error = /** @type {{ error: unknown }} */ (data).error;
+  if (typeof error !== "object" || error === null) return null;
+  const { code, message } = /** @type {{ code?: unknown, message?: unknown }} */ (error);
+  return { code: String(code), message: String(message) };
+}
+
+/**
+ * @param {number} id
+ * @param {Outcome} outcome
+ * @param {string} title
+ * @param {string} detail
+ * @param {string} body
+ */
+function show(id, outcome, title, detail, body) {
+  if (id !== seq) return; // a newer call owns the panel
+  const result = el("result");
+  result.dataset.outcome = outcome;
+  el("result-title").textContent = title;
+  el("result-detail").textContent = detail;
+  el("result-body").textContent = body;
+  if (outcome === "pending") return;
+  result.dataset.seq = String(id);
+  const item = document.createElement("li");
+  item.dataset.outcome = outcome;
+  item.textContent = `${new Date().toLocaleTimeString()}  ${title}`;
+  el("history").prepend(item);
+}
+
+/**
+ * Keeps the tokens from a register, login or refresh answer.
+ * @param {unknown} data
+ */
+function remember(data) {
+  if (typeof data !== "object" || data === null) return;
+  const d = /** @type {Record<string, unknown>} */ (data);
+  if (typeof d.token === "string") session.token = d.token;
+  if (typeof d.refresh_token === "string") session.refreshToken = d.refresh_token;
+  if (typeof d.expires_in === "number") session.expiresIn = d.expires_in;
+  if (typeof d.email === "string") session.user = d.email;
+  renderSession();
+}
+
+function forget() {
+  Object.assign(session, { token: null, refreshToken: null, expiresIn: null, user: null });
+  renderSession();
+}
+
+/** @param {string | null} token */
+function preview(token) {
+  return token ? `${token.slice(0, 12)}…${token.slice(-6)} (${token.length} chars)` : "none";
+}
+
+function renderSession() {
+  el("session-user").textContent = session.user ?? (session.token ? "signed in" : "signed out");
+  const expiry = session.expiresIn === null ? "" : `, expires in ${session.expiresIn} s`;
+  el("session-token").textContent = session.token ? `${preview(session.token)}${expiry}` : "none";
+  el("session-refresh").textContent =
+    session.token && !session.refreshToken ? "not issued by this API" : preview(session.refreshToken);
+}
+
+/**
+ * @param {string} id
+ * @param {(fields: Record<string, string>) => Promise<void>} handler
+ */
+function onSubmit(id, handler) {
+  const form = /** @type {HTMLFormElement} */ (el(id));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    /** @type {Record<string, string>} */
+    const fields = {};
+    for (const [name, value] of new FormData(form)) fields[name] = String(value);
+    void handler(fields);
+  });
+}
+
+/**
+ * @param {string} id
+ * @param {() => Promise<void>} handler
+ */
+function onClick(id, handler) {
+  el(id).addEventListener("click", () => void handler());
+}
+
+onSubmit("register-form", async (fields) => {
+  const res = await call("POST", "/register", { body: fields });
+  if (res?.status === 201) {
+    remember(res.data);
+    const loginEmail = /** @type {HTMLInputElement} */ (el("login-form").querySelector("[name=email]"));
+    loginEmail.value = fields.email ?? "";
+  }
+});
+
+onSubmit("login-form", async (fields) => {
+  const res = await call("POST", "/login", { body: fields });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("welcome", async () => {
+  await call("GET", "/welcome", { auth: true });
+});
+
+onClick("me", async () => {
+  await call("GET", "/me", { auth: true });
+});
+
+onClick("refresh", async () => {
+  const res = await call("POST", "/token/refresh", { body: { refresh_token: session.refreshToken ?? "" } });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("logout", async () => {
+  const res = await call("POST", "/logout", { auth: true });
+  if (res && res.status < 300) forget();
+  if (res?.status === 404) {
+    // Without /logout the token stays valid until it expires; the page forgets it anyway.
+    forget();
+    el("result-detail").append(" Signed out in this page only: the token stays valid until it expires.");
+  }
+});
+
+renderSession();

@@ -1,0 +1,120 @@
+// `npm run demo -- [--port 5173] [--api-port 8787] [--host localhost] [--no-api] [-- <npm run dev flags>]`
+// Serves demo/ on its own origin and starts the API with `npm run dev`, with CORS_ORIGINS
+// set to exactly that origin. Flags after a second `--` go to `npm run dev` (--persist-to,
+// --inspector-port, ...). --no-api serves the page only, e.g. against a deployed API
+// (open it with ?api=https://...). Ctrl-C stops both.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const demoDir = fileURLToPath(new URL("../demo/", import.meta.url));
+
+const argv = process.argv.slice(2);
+const split = argv.indexOf("--");
+const { values } = parseArgs({
+  args: split === -1 ? argv : argv.slice(0, split),
+  options: {
+    port: { type: "string", default: "5173" },
+    "api-port": { type: "string", default: "8787" },
+    host: { type: "string", default: "localhost" },
+    "no-api": { type: "boolean", default: false },
+  },
+});
+const devFlags = split === -1 ? [] : argv.slice(split + 1);
+const port = Number(values.port);
+const apiPort = Number(values["api-port"]);
+const host = values.host;
+const origin = `http://${host}:${port}`;
+const api = `http://${host}:${apiPort}`;
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
+// The page only talks to the API (any http/https origin, since it is configurable).
+const CSP =
+  "default-src 'self'; connect-src http: https:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const server = createServer(async (req, res) => {
+  const path = new URL(req.url ?? "/", origin).pathname;
+  const file = normalize(join(demoDir, path === "/" ? "index.html" : decodeURIComponent(path)));
+  const type = TYPES[extname(file)];
+  if ((req.method !== "GET" && req.method !== "HEAD") || !file.startsWith(demoDir) || !type) {
+    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+    return;
+  }
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, {
+      "content-type": type,
+      "cache-control": "no-store",
+      "content-security-policy": CSP,
+      "x-content-type-options": "nosniff",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+  } catch {
+    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+  }
+});
+
+server.on("error", (err) => {
+  console.error(`demo: cannot serve on ${origin}: ${err.message}`);
+  stop(1);
+});
+server.listen(port, host, () => {
+  const page = apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
+  console.log(`demo: page on ${page}`);
+  if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${origin}`);
+});
+
+let dev = null;
+let stopping = false;
+if (!values["no-api"]) {
+  dev = spawn(
+    "npm",
+    ["run", "dev", "--", "--port", String(apiPort), "--ip", host, "--var", `CORS_ORIGINS:${origin}`, ...devFlags],
+    // Its own process group, so stopping reaches wrangler and workerd behind npm's `sh -c`;
+    // no stdin, since a background group that reads the terminal gets stopped.
+    {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  dev.on("exit", (code) => {
+    if (stopping) return;
+    console.error(`demo: the API exited (${code ?? "signal"}); stopping the page server`);
+    stop(code || 1);
+  });
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(0, signal));
+
+/** Stops the API (if it still runs) and the page server, then exits. */
+function stop(code, signal = "SIGTERM") {
+  if (stopping) return;
+  stopping = true;
+  server.close();
+  if (!dev || dev.exitCode !== null || dev.signalCode !== null) process.exit(code);
+  dev.once("exit", () => process.exit(code));
+  killGroup(dev.pid, signal);
+  // wrangler normally stops within a second; never hang on it.
+  setTimeout(() => {
+    killGroup(dev.pid, "SIGKILL");
+    process.exit(code);
+  }, 5_000).unref();
+}
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
