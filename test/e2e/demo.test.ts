@@ -100,6 +100,25 @@ describe("demo page on an allowed origin", () => {
     await snap("allowed-origin");
   });
 
+  it("reads /me, refreshes the session and logs out", async () => {
+    await open(allowed);
+    const email = uniqueEmail();
+    await register(email, "session-password");
+
+    const me = await act(() => page.click("#me"));
+    expect(me).toMatchObject({ outcome: "ok", title: "GET /me → 200 OK" });
+    expect(JSON.parse(me.body ?? "")).toMatchObject({ email, role: "user" });
+
+    const refreshed = await act(() => page.click("#refresh"));
+    expect(refreshed).toMatchObject({ outcome: "ok", title: "POST /token/refresh → 200 OK" });
+    expect(JSON.parse(refreshed.body ?? "").refresh_token).toMatch(/^[\w-]{43}$/);
+
+    const loggedOut = await act(() => page.click("#logout"));
+    expect(loggedOut.title).toBe("POST /logout → 204 No Content");
+    expect(await page.textContent("#session-user")).toBe("signed out");
+    await snap("sessions");
+  });
+
   it("shows the API's errors with status, code and message", async () => {
     await open(allowed);
     const email = uniqueEmail();
