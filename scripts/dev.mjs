@@ -1,10 +1,12 @@
 // `npm run dev -- <wrangler dev flags>`: makes sure .dev.vars has a signing key,
-// applies the D1 migrations to the local database, then runs `wrangler dev` with
-// every flag passed through (--port, --ip, --var KEY:VALUE, --persist-to, ...).
+// copies Swagger UI for /docs, applies the D1 migrations to the local database, then
+// runs `wrangler dev` with every flag passed through (--port, --ip, --var KEY:VALUE,
+// --persist-to, ...).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { copyDocsAssets } from "./docs-assets.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
@@ -18,6 +20,8 @@ if (!existsSync(devVars)) {
   });
   console.log("Created .dev.vars with a random 256-bit TOKEN_KEY");
 }
+
+copyDocsAssets();
 
 // The migration step must look at the same local database as `wrangler dev`.
 const shared = sharedFlags(args, ["--persist-to", "--config", "-c", "--env", "-e"]);

@@ -5,7 +5,7 @@ import { log } from "./log";
 
 /** Every error code the API can answer with, its status and default message.
  * Messages keep the tutorial's words where it had them: clients match on them. */
-const ERRORS = {
+export const ERRORS = {
   invalid_input: [400, "All input is required"],
   invalid_json: [400, "Request body must be a JSON object"],
   invalid_credentials: [400, "Invalid Credentials"],

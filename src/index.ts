@@ -9,6 +9,7 @@ import { ApiError, notFound, onError } from "./errors";
 import { corsFromEnv } from "./middleware/cors";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
+import { docs } from "./routes/docs";
 import { health } from "./routes/health";
 import { jwks } from "./routes/jwks";
 import { me } from "./routes/me";
@@ -55,6 +56,7 @@ app.route("/", sessionRoutes);
 app.route("/", me);
 app.route("/", admin);
 app.route("/", jwks);
+app.route("/", docs);
 
 app.notFound(notFound);
 app.onError(onError);

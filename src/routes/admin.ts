@@ -8,7 +8,7 @@ import { requireRole } from "../middleware/require-auth";
 
 const MAX_PAGE = 100;
 
-const listQuery = z.object({
+export const listQuery = z.object({
   limit: z
     .string()
     .regex(/^\d{1,3}$/, "limit must be a whole number from 1 to 100")
@@ -19,7 +19,7 @@ const listQuery = z.object({
   email: z.string().max(254, "email prefix must be at most 254 characters").optional(),
 });
 
-const accessBody = z.object({
+export const accessBody = z.object({
   role: z.enum(["user", "admin"], { error: 'role must be "user" or "admin"' }).optional(),
   disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
 });

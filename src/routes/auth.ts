@@ -44,7 +44,7 @@ export const newPassword = (field: string) =>
       return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
     }, `${field} must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`);
 
-const registerBody = z.object({
+export const registerBody = z.object({
   firstName: name("firstName"),
   lastName: name("lastName"),
   email: email
@@ -53,7 +53,7 @@ const registerBody = z.object({
   password: newPassword("password"),
 });
 
-const loginBody = z.object({
+export const loginBody = z.object({
   email,
   password: text("password").min(1, REQUIRED),
 });

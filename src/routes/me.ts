@@ -14,12 +14,12 @@ import { name, newPassword, text } from "./auth";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
 // body that sends them changes nothing (no mass assignment).
-const patchBody = z.object({ firstName: name("firstName").optional(), lastName: name("lastName").optional() });
-const passwordBody = z.object({
+export const patchBody = z.object({ firstName: name("firstName").optional(), lastName: name("lastName").optional() });
+export const passwordBody = z.object({
   currentPassword: text("currentPassword").min(1, REQUIRED),
   newPassword: newPassword("newPassword"),
 });
-const deleteBody = z.object({ password: text("password").min(1, REQUIRED) });
+export const deleteBody = z.object({ password: text("password").min(1, REQUIRED) });
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`. */
 async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {

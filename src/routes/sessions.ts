@@ -14,7 +14,7 @@ import { text } from "./auth";
 /** Ours are 43 characters; anything much longer is not worth hashing. */
 const MAX_REFRESH_TOKEN_LENGTH = 128;
 
-const refreshBody = z.object({ refresh_token: text("refresh_token").min(1, "All input is required") });
+export const refreshBody = z.object({ refresh_token: text("refresh_token").min(1, "All input is required") });
 
 export const sessionRoutes = new Hono<AppEnv>()
   .post("/token/refresh", jsonBody(refreshBody), async (c) => {

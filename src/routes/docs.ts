@@ -1,0 +1,59 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { openApiDocument } from "../openapi";
+
+/** The files of public/docs/assets/: the page's script, and Swagger UI as
+ * scripts/docs-assets.mjs copies it there. */
+const ASSETS = "/docs/assets";
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>edge-auth-api reference</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${ASSETS}/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${ASSETS}/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="${ASSETS}/docs.js"></script>
+</body>
+</html>
+`;
+
+// Scripts from this origin only (the initializer is a file, not inline). Swagger UI sets
+// inline styles and uses data: images; "Try it out" calls this API, on this origin.
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** The API's own reference: the OpenAPI document, a page that renders it, and the
+ * page's files from Workers static assets (`[assets]` in wrangler.toml). */
+export const docs = new Hono<AppEnv>()
+  .get("/openapi.json", (c) => {
+    c.header("Cache-Control", "no-cache");
+    return c.json(openApiDocument(new URL(c.req.url).origin));
+  })
+  .get("/docs", (c) => {
+    c.header("Cache-Control", "no-cache");
+    c.header("Content-Security-Policy", CSP);
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "no-referrer");
+    return c.html(PAGE);
+  })
+  .get(`${ASSETS}/:file{.+}`, async (c) => {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    if (asset.status === 404) throw new ApiError("not_found");
+    // A fetched response's headers are immutable; later middleware adds to them.
+    return new Response(asset.body, asset);
+  });
