@@ -1,0 +1,87 @@
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { launchChromium } from "./browser";
+
+const { api } = inject("demo");
+const artifacts = fileURLToPath(new URL("../../test-artifacts/e2e/", import.meta.url));
+mkdirSync(artifacts, { recursive: true });
+
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let context: BrowserContext;
+let page: Page;
+/** What the page asked for, and every complaint it logged (CSP violations among them). */
+let requested: string[];
+let problems: string[];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  context = browser.context;
+});
+afterAll(async () => {
+  await browser?.close();
+});
+beforeEach(async () => {
+  page = await context.newPage();
+  // Chromium parses 1.7 MB of Swagger UI: slow on a busy two-core machine.
+  page.setDefaultTimeout(60_000);
+  requested = [];
+  problems = [];
+  page.on("request", (request) => requested.push(request.url()));
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+});
+afterEach(async ({ task }) => {
+  if (task.result?.state === "fail") {
+    await page.screenshot({ path: `${artifacts}failed-${task.name.replace(/\W+/g, "-")}.png`, fullPage: true });
+  }
+  await page.close();
+});
+
+/** Opens /docs and waits until Swagger UI has rendered the document's operations. */
+async function openDocs() {
+  await page.goto(`${api}/docs`);
+  await page.locator('.opblock-summary-path[data-path="/register"]').waitFor();
+}
+
+describe("GET /docs in Chromium", { timeout: 120_000 }, () => {
+  it("renders the operations of /openapi.json with Swagger UI, loading from the API's origin only", async () => {
+    await openDocs();
+    expect(await page.locator(".opblock").count()).toBeGreaterThanOrEqual(20);
+    await page.locator('.opblock-summary-path[data-path="/register"]').click();
+    // The example body comes from the zod schema register validates with.
+    const example = page.locator("#operations-Auth-register .body-param__example");
+    await example.waitFor();
+    expect(JSON.parse((await example.textContent()) ?? "")).toEqual({
+      firstName: "string",
+      lastName: "string",
+      email: expect.any(String),
+      password: "string",
+    });
+    await page.screenshot({ path: `${artifacts}docs.png` });
+
+    expect(requested).toContain(`${api}/openapi.json`);
+    expect(requested).toContain(`${api}/docs/assets/swagger-ui/swagger-ui-bundle.js`);
+    expect(requested.filter((url) => !url.startsWith(`${api}/`))).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it("calls the API from the page with Try it out", async () => {
+    await openDocs();
+    const health = page.locator("#operations-Service-getHealth");
+    await health.locator(".opblock-summary").click();
+    await health.getByRole("button", { name: "Try it out" }).click();
+    await health.getByRole("button", { name: "Execute" }).click();
+    const answer = health.locator(".live-responses-table tbody .response").first();
+    await answer.waitFor();
+    expect(await answer.locator(".response-col_status").textContent()).toBe("200");
+    expect(JSON.parse((await answer.locator("pre.microlight").first().textContent()) ?? "")).toEqual({
+      status: "ok",
+    });
+    await health.screenshot({ path: `${artifacts}docs-try-it-out.png` });
+    expect(problems).toEqual([]);
+  });
+});
