@@ -3,6 +3,7 @@ import { z } from "zod";
 import {
   burnPasswordCheck,
   hashPassword,
+  isCommonPassword,
   MAX_PASSWORD_BYTES,
   MIN_PASSWORD_BYTES,
   needsRehash,
@@ -10,11 +11,13 @@ import {
   verifyPassword,
 } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { jsonBody, REQUIRED } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
 
 const MAX_EMAIL_LENGTH = 254;
 const CONTROL_CHARS = /\p{Cc}/u;
@@ -42,7 +45,8 @@ export const newPassword = (field: string) =>
     .refine((password) => {
       const bytes = passwordBytes(password);
       return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
-    }, `${field} must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`);
+    }, `${field} must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`)
+    .refine((password) => !isCommonPassword(password), "This password is too common");
 
 const registerBody = z.object({
   firstName: name("firstName"),
@@ -65,7 +69,7 @@ function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
 }
 
 export const auth = new Hono<AppEnv>()
-  .post("/register", jsonBody(registerBody), async (c) => {
+  .post("/register", jsonBody(registerBody), rateLimit("REGISTER_RATE_LIMIT"), async (c) => {
     const { firstName, lastName, email, password } = c.req.valid("json");
     const { config, db } = c.var;
     const passwordHash = await hashPassword(password, config.bcryptCost);
@@ -73,40 +77,58 @@ export const auth = new Hono<AppEnv>()
     const userId = crypto.randomUUID();
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One round trip: the user row, and the session row only if the user row won.
+    // One round trip: the user row; then, only if it won, the session row and the
+    // email's failed-login record (so a stranger's failures can't lock the new owner).
     const [inserted] = await db.batch([
       insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
       insertFirstToken(db, userId, token, now),
+      clearFailures(db, email, userId),
     ]);
     const user = inserted[0];
     if (!user) throw new ApiError("user_exists");
     c.header("Cache-Control", "no-store");
     return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
   })
-  .post("/login", jsonBody(loginBody), async (c) => {
+  .post("/login", jsonBody(loginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
     const { email, password } = c.req.valid("json");
     const { config, db } = c.var;
+    const now = new Date();
+    // Oversized emails can match no account and get no failure record.
+    const known = email.length <= MAX_EMAIL_LENGTH;
+    const [users, failures] = known ? await db.batch([findUserWithHash(db, email), findFailures(db, email)]) : [[], []];
+    const [user] = users;
+    const [record] = failures;
+    // Locked emails, registered or not, get the same 429 whatever the password.
+    const wait = lockedFor(record, now);
+    if (wait > 0) {
+      throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
+        "Retry-After": String(wait),
+      });
+    }
     // Every path below spends exactly one bcrypt comparison, so timing says nothing
-    // about whether the email exists. Oversized inputs can match no account.
-    const user = email.length <= MAX_EMAIL_LENGTH ? await findUserWithHash(db, email) : undefined;
+    // about whether the email exists.
     const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
     const valid = checkable
       ? await verifyPassword(password, user.passwordHash)
       : await burnPasswordCheck(password, config.bcryptCost);
     // A disabled account gets the wrong-password answer, after the same work.
-    if (!user || !valid || user.disabled) throw new ApiError("invalid_credentials");
+    if (!user || !valid || user.disabled) {
+      if (known) await recordFailure(db, email, record, config.lockout, now);
+      throw new ApiError("invalid_credentials");
+    }
 
-    const now = new Date();
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    const session = insertSession(db, user.id, token, now);
-    // A hash made at another cost is upgraded now, while the password is at hand.
-    if (needsRehash(user.passwordHash, config.bcryptCost)) {
-      const rehashed = await hashPassword(password, config.bcryptCost);
-      await db.batch([session, setPasswordHash(db, user.id, rehashed, now)]);
-    } else {
-      await session;
-    }
+    // One write round trip: the session, plus a rehash (a hash made at another cost is
+    // upgraded while the password is at hand) and a failure reset, only when due.
+    const rehashed = needsRehash(user.passwordHash, config.bcryptCost)
+      ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
+      : undefined;
+    await db.batch([
+      insertSession(db, user.id, token, now),
+      ...(rehashed ? [rehashed] : []),
+      ...(record ? [clearFailures(db, email)] : []),
+    ]);
     c.header("Cache-Control", "no-store");
     return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
   });

@@ -8,6 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { log } from "../log";
 import { jsonBody } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
 import { requireSession } from "../middleware/require-auth";
 import { text } from "./auth";
 
@@ -17,7 +18,7 @@ const MAX_REFRESH_TOKEN_LENGTH = 128;
 const refreshBody = z.object({ refresh_token: text("refresh_token").min(1, "All input is required") });
 
 export const sessionRoutes = new Hono<AppEnv>()
-  .post("/token/refresh", jsonBody(refreshBody), async (c) => {
+  .post("/token/refresh", jsonBody(refreshBody), rateLimit("REFRESH_RATE_LIMIT"), async (c) => {
     const { refresh_token } = c.req.valid("json");
     const { config, db } = c.var;
     const now = new Date();
