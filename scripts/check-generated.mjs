@@ -14,7 +14,16 @@ run("npx", ["drizzle-kit", "generate"]);
 run("npm", ["run", "-s", "cf-typegen"]);
 run("node", ["scripts/build-common-passwords.mjs"]);
 
-const stale = run("git", ["status", "--porcelain", "--", "migrations", "worker-configuration.d.ts", "src/auth/common-passwords.ts"]).toString().trim();
+const stale = run("git", [
+  "status",
+  "--porcelain",
+  "--",
+  "migrations",
+  "worker-configuration.d.ts",
+  "src/auth/common-passwords.ts",
+])
+  .toString()
+  .trim();
 if (stale) {
   console.error(`Generated files are out of date (commit the regenerated versions):\n${stale}`);
   process.exit(1);

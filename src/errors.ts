@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -75,19 +76,19 @@ export const onError: ErrorHandler = (err, c) => {
 export const notFound: NotFoundHandler = (c) => errorResponse(c, new ApiError("not_found"));
 
 /** Log-safe summary of an unexpected error. Drizzle's query errors embed the bound
- * parameters (a password hash among them), so only the driver's own cause is kept. */
-function describe(err: unknown): Record<string, string> {
+ * parameters (a password hash among them) in their message, so only the driver's own
+ * cause is kept, and never more than its first line. */
+export function describe(err: unknown): Record<string, string> {
   if (!(err instanceof Error)) return { error: typeof err };
-  if (err.name === "DrizzleQueryError" && err.cause instanceof Error) {
-    return { error: err.cause.name, detail: err.cause.message };
-  }
-  return { error: err.name, detail: err.message };
+  const source = err instanceof DrizzleQueryError ? err.cause : err;
+  if (!(source instanceof Error)) return { error: err.name };
+  return { error: source.name, detail: source.message.split("\n")[0]?.slice(0, 300) ?? "" };
 }
 
 /** D1 failures (unavailable, overloaded, reset) are worth a retry; bugs are not. */
 function isDatabaseError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === "DrizzleQueryError" || err.message.startsWith("D1_");
+  return err instanceof DrizzleQueryError || err.name === "DrizzleError" || err.message.startsWith("D1_");
 }
 
 function codeForStatus(status: number): ErrorCode {

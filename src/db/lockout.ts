@@ -2,8 +2,8 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../env";
 import { loginFailures, users } from "./schema";
 
-/** How failed logins lock an email: after `after` failures in a row, each further
- * failure locks for `baseSeconds`, doubling, at most `maxSeconds`. */
+/** How failed logins lock an email: the `after`-th failure in a row locks it for
+ * `baseSeconds`, each further one for twice as long as the last, at most `maxSeconds`. */
 export type LockoutPolicy = { after: number; baseSeconds: number; maxSeconds: number };
 
 /** A run of failures older than this is forgotten. */
@@ -33,7 +33,7 @@ export function recordFailure(
   const stale = !previous || now.getTime() - previous.lastFailureAt.getTime() > FORGET_AFTER_MS;
   const failures = (stale ? 0 : previous.failures) + 1;
   const over = failures - policy.after;
-  const lockSeconds = over > 0 ? Math.min(policy.baseSeconds * 2 ** Math.min(over - 1, 30), policy.maxSeconds) : 0;
+  const lockSeconds = over >= 0 ? Math.min(policy.baseSeconds * 2 ** Math.min(over, 30), policy.maxSeconds) : 0;
   const lockedUntil = lockSeconds > 0 ? new Date(now.getTime() + lockSeconds * 1000) : null;
   // An upsert, so concurrent failures for one email add up instead of overwriting.
   return db
