@@ -1,11 +1,9 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   burnPasswordCheck,
   hashPassword,
-  isCommonPassword,
   MAX_PASSWORD_BYTES,
-  MIN_PASSWORD_BYTES,
   needsRehash,
   passwordBytes,
   verifyPassword,
@@ -16,50 +14,20 @@ import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { jsonBody, REQUIRED } from "../middleware/json-body";
+import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
+import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 
-const MAX_EMAIL_LENGTH = 254;
-const CONTROL_CHARS = /\p{Cc}/u;
-
-/** A required string field: absent, `null` or blank is "All input is required". */
-export const text = (field: string) =>
-  z.string({ error: (issue) => (issue.input == null ? REQUIRED : `${field} must be a string`) });
-
-/** Emails are compared in one canonical form: trimmed, NFC, lowercase. */
-const email = text("email").trim().normalize("NFC").toLowerCase().min(1, REQUIRED);
-
-/** A person's name as register and `PATCH /me` accept it. */
-export const name = (field: string) =>
-  text(field)
-    .trim()
-    .min(1, REQUIRED)
-    .refine((value) => value.isWellFormed() && !CONTROL_CHARS.test(value), `${field} must be plain text`)
-    .normalize("NFC")
-    .max(100, `${field} must be at most 100 characters`);
-
-/** A new password: 8 to 72 bytes, because bcrypt ignores what follows byte 72. */
-export const newPassword = (field: string) =>
-  text(field)
-    .min(1, REQUIRED)
-    .refine((password) => {
-      const bytes = passwordBytes(password);
-      return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
-    }, `${field} must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`)
-    .refine((password) => !isCommonPassword(password), "This password is too common");
-
-const registerBody = z.object({
+export const registerBody = z.object({
   firstName: name("firstName"),
   lastName: name("lastName"),
-  email: email
-    .max(MAX_EMAIL_LENGTH, `email must be at most ${MAX_EMAIL_LENGTH} characters`)
-    .email("email must be a valid email address"),
+  email: newEmail(),
   password: newPassword("password"),
 });
 
-const loginBody = z.object({
-  email,
-  password: text("password").min(1, REQUIRED),
+export const loginBody = z.object({
+  email: email(),
+  password: password("password"),
 });
 
 /** Register/login answer: the user, its token pair, nothing secret. */
