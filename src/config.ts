@@ -1,3 +1,5 @@
+import type { LockoutPolicy } from "./db/lockout";
+
 /** Algorithms access tokens can be signed with (`JWT_ALG`). */
 export const SIGNING_ALGS = ["HS256", "ES256", "EdDSA", "RS256"] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -21,6 +23,7 @@ export type Config = {
   corsOrigins: "*" | readonly string[];
   bcryptCost: number;
   allowQueryToken: boolean;
+  lockout: LockoutPolicy;
 };
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
@@ -36,7 +39,11 @@ type RawEnv = Partial<
     | "JWT_ALG"
     | "JWT_PRIVATE_KEYS"
     | "JWT_ISSUER"
-    | "JWT_AUDIENCE",
+    | "JWT_AUDIENCE"
+    | "CORS_CREDENTIALS"
+    | "LOCKOUT_AFTER"
+    | "LOCKOUT_BASE"
+    | "LOCKOUT_MAX",
     unknown
   >
 >;
@@ -64,22 +71,40 @@ export function readConfig(env: RawEnv): Config {
     audience: optional(env.JWT_AUDIENCE),
     tokenTtlSeconds: parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, "5h"), MAX_TOKEN_TTL),
     refreshTtlSeconds: parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, "30d"), MAX_REFRESH_TTL),
-    corsOrigins: parseOrigins(setting(env.CORS_ORIGINS, "*")),
+    corsOrigins: parseCors(env).origins,
     bcryptCost,
     allowQueryToken: parseBool("ALLOW_QUERY_TOKEN", setting(env.ALLOW_QUERY_TOKEN, "false")),
+    lockout: {
+      after: parseCount("LOCKOUT_AFTER", setting(env.LOCKOUT_AFTER, "5")),
+      baseSeconds: parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, "1m"), DAY),
+      maxSeconds: parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, "1h"), 30 * DAY),
+    },
   };
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();
 
-/** The CORS allowlist alone, for the CORS middleware that runs before configuration
- * is enforced: an invalid `CORS_ORIGINS` allows no origin at all. */
-export function readCorsOrigins(env: RawEnv): "*" | readonly string[] {
+/** The CORS settings alone, for the CORS middleware that runs before configuration
+ * is enforced: invalid CORS settings allow no origin at all. */
+export function readCors(env: RawEnv): Cors {
   try {
-    return parseOrigins(setting(env.CORS_ORIGINS, "*"));
+    return parseCors(env);
   } catch {
-    return [];
+    return { origins: [], credentials: false };
   }
+}
+
+export type Cors = { origins: "*" | readonly string[]; credentials: boolean };
+
+/** `CORS_CREDENTIALS=true` lets browsers send cookies and auth headers with
+ * `credentials: "include"`; it needs an explicit allowlist, never `*`. */
+function parseCors(env: RawEnv): Cors {
+  const origins = parseOrigins(setting(env.CORS_ORIGINS, "*"));
+  const credentials = parseBool("CORS_CREDENTIALS", setting(env.CORS_CREDENTIALS, "false"));
+  if (credentials && origins === "*") {
+    throw new ConfigError("CORS_CREDENTIALS=true needs an explicit CORS_ORIGINS allowlist, not *");
+  }
+  return { origins, credentials };
 }
 
 /** `readConfig` memoized per bindings object, so a request pays for parsing once per isolate. */
@@ -189,6 +214,12 @@ function parseCost(value: string, min: number): number {
     throw new ConfigError(`BCRYPT_COST "${value}" must be an integer from ${min} to 14`);
   }
   return cost;
+}
+
+function parseCount(name: string, value: string): number {
+  const count = /^\d{1,4}$/.test(value) ? Number(value) : 0;
+  if (count < 1) throw new ConfigError(`${name} "${value}" must be a whole number from 1 to 9999`);
+  return count;
 }
 
 function parseBool(name: string, value: string): boolean {

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -13,10 +14,12 @@ export const ERRORS = {
   token_required: [403, "A token is required for authentication"],
   forbidden: [403, "You do not have permission to do this"],
   not_found: [404, "Not Found"],
+  method_not_allowed: [405, "Method Not Allowed"],
   user_exists: [409, "User Already Exist. Please Login"],
   last_admin: [409, "This would leave no enabled admin"],
   payload_too_large: [413, "Request body is larger than 16 KiB"],
   unsupported_media_type: [415, "Content-Type must be application/json"],
+  rate_limited: [429, "Too many attempts, try again later"],
   internal: [500, "Internal Server Error"],
   server_misconfigured: [500, "Server is misconfigured"],
   service_unavailable: [503, "Service temporarily unavailable, try again shortly"],
@@ -24,26 +27,34 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** Every code with its status, for the OpenAPI document and tests. */
+export const ERROR_STATUSES = Object.fromEntries(
+  Object.entries(ERRORS).map(([code, [status]]) => [code, status]),
+) as Record<ErrorCode, ContentfulStatusCode>;
+
 /** The one error type handlers throw; `onError` turns it into the JSON envelope. */
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: ContentfulStatusCode;
   /** For the log line only, never sent to the client. */
   readonly detail: string | undefined;
+  /** Extra response headers, such as `Retry-After` or `Allow`. */
+  readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, message?: string, detail?: string) {
+  constructor(code: ErrorCode, message?: string, detail?: string, headers: Record<string, string> = {}) {
     const [status, fallback] = ERRORS[code];
     super(message ?? fallback);
     this.name = "ApiError";
     this.code = code;
     this.status = status;
     this.detail = detail;
+    this.headers = status === 503 ? { "Retry-After": "5", ...headers } : headers;
   }
 }
 
 /** The single place error JSON is built: `{"error":{"code","message"}}`. */
 export function errorResponse(c: Context, error: ApiError): Response {
-  if (error.status === 503) c.header("Retry-After", "5");
+  for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   return c.json({ error: { code: error.code, message: error.message } }, error.status);
 }
 
@@ -65,19 +76,19 @@ export const onError: ErrorHandler = (err, c) => {
 export const notFound: NotFoundHandler = (c) => errorResponse(c, new ApiError("not_found"));
 
 /** Log-safe summary of an unexpected error. Drizzle's query errors embed the bound
- * parameters (a password hash among them), so only the driver's own cause is kept. */
-function describe(err: unknown): Record<string, string> {
+ * parameters (a password hash among them) in their message, so only the driver's own
+ * cause is kept, and never more than its first line. */
+export function describe(err: unknown): Record<string, string> {
   if (!(err instanceof Error)) return { error: typeof err };
-  if (err.name === "DrizzleQueryError" && err.cause instanceof Error) {
-    return { error: err.cause.name, detail: err.cause.message };
-  }
-  return { error: err.name, detail: err.message };
+  const source = err instanceof DrizzleQueryError ? err.cause : err;
+  if (!(source instanceof Error)) return { error: err.name };
+  return { error: source.name, detail: source.message.split("\n")[0]?.slice(0, 300) ?? "" };
 }
 
 /** D1 failures (unavailable, overloaded, reset) are worth a retry; bugs are not. */
 function isDatabaseError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === "DrizzleQueryError" || err.message.startsWith("D1_");
+  return err instanceof DrizzleQueryError || err.name === "DrizzleError" || err.message.startsWith("D1_");
 }
 
 function codeForStatus(status: number): ErrorCode {

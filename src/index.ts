@@ -7,6 +7,8 @@ import { ConfigError, getConfig } from "./config";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
 import { corsFromEnv } from "./middleware/cors";
+import { methodNotAllowed } from "./middleware/method-not-allowed";
+import { securityHeaders } from "./middleware/security-headers";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { docs } from "./routes/docs";
@@ -19,6 +21,8 @@ import { welcome } from "./routes/welcome";
 const app = new Hono<AppEnv>();
 
 // The order below is the security model.
+// 0. Security headers wrap everything, so even preflights and errors carry them.
+app.use(securityHeaders);
 // 1. A request id, so every log line (even a misconfiguration) can be traced.
 app.use(requestId());
 // 2. CORS before anything that can reject, so preflights never meet auth or a
@@ -58,7 +62,7 @@ app.route("/", admin);
 app.route("/", jwks);
 app.route("/", docs);
 
-app.notFound(notFound);
+app.notFound(methodNotAllowed(app, notFound));
 app.onError(onError);
 
 export default app;

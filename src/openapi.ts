@@ -1,72 +1,69 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { version } from "../package.json";
 import { ERRORS } from "./errors";
-import { accessBody, listQuery } from "./routes/admin";
+import { accessBody, listUsersQuery } from "./routes/admin";
 import { loginBody, registerBody } from "./routes/auth";
-import { deleteBody, passwordBody, patchBody } from "./routes/me";
+import { changePasswordBody, deleteMeBody, patchMeBody } from "./routes/me";
 import { refreshBody } from "./routes/sessions";
 
 // The OpenAPI 3.1 document served at /openapi.json. Request schemas are the very zod
 // schemas the routes validate with, converted by zod's own `z.toJSONSchema`; response
 // schemas below only document. The route table is checked against `app.routes` by
 // test/openapi.test.ts, so a route added without an entry here fails the tests.
+// zod/mini, like the routes: the classic API would double the bundle.
 
-/** Codes being added to src/errors.ts in parallel; src/errors.ts wins once they are there. */
-const INCOMING = {
-  rate_limited: [429, "Too many requests, try again later"],
-  method_not_allowed: [405, "Method Not Allowed"],
-} as const;
+type Code = keyof typeof ERRORS;
+const byStatus = (a: Code, b: Code) => ERRORS[a][0] - ERRORS[b][0];
+/** Every error code, by status, then in src/errors.ts order. */
+const ALL_CODES = (Object.keys(ERRORS) as Code[]).sort(byStatus) as [Code, ...Code[]];
 
-/** Every error code the API answers with, its status and default message. */
-const ERROR_CODES = { ...INCOMING, ...ERRORS };
-type Code = keyof typeof ERROR_CODES;
-const byStatus = (a: Code, b: Code) => ERROR_CODES[a][0] - ERROR_CODES[b][0];
-/** By status, then in src/errors.ts order. */
-const ALL_CODES = (Object.keys(ERROR_CODES) as Code[]).sort(byStatus) as [Code, ...Code[]];
+/** `schema` with a description (and other JSON Schema keywords) in the document. */
+function doc<T extends z.ZodMiniType>(schema: T, meta: string | Record<string, unknown>): T {
+  return schema.check(typeof meta === "string" ? z.describe(meta) : z.meta(meta));
+}
 
 // Response bodies, as src/db/users.ts, src/auth/sessions.ts and the routes build them.
-const timestamp = z.string().meta({ format: "date-time", examples: ["2026-11-26T15:22:09.225Z"] });
-const uuid = z.string().meta({ format: "uuid", examples: ["0b6f0a8e-3f4b-4c55-9f7e-5f3c7b1d2a90"] });
+const timestamp = () => doc(z.string(), { format: "date-time", examples: ["2026-11-26T15:22:09.225Z"] });
+const uuid = (description: string) =>
+  doc(z.string(), { format: "uuid", description, examples: ["0b6f0a8e-3f4b-4c55-9f7e-5f3c7b1d2a90"] });
 
-const user = z.object({
-  id: uuid,
+const userShape = {
+  id: uuid("The user id"),
   first_name: z.string(),
   last_name: z.string(),
-  email: z.string().meta({ format: "email", description: "Trimmed, NFC-normalized, lowercase" }),
-  created_at: timestamp,
-});
+  email: doc(z.string(), { format: "email", description: "Trimmed, NFC-normalized, lowercase" }),
+};
 
-const tokenPair = z.object({
-  token: z.string().describe("Access token: a JWT signed with JWT_ALG, valid for TOKEN_TTL"),
-  refresh_token: z.string().describe("Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL"),
-  expires_in: z.int().positive().describe("Lifetime of `token` in seconds"),
-});
-
-const signedIn = z.object({ ...user.omit({ created_at: true }).shape, ...tokenPair.shape, created_at: timestamp });
+const tokenPairShape = {
+  token: doc(z.string(), "Access token: a JWT signed with JWT_ALG, valid for TOKEN_TTL"),
+  refresh_token: doc(z.string(), "Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL"),
+  expires_in: doc(z.int().check(z.positive()), "Lifetime of `token` in seconds"),
+};
 
 const account = z.object({
-  ...user.shape,
+  ...userShape,
+  created_at: timestamp(),
   role: z.enum(["user", "admin"]),
-  disabled: z.boolean().describe("A disabled user cannot log in or refresh"),
-  updated_at: timestamp,
+  disabled: doc(z.boolean(), "A disabled user cannot log in or refresh"),
+  updated_at: timestamp(),
 });
 
 const session = z.object({
-  id: uuid.describe("The session id, for DELETE /sessions/{id}"),
-  created_at: timestamp,
-  last_used_at: timestamp,
-  user_agent: z.string().nullable(),
-  ip: z.string().nullable().describe("From CF-Connecting-IP only; null under wrangler dev"),
-  current: z.boolean().describe("The session of the token making this request"),
+  id: uuid("The session id, for DELETE /sessions/{id}"),
+  created_at: timestamp(),
+  last_used_at: timestamp(),
+  user_agent: z.nullable(z.string()),
+  ip: doc(z.nullable(z.string()), "From CF-Connecting-IP only; null under wrangler dev"),
+  current: doc(z.boolean(), "The session of the token making this request"),
 });
 
 const publicJwk = z.object({
   kty: z.string(),
-  crv: z.string().optional(),
-  x: z.string().optional(),
-  y: z.string().optional(),
-  n: z.string().optional(),
-  e: z.string().optional(),
+  crv: z.optional(z.string()),
+  x: z.optional(z.string()),
+  y: z.optional(z.string()),
+  n: z.optional(z.string()),
+  e: z.optional(z.string()),
   kid: z.string(),
   alg: z.enum(["ES256", "EdDSA", "RS256"]),
   use: z.literal("sig"),
@@ -74,13 +71,13 @@ const publicJwk = z.object({
 
 /** The JSON error envelope; each response lists its own codes, with an example of each. */
 const errorEnvelope = z.object({
-  error: z.object({ code: z.enum(ALL_CODES), message: z.string().describe("For people; branch on `code`") }),
+  error: z.object({ code: z.enum(ALL_CODES), message: doc(z.string(), "For people; branch on `code`") }),
 });
 
 /** The POST /welcome body: read by require-auth, which takes the token from it. */
-const welcomeBody = z.object({ token: z.string().optional().describe("An access token (the tutorial's transport)") });
+const welcomeBody = z.object({ token: doc(z.optional(z.string()), "An access token (the tutorial's transport)") });
 /** The GET /welcome query, honoured only with ALLOW_QUERY_TOKEN=true. */
-const welcomeQuery = z.object({ token: z.string().optional() });
+const welcomeQuery = z.object({ token: z.optional(z.string()) });
 
 /** Everything under components/schemas, by name. */
 const SCHEMAS = {
@@ -88,23 +85,22 @@ const SCHEMAS = {
   LoginBody: loginBody,
   WelcomeBody: welcomeBody,
   RefreshBody: refreshBody,
-  PatchMeBody: patchBody,
-  PasswordBody: passwordBody,
-  DeleteMeBody: deleteBody,
+  PatchMeBody: patchMeBody,
+  ChangePasswordBody: changePasswordBody,
+  DeleteMeBody: deleteMeBody,
   AccessBody: accessBody,
-  User: user,
-  SignedIn: signedIn,
-  TokenPair: tokenPair,
+  SignedIn: z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }),
+  TokenPair: z.object(tokenPairShape),
   Account: account,
   Session: session,
   SessionList: z.object({ sessions: z.array(session) }),
   UserPage: z.object({
     users: z.array(account),
-    next_cursor: z.string().nullable().describe("Pass back as `cursor` for the next page; null on the last"),
+    next_cursor: doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last"),
   }),
   Health: z.object({ status: z.literal("ok") }),
-  Jwks: z.object({ keys: z.array(publicJwk).describe("Empty with HS256, whose key is a secret") }),
-  OpenApiDocument: z.record(z.string(), z.unknown()).describe("An OpenAPI 3.1 document: this one"),
+  Jwks: z.object({ keys: doc(z.array(publicJwk), "Empty with HS256, whose key is a secret") }),
+  OpenApiDocument: doc(z.record(z.string(), z.unknown()), "An OpenAPI 3.1 document: this one"),
   Error: errorEnvelope,
 };
 type SchemaName = keyof typeof SCHEMAS;
@@ -122,7 +118,7 @@ type Route = {
   access: Access;
   /** A JSON request body; `optional` only for POST /welcome. */
   body?: { schema: SchemaName; optional?: true };
-  query?: { schema: z.ZodObject; describe: Record<string, string> };
+  query?: { schema: z.ZodMiniObject; describe: Record<string, string> };
   params?: Record<string, string>;
   ok: {
     status: 200 | 201 | 204;
@@ -146,11 +142,11 @@ const ROUTES: Route[] = [
     tag: "Auth",
     summary: "Create an account and start a session",
     description:
-      'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; names are trimmed, 1 to 100 characters; `password` is 8 to 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut). Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored.',
+      'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; names are trimmed, 1 to 100 characters; `password` is 8 to 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
     access: "public",
     body: { schema: "RegisterBody" },
     ok: { status: 201, description: "The new user and its token pair", json: "SignedIn", cacheControl: "no-store" },
-    errors: ["user_exists"],
+    errors: ["user_exists", "rate_limited"],
   },
   {
     method: "post",
@@ -159,11 +155,11 @@ const ROUTES: Route[] = [
     tag: "Auth",
     summary: "Log in and start a session",
     description:
-      "The email matches whatever its letter case and surrounding spaces. An unknown email, a wrong password and a disabled account get the same answer after the same work.",
+      "The email matches whatever its letter case and surrounding spaces. An unknown email, a wrong password and a disabled account get the same answer after the same work. After LOCKOUT_AFTER failures in a row the email is locked for a while (429, even with the right password), and well-formed requests count against a per-IP limit (429).",
     access: "public",
     body: { schema: "LoginBody" },
     ok: { status: 200, description: "The user and a fresh token pair", json: "SignedIn", cacheControl: "no-store" },
-    errors: ["invalid_credentials"],
+    errors: ["invalid_credentials", "rate_limited"],
   },
   {
     method: "get",
@@ -205,7 +201,7 @@ const ROUTES: Route[] = [
     access: "public",
     body: { schema: "RefreshBody" },
     ok: { status: 200, description: "A new token pair", json: "TokenPair", cacheControl: "no-store" },
-    errors: ["invalid_token"],
+    errors: ["invalid_token", "rate_limited"],
   },
   {
     method: "post",
@@ -276,7 +272,7 @@ const ROUTES: Route[] = [
     description:
       "Revokes every other session and answers a fresh token pair for this one. A wrong current password is 400 invalid_credentials.",
     access: "session",
-    body: { schema: "PasswordBody" },
+    body: { schema: "ChangePasswordBody" },
     ok: { status: 200, description: "A fresh token pair", json: "TokenPair", cacheControl: "no-store" },
     errors: ["invalid_credentials"],
   },
@@ -300,7 +296,7 @@ const ROUTES: Route[] = [
     summary: "List users in email order",
     access: "admin",
     query: {
-      schema: listQuery,
+      schema: listUsersQuery,
       describe: {
         limit: "Page size, a whole number from 1 to 100 (default 20)",
         cursor: "`next_cursor` of the previous page",
@@ -436,7 +432,7 @@ const ACCESS_CODES: Record<Access, Code[]> = {
   admin: ["token_required", "invalid_token", "forbidden"],
 };
 const BODY_CODES: Code[] = ["invalid_input", "invalid_json", "payload_too_large", "unsupported_media_type"];
-const ANY_ROUTE_CODES: Code[] = ["rate_limited", "internal", "server_misconfigured"];
+const ANY_ROUTE_CODES: Code[] = ["internal", "server_misconfigured"];
 
 const DESCRIPTION = `The freeCodeCamp register/login/welcome API, rebuilt as a Hono worker on Cloudflare D1.
 
@@ -450,7 +446,7 @@ type Json = Record<string, unknown>;
 
 /** JSON Schema for `schema` as a client sends it (`io: "input"`: before transforms, and
  * with objects left open, since unknown fields are ignored). */
-function jsonSchema(schema: z.ZodType): Json {
+function jsonSchema(schema: z.ZodMiniType): Json {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input" });
   return rest;
 }
@@ -480,7 +476,7 @@ function codesOf(route: Route): Map<number, Code[]> {
   const byStatus = new Map<number, Code[]>();
   for (const code of ALL_CODES) {
     if (!codes.has(code)) continue;
-    const status = ERROR_CODES[code][0];
+    const status = ERRORS[code][0];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return new Map([...byStatus].sort(([a], [b]) => a - b));
@@ -497,7 +493,7 @@ function errorResponse(status: number, codes: Code[]): Json {
       "application/json": {
         schema: ref("Error"),
         examples: Object.fromEntries(
-          codes.map((code) => [code, { value: { error: { code, message: ERROR_CODES[code][1] } } }]),
+          codes.map((code) => [code, { value: { error: { code, message: ERRORS[code][1] } } }]),
         ),
       },
     },

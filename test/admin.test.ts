@@ -11,16 +11,9 @@ import {
   promote,
   refresh,
   registered,
+  send,
   uniqueEmail,
 } from "./helpers";
-
-function send(method: string, path: string, token: string, body?: unknown) {
-  return call(path, {
-    method,
-    headers: { ...bearer(token), "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 async function roleOf(id: string) {
   return (await env.DB.prepare("select role from users where id = ?").bind(id).first<{ role: string }>())?.role;

@@ -100,13 +100,26 @@ describe("routing", () => {
     for (const [method, path] of [
       ["GET", "/nope"],
       ["POST", "/nope/deeper"],
-      ["GET", "/register"],
-      ["DELETE", "/welcome"],
+      ["GET", "/registerx"],
     ] as const) {
       const res = await call(path, { method });
       expect(res.status).toBe(404);
       expect(await errorOf(res)).toEqual({ code: "not_found", message: "Not Found" });
     }
+  });
+
+  it.each([
+    ["GET", "/register", "OPTIONS, POST"],
+    ["PUT", "/login", "OPTIONS, POST"],
+    ["DELETE", "/welcome", "GET, HEAD, OPTIONS, POST"],
+    ["POST", "/health", "GET, HEAD, OPTIONS"],
+    ["PUT", "/me", "DELETE, GET, HEAD, OPTIONS, PATCH"],
+    ["GET", "/sessions/abc", "DELETE, OPTIONS"],
+  ])("answers %s %s with 405 JSON and Allow: %s", async (method, path, allow) => {
+    const res = await call(path, { method });
+    expect(res.status).toBe(405);
+    expect(await errorOf(res)).toEqual({ code: "method_not_allowed", message: "Method Not Allowed" });
+    expect((res.headers.get("allow") ?? "").split(", ").sort().join(", ")).toBe(allow);
   });
 
   it("gives every response an X-Request-Id and keeps a sane incoming one", async () => {

@@ -15,6 +15,7 @@ describe("readConfig", () => {
       corsOrigins: "*",
       bcryptCost: 10,
       allowQueryToken: false,
+      lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
     });
   });
 

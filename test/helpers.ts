@@ -77,3 +77,12 @@ export function refresh(refreshToken: string) {
 export async function promote(userId: string): Promise<void> {
   await env.DB.prepare("update users set role = 'admin' where id = ?").bind(userId).run();
 }
+
+/** A JSON request to `path` with `token` as Bearer, the way account routes are called. */
+export function send(method: string, path: string, token: string, body?: unknown) {
+  return call(path, {
+    method,
+    headers: { ...bearer(token), "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}

@@ -1,16 +1,8 @@
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import { bearer, call, errorOf, promote, registered } from "./helpers";
+import { errorOf, promote, registered, send } from "./helpers";
 
 // Storage is isolated per test file: this file controls exactly how many admins exist.
-function send(method: string, path: string, token: string, body?: unknown) {
-  return call(path, {
-    method,
-    headers: { ...bearer(token), "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
 it("never lets the last enabled admin demote, disable or delete themself; a second admin unlocks it", async () => {
   const { count } = (await env.DB.prepare("select count(*) as count from users where role = 'admin'").first<{
     count: number;

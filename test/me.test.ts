@@ -1,14 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bearer, call, errorOf, loggedIn, newUser, postJson, refresh, registered, type TokenPair } from "./helpers";
-
-function send(method: string, path: string, token: string, body?: unknown) {
-  return call(path, {
-    method,
-    headers: { ...bearer(token), "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
+import {
+  bearer,
+  call,
+  errorOf,
+  loggedIn,
+  newUser,
+  postJson,
+  refresh,
+  registered,
+  send,
+  type TokenPair,
+} from "./helpers";
 
 async function storedHash(id: string) {
   return (

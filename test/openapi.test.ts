@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
-import { ERRORS } from "../src/errors";
+import * as z from "zod/mini";
+import { ERROR_STATUSES } from "../src/errors";
 import app from "../src/index";
 import { openApiDocument, openApiPath } from "../src/openapi";
 import { registerBody } from "../src/routes/auth";
-import { passwordBody } from "../src/routes/me";
+import { changePasswordBody } from "../src/routes/me";
 import { call, errorOf } from "./helpers";
 
 type Response = {
@@ -85,7 +85,7 @@ describe("GET /openapi.json", () => {
     const codes = doc.components.schemas.Error as {
       properties: { error: { properties: { code: { enum: string[] } } } };
     };
-    for (const [code, [status]] of Object.entries(ERRORS)) {
+    for (const [code, status] of Object.entries(ERROR_STATUSES)) {
       expect(codes.properties.error.properties.code.enum, code).toContain(code);
       expect(statusesOf(doc, code), code).toEqual(new Set([String(status)]));
     }
@@ -103,16 +103,20 @@ describe("GET /openapi.json", () => {
         if (at === status) expect(response.headers, code).toHaveProperty(header);
       }
     }
+    // The shared 405 is what the app answers to a method a documented path does not serve.
+    const wrongMethod = await call("/docs", { method: "DELETE" });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
   });
 
   it("describes request bodies with the zod schemas the routes validate with", async () => {
     const doc = await fetchDocument();
-    const asInput = (schema: z.ZodType) => {
+    const asInput = (schema: z.ZodMiniType) => {
       const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input" });
       return rest;
     };
     expect(doc.components.schemas.RegisterBody).toEqual(asInput(registerBody));
-    expect(doc.components.schemas.PasswordBody).toEqual(asInput(passwordBody));
+    expect(doc.components.schemas.ChangePasswordBody).toEqual(asInput(changePasswordBody));
     expect(doc.paths["/register"]?.post?.requestBody?.content["application/json"]?.schema).toEqual({
       $ref: "#/components/schemas/RegisterBody",
     });
@@ -164,7 +168,7 @@ describe("GET /docs", () => {
     const script = await call("/docs/assets/docs.js");
     expect(script.status).toBe(200);
     expect(await script.text()).toContain('url: "/openapi.json"');
-    for (const path of ["/docs/assets/missing.js", "/docs/", "/docs/assets/"]) {
+    for (const path of ["/docs/assets/missing.js", "/docs/assets/swagger-ui/", "/docs/assets/"]) {
       const res = await call(path);
       expect(res.status, path).toBe(404);
       expect((await errorOf(res)).code).toBe("not_found");

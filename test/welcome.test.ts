@@ -144,7 +144,7 @@ describe("/welcome", () => {
     expect(payload.exp - payload.iat).toBe(5 * 3600);
     const short = await postJson(
       "/register",
-      { firstName: "A", lastName: "B", email: `ttl-${crypto.randomUUID()}@example.com`, password: "password123" },
+      { firstName: "A", lastName: "B", email: `ttl-${crypto.randomUUID()}@example.com`, password: "ttl-check-pass" },
       {},
       { TOKEN_TTL: "15m" },
     );

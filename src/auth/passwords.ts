@@ -1,4 +1,5 @@
 import { compare, getRounds, hash } from "bcryptjs";
+import commonPasswords from "./common-passwords";
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -16,6 +17,15 @@ export function hashPassword(password: string, cost: number): Promise<string> {
 
 export function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
   return compare(password, passwordHash);
+}
+
+let common: Set<string> | undefined;
+
+/** True for one of the most common passwords, in any letter case. No network call:
+ * the list ships in the bundle (see scripts/build-common-passwords.mjs). */
+export function isCommonPassword(password: string): boolean {
+  common ??= new Set(commonPasswords.split("\n"));
+  return common.has(password.toLowerCase());
 }
 
 /** True when `passwordHash` was made at another cost than `cost`. */

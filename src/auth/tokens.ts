@@ -20,6 +20,10 @@ export type AccessClaims = {
 
 /** Longer than any token we issue by a wide margin; refuses header-stuffing early. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
+/** Clocks drift: a token may say it was issued this many seconds in our future. */
+const CLOCK_SKEW_SECONDS = 30;
+/** No token of ours lives longer than the longest TOKEN_TTL allowed. */
+const MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 
 /** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`. */
 export async function issueAccessToken(
@@ -53,13 +57,23 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
   try {
     const key = keyring.verifyWith(config.signing.alg === "HS256" ? undefined : decode(token).header.kid);
     if (!key) throw new Error("unknown kid");
-    payload = await verify(token, key, { alg: config.signing.alg, iss: config.issuer, aud: config.audience });
+    // `iat` is checked below, with a small clock-skew allowance hono/jwt does not give.
+    payload = await verify(token, key, {
+      alg: config.signing.alg,
+      iss: config.issuer,
+      aud: config.audience,
+      iat: false,
+    });
   } catch {
     throw new ApiError("invalid_token");
   }
   // hono/jwt checks `exp` only when present; a token that never expires is refused here.
   const { sub, email, iat, exp, sid, jti, role = "user" } = payload;
   if (typeof exp !== "number" || typeof sub !== "string" || typeof email !== "string" || typeof iat !== "number") {
+    throw new ApiError("invalid_token");
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (!Number.isFinite(iat) || iat > now + CLOCK_SKEW_SECONDS || exp - iat > MAX_LIFETIME_SECONDS) {
     throw new ApiError("invalid_token");
   }
   if (!optionalString(sid) || !optionalString(jti) || (role !== "user" && role !== "admin")) {

@@ -42,3 +42,13 @@ export const sessions = sqliteTable(
   },
   (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_family_id_idx").on(table.familyId)],
 );
+
+/** Consecutive failed logins per normalized email, registered or not, so a lockout
+ * says nothing about which emails have accounts. Cleared by a successful login and
+ * by registering the email. */
+export const loginFailures = sqliteTable("login_failures", {
+  email: text("email").primaryKey(),
+  failures: integer("failures").notNull(),
+  lastFailureAt: integer("last_failure_at", { mode: "timestamp_ms" }).notNull(),
+  lockedUntil: integer("locked_until", { mode: "timestamp_ms" }),
+});

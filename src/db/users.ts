@@ -44,13 +44,13 @@ export function setPasswordHash(db: Db, userId: string, passwordHash: string, no
   return db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId));
 }
 
-/** The only query that reads the hash: for the password check at login. */
-export async function findUserWithHash(db: Db, email: string): Promise<(User & { passwordHash: string }) | undefined> {
+/** The user with its hash, for the password check at login. Batchable. */
+export function findUserWithHash(db: Db, email: string) {
   return db
     .select({ ...publicColumns, passwordHash: users.passwordHash })
     .from(users)
     .where(eq(users.email, email))
-    .get();
+    .limit(1);
 }
 
 /** The stored hash of `userId`, for re-checking the password before sensitive changes. */

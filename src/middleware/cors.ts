@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { readCorsOrigins } from "../config";
+import { readCors } from "../config";
 import type { AppEnv } from "../env";
 
 const ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
@@ -15,7 +15,7 @@ const byEnv = new WeakMap<object, MiddlewareHandler>();
 export const corsFromEnv: MiddlewareHandler<AppEnv> = (c, next) => {
   let middleware = byEnv.get(c.env);
   if (!middleware) {
-    const allowed = readCorsOrigins(c.env);
+    const { origins: allowed, credentials } = readCors(c.env);
     middleware =
       allowed === "*"
         ? cors({
@@ -31,6 +31,7 @@ export const corsFromEnv: MiddlewareHandler<AppEnv> = (c, next) => {
             allowHeaders: ALLOW_HEADERS,
             maxAge: 600,
             exposeHeaders: ["X-Request-Id"],
+            credentials,
           });
     byEnv.set(c.env, middleware);
   }

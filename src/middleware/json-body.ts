@@ -1,10 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-
-/** The tutorial's message for a missing or empty field. */
-export const REQUIRED = "All input is required";
+import { REQUIRED } from "../fields";
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -30,13 +28,13 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
 
 /** Validates a required JSON object body with `schema`; handlers read it via `c.req.valid("json")`.
  * A missing field wins over every other complaint, as in the tutorial. */
-export function jsonBody<S extends z.ZodType>(
+export function jsonBody<S extends z.ZodMiniType>(
   schema: S,
 ): MiddlewareHandler<AppEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
   return async (c, next) => {
     const body = await readJsonObject(c);
     if (body === undefined) throw new ApiError("invalid_json");
-    const result = schema.safeParse(body);
+    const result = z.safeParse(schema, body);
     if (!result.success) {
       const { issues } = result.error;
       const missing = issues.find((issue) => issue.message === REQUIRED);

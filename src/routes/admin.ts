@@ -1,27 +1,20 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { jsonBody } from "../middleware/json-body";
 import { requireRole } from "../middleware/require-auth";
 
-const MAX_PAGE = 100;
-
-export const listQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "limit must be a whole number from 1 to 100")
-    .transform(Number)
-    .refine((limit) => limit >= 1 && limit <= MAX_PAGE, "limit must be a whole number from 1 to 100")
-    .optional(),
-  cursor: z.string().max(1024, "cursor is not valid").optional(),
-  email: z.string().max(254, "email prefix must be at most 254 characters").optional(),
+export const listUsersQuery = z.object({
+  limit: z.optional(z.string().check(z.regex(/^(100|[1-9][0-9]?)$/, "limit must be a whole number from 1 to 100"))),
+  cursor: z.optional(z.string().check(z.maxLength(1024, "cursor is not valid"))),
+  email: z.optional(z.string().check(z.maxLength(254, "email prefix must be at most 254 characters"))),
 });
 
 export const accessBody = z.object({
-  role: z.enum(["user", "admin"], { error: 'role must be "user" or "admin"' }).optional(),
-  disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
+  role: z.optional(z.enum(["user", "admin"], { error: 'role must be "user" or "admin"' })),
+  disabled: z.optional(z.boolean({ error: "disabled must be true or false" })),
 });
 
 /** Cursors are opaque to clients: the last email of a page, base64url. */
@@ -45,8 +38,8 @@ function decodeCursor(cursor: string): string {
 }
 
 /** Reads query parameters through `schema`; a failure is 400 `invalid_input`. */
-function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string>): z.output<S> {
-  const result = schema.safeParse(query);
+function parseQuery<S extends z.ZodMiniType>(schema: S, query: Record<string, string>): z.output<S> {
+  const result = z.safeParse(schema, query);
   if (!result.success) throw new ApiError("invalid_input", result.error.issues[0]?.message);
   return result.data;
 }
@@ -55,7 +48,9 @@ function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string
 export const admin = new Hono<AppEnv>()
   .use("/admin/*", requireRole("admin"))
   .get("/admin/users", async (c) => {
-    const { limit = 20, cursor, email } = parseQuery(listQuery, c.req.query());
+    const query = parseQuery(listUsersQuery, c.req.query());
+    const { cursor, email } = query;
+    const limit = Number(query.limit ?? 20);
     const prefix = email?.trim().normalize("NFC").toLowerCase() || undefined;
     const afterEmail = cursor === undefined ? undefined : decodeCursor(cursor);
     // One row more than asked tells whether there is a next page.

@@ -1,61 +1,33 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   burnPasswordCheck,
   hashPassword,
   MAX_PASSWORD_BYTES,
-  MIN_PASSWORD_BYTES,
   needsRehash,
   passwordBytes,
   verifyPassword,
 } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { jsonBody, REQUIRED } from "../middleware/json-body";
-
-const MAX_EMAIL_LENGTH = 254;
-const CONTROL_CHARS = /\p{Cc}/u;
-
-/** A required string field: absent, `null` or blank is "All input is required". */
-export const text = (field: string) =>
-  z.string({ error: (issue) => (issue.input == null ? REQUIRED : `${field} must be a string`) });
-
-/** Emails are compared in one canonical form: trimmed, NFC, lowercase. */
-const email = text("email").trim().normalize("NFC").toLowerCase().min(1, REQUIRED);
-
-/** A person's name as register and `PATCH /me` accept it. */
-export const name = (field: string) =>
-  text(field)
-    .trim()
-    .min(1, REQUIRED)
-    .refine((value) => value.isWellFormed() && !CONTROL_CHARS.test(value), `${field} must be plain text`)
-    .normalize("NFC")
-    .max(100, `${field} must be at most 100 characters`);
-
-/** A new password: 8 to 72 bytes, because bcrypt ignores what follows byte 72. */
-export const newPassword = (field: string) =>
-  text(field)
-    .min(1, REQUIRED)
-    .refine((password) => {
-      const bytes = passwordBytes(password);
-      return bytes >= MIN_PASSWORD_BYTES && bytes <= MAX_PASSWORD_BYTES;
-    }, `${field} must be ${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`);
+import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
+import { jsonBody } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
 
 export const registerBody = z.object({
   firstName: name("firstName"),
   lastName: name("lastName"),
-  email: email
-    .max(MAX_EMAIL_LENGTH, `email must be at most ${MAX_EMAIL_LENGTH} characters`)
-    .email("email must be a valid email address"),
+  email: newEmail(),
   password: newPassword("password"),
 });
 
 export const loginBody = z.object({
-  email,
-  password: text("password").min(1, REQUIRED),
+  email: email(),
+  password: password("password"),
 });
 
 /** Register/login answer: the user, its token pair, nothing secret. */
@@ -65,7 +37,7 @@ function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
 }
 
 export const auth = new Hono<AppEnv>()
-  .post("/register", jsonBody(registerBody), async (c) => {
+  .post("/register", jsonBody(registerBody), rateLimit("REGISTER_RATE_LIMIT"), async (c) => {
     const { firstName, lastName, email, password } = c.req.valid("json");
     const { config, db } = c.var;
     const passwordHash = await hashPassword(password, config.bcryptCost);
@@ -73,40 +45,58 @@ export const auth = new Hono<AppEnv>()
     const userId = crypto.randomUUID();
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One round trip: the user row, and the session row only if the user row won.
+    // One round trip: the user row; then, only if it won, the session row and the
+    // email's failed-login record (so a stranger's failures can't lock the new owner).
     const [inserted] = await db.batch([
       insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
       insertFirstToken(db, userId, token, now),
+      clearFailures(db, email, userId),
     ]);
     const user = inserted[0];
     if (!user) throw new ApiError("user_exists");
     c.header("Cache-Control", "no-store");
     return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
   })
-  .post("/login", jsonBody(loginBody), async (c) => {
+  .post("/login", jsonBody(loginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
     const { email, password } = c.req.valid("json");
     const { config, db } = c.var;
+    const now = new Date();
+    // Oversized emails can match no account and get no failure record.
+    const known = email.length <= MAX_EMAIL_LENGTH;
+    const [users, failures] = known ? await db.batch([findUserWithHash(db, email), findFailures(db, email)]) : [[], []];
+    const [user] = users;
+    const [record] = failures;
+    // Locked emails, registered or not, get the same 429 whatever the password.
+    const wait = lockedFor(record, now);
+    if (wait > 0) {
+      throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
+        "Retry-After": String(wait),
+      });
+    }
     // Every path below spends exactly one bcrypt comparison, so timing says nothing
-    // about whether the email exists. Oversized inputs can match no account.
-    const user = email.length <= MAX_EMAIL_LENGTH ? await findUserWithHash(db, email) : undefined;
+    // about whether the email exists.
     const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
     const valid = checkable
       ? await verifyPassword(password, user.passwordHash)
       : await burnPasswordCheck(password, config.bcryptCost);
     // A disabled account gets the wrong-password answer, after the same work.
-    if (!user || !valid || user.disabled) throw new ApiError("invalid_credentials");
+    if (!user || !valid || user.disabled) {
+      if (known) await recordFailure(db, email, record, config.lockout, now);
+      throw new ApiError("invalid_credentials");
+    }
 
-    const now = new Date();
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    const session = insertSession(db, user.id, token, now);
-    // A hash made at another cost is upgraded now, while the password is at hand.
-    if (needsRehash(user.passwordHash, config.bcryptCost)) {
-      const rehashed = await hashPassword(password, config.bcryptCost);
-      await db.batch([session, setPasswordHash(db, user.id, rehashed, now)]);
-    } else {
-      await session;
-    }
+    // One write round trip: the session, plus a rehash (a hash made at another cost is
+    // upgraded while the password is at hand) and a failure reset, only when due.
+    const rehashed = needsRehash(user.passwordHash, config.bcryptCost)
+      ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
+      : undefined;
+    await db.batch([
+      insertSession(db, user.id, token, now),
+      ...(rehashed ? [rehashed] : []),
+      ...(record ? [clearFailures(db, email)] : []),
+    ]);
     c.header("Cache-Control", "no-store");
     return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
   });

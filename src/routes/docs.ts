@@ -46,9 +46,8 @@ export const docs = new Hono<AppEnv>()
   })
   .get("/docs", (c) => {
     c.header("Cache-Control", "no-cache");
+    // The other security headers come from src/middleware/security-headers.ts.
     c.header("Content-Security-Policy", CSP);
-    c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "no-referrer");
     return c.html(PAGE);
   })
   .get(`${ASSETS}/:file{.+}`, async (c) => {

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { sessions } from "../db/schema";
@@ -8,18 +8,21 @@ import { revokeAll, rotate } from "../db/sessions";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
-import { jsonBody, REQUIRED } from "../middleware/json-body";
+import { name, newPassword, password } from "../fields";
+import { jsonBody } from "../middleware/json-body";
 import { requireSession } from "../middleware/require-auth";
-import { name, newPassword, text } from "./auth";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
 // body that sends them changes nothing (no mass assignment).
-export const patchBody = z.object({ firstName: name("firstName").optional(), lastName: name("lastName").optional() });
-export const passwordBody = z.object({
-  currentPassword: text("currentPassword").min(1, REQUIRED),
+export const patchMeBody = z.object({
+  firstName: z.optional(name("firstName")),
+  lastName: z.optional(name("lastName")),
+});
+export const changePasswordBody = z.object({
+  currentPassword: password("currentPassword"),
   newPassword: newPassword("newPassword"),
 });
-export const deleteBody = z.object({ password: text("password").min(1, REQUIRED) });
+export const deleteMeBody = z.object({ password: password("password") });
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`. */
 async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {
@@ -30,7 +33,7 @@ async function confirmPassword(db: Db, userId: string, password: string): Promis
 
 export const me = new Hono<AppEnv>()
   .get("/me", requireSession, (c) => c.json(accountJson(c.var.user)))
-  .patch("/me", requireSession, jsonBody(patchBody), async (c) => {
+  .patch("/me", requireSession, jsonBody(patchMeBody), async (c) => {
     const names = c.req.valid("json");
     if (names.firstName === undefined && names.lastName === undefined) {
       throw new ApiError("invalid_input", "Nothing to update: send firstName and/or lastName");
@@ -39,7 +42,7 @@ export const me = new Hono<AppEnv>()
     if (!user) throw new ApiError("invalid_token");
     return c.json(accountJson(user));
   })
-  .post("/me/password", requireSession, jsonBody(passwordBody), async (c) => {
+  .post("/me/password", requireSession, jsonBody(changePasswordBody), async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");
     const { claims, config, db, user } = c.var;
     const sid = claims.sid ?? "";
@@ -58,7 +61,7 @@ export const me = new Hono<AppEnv>()
     c.header("Cache-Control", "no-store");
     return c.json(await tokenPair(user, sid, refresh.refreshToken, config));
   })
-  .delete("/me", requireSession, jsonBody(deleteBody), async (c) => {
+  .delete("/me", requireSession, jsonBody(deleteMeBody), async (c) => {
     const { db, user } = c.var;
     await confirmPassword(db, user.id, c.req.valid("json").password);
     await deleteUser(db, user.id);

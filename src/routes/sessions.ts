@@ -1,23 +1,24 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { clientOf, hashRefreshToken, newRefresh, tokenPair } from "../auth/sessions";
 import { sessions } from "../db/schema";
 import { findByTokenHash, listLive, revokeAll, revokeFamily, rotate } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { password } from "../fields";
 import { log } from "../log";
 import { jsonBody } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
 import { requireSession } from "../middleware/require-auth";
-import { text } from "./auth";
 
 /** Ours are 43 characters; anything much longer is not worth hashing. */
 const MAX_REFRESH_TOKEN_LENGTH = 128;
 
-export const refreshBody = z.object({ refresh_token: text("refresh_token").min(1, "All input is required") });
+export const refreshBody = z.object({ refresh_token: password("refresh_token") });
 
 export const sessionRoutes = new Hono<AppEnv>()
-  .post("/token/refresh", jsonBody(refreshBody), async (c) => {
+  .post("/token/refresh", jsonBody(refreshBody), rateLimit("REFRESH_RATE_LIMIT"), async (c) => {
     const { refresh_token } = c.req.valid("json");
     const { config, db } = c.var;
     const now = new Date();

@@ -14,6 +14,8 @@ export type Servers = {
   misconfigured: string;
   /** Signing with ES256 and a key made by `npm run keys:generate`. */
   es256: string;
+  /** For scripts/hostile.mjs: a known `HOSTILE_TOKEN_KEY` and `CORS_ORIGINS` = `HOSTILE_ORIGIN`. */
+  hostile: string;
 };
 
 declare module "vitest" {
@@ -23,6 +25,10 @@ declare module "vitest" {
 }
 
 export const ALLOWED_ORIGINS = ["http://localhost:5173", "https://app.example.com"];
+
+/** The hostile run signs malformed tokens with the server's key, so this server gets a known one. */
+export const HOSTILE_TOKEN_KEY = "hostile-run-signing-key-known-to-the-tests-0123456789";
+export const HOSTILE_ORIGIN = "https://app.example.com";
 
 type Running = { child: ChildProcess; dir: string; log: string[] };
 type Started = { url: string; dir: string };
@@ -98,11 +104,12 @@ export default async function setup(project: TestProject) {
     const keys = execFileSync("npm", ["run", "-s", "keys:generate", "--", "--alg", "ES256"], {
       encoding: "utf8",
     }).trim();
-    const [defaults, allowlist, misconfigured, es256] = await Promise.all([
+    const [defaults, allowlist, misconfigured, es256, hostile] = await Promise.all([
       start([]),
       start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
       start(["--var", "TOKEN_KEY:too-short"]),
       start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
+      start(["--var", `TOKEN_KEY:${HOSTILE_TOKEN_KEY}`, "--var", `CORS_ORIGINS:${HOSTILE_ORIGIN}`]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
@@ -110,6 +117,7 @@ export default async function setup(project: TestProject) {
       allowlist: allowlist.url,
       misconfigured: misconfigured.url,
       es256: es256.url,
+      hostile: hostile.url,
     });
   } catch (err) {
     stopAll();
