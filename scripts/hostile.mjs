@@ -1308,10 +1308,10 @@ function abuseCases(t, client) {
       },
     ],
     [
-      "6 failed logins from rotating IPs, then the correct password -> 429 with Retry-After",
+      "5 failed logins from rotating IPs, then the correct password -> 429 with Retry-After",
       async () => {
         const user = await t.register(newUser("Lock"));
-        await fail(user.email, 6, randomIp);
+        await fail(user.email, 5, randomIp);
         locked(await t.post("/login", { email: caseOf(user.email, 2), password: user.password }));
       },
     ],
@@ -1327,7 +1327,7 @@ function abuseCases(t, client) {
       "an unregistered email locked by failures can still register (201), then log in",
       async () => {
         const user = newUser("Squat");
-        await fail(user.email, 6);
+        await fail(user.email, 5);
         locked(await t.post("/login", { email: user.email, password: "wrong-7-x" }));
         expectStatus(await t.post("/register", { ...user, email: user.email.toUpperCase() }), 201);
         expectStatus(await t.post("/login", { email: user.email, password: user.password }), 200);
