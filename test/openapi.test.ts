@@ -168,7 +168,7 @@ describe("GET /docs", () => {
     const script = await call("/docs/assets/docs.js");
     expect(script.status).toBe(200);
     expect(await script.text()).toContain('url: "/openapi.json"');
-    for (const path of ["/docs/assets/missing.js", "/docs/assets/swagger-ui/", "/docs/assets/"]) {
+    for (const path of ["/docs/assets/missing.js", "/docs/assets/swagger-ui/", "/docs/assets/", "/docs/"]) {
       const res = await call(path);
       expect(res.status, path).toBe(404);
       expect((await errorOf(res)).code).toBe("not_found");

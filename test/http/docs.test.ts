@@ -35,7 +35,7 @@ describe("the API's reference over real HTTP (npm run dev)", () => {
   });
 
   it("keeps the JSON 404 for every other path under /docs", async () => {
-    for (const path of ["/docs/assets/missing.js", "/docs/assets/swagger-ui/", "/docs/assets/"]) {
+    for (const path of ["/docs/assets/missing.js", "/docs/assets/swagger-ui/", "/docs/assets/", "/docs/"]) {
       const res = await fetch(`${defaults}${path}`);
       expect(res.status, path).toBe(404);
       expect(await res.json()).toEqual({ error: { code: "not_found", message: "Not Found" } });
