@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { freePort } from "../support/processes";
 import { launchChromium } from "./browser";
 
 const { api, allowed, blocked } = inject("demo");
@@ -144,7 +144,7 @@ describe("demo page on an allowed origin", () => {
 
   it("tells an unreachable API apart from a CORS block", async () => {
     await open(allowed);
-    await page.fill("#api-base", `http://127.0.0.1:${await closedPort()}`);
+    await page.fill("#api-base", `http://127.0.0.1:${await freePort()}`);
     const res = await act(() => page.click("#welcome"));
     expect(res.outcome).toBe("network");
     expect(res.title).toBe("GET /welcome → network error");
@@ -194,17 +194,3 @@ describe("demo page on an origin the API does not allow", () => {
     expect(control.headers.get("access-control-allow-origin")).toBe(allowed);
   });
 });
-
-/** A loopback port with nothing listening on it. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}

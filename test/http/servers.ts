@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
 
 /** The servers every black-box test can reach, by what makes them different. */
 export type Servers = {
@@ -30,18 +30,17 @@ export const ALLOWED_ORIGINS = ["http://localhost:5173", "https://app.example.co
 export const HOSTILE_TOKEN_KEY = "hostile-run-signing-key-known-to-the-tests-0123456789";
 export const HOSTILE_ORIGIN = "https://app.example.com";
 
-type Running = { child: ChildProcess; dir: string; log: string[] };
 type Started = { url: string; dir: string };
 const running: Running[] = [];
+const dirs: string[] = [];
 
 /** Starts the README's `npm run dev` on free ports with its own fresh local D1. */
 async function start(flags: string[]): Promise<Started> {
   const [port, inspector] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "edge-auth-http-"));
+  dirs.push(dir);
+  const url = `http://127.0.0.1:${port}`;
   const args = [
-    "run",
-    "dev",
-    "--",
     "--port",
     String(port),
     "--ip",
@@ -50,53 +49,17 @@ async function start(flags: string[]): Promise<Started> {
     String(inspector),
     "--persist-to",
     dir,
-    ...flags,
   ];
-  const child = spawn("npm", args, {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  const server: Running = { child, dir, log: [] };
+  const server = spawnNpm(`npm run dev ${flags.join(" ")}`, ["run", "dev", "--", ...args, ...flags]);
   running.push(server);
-  child.stdout?.on("data", (chunk) => server.log.push(String(chunk)));
-  child.stderr?.on("data", (chunk) => server.log.push(String(chunk)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      await fetch(`${url}/health`);
-      return { url, dir };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  throw new Error(`npm run dev ${flags.join(" ")} did not start:\n${server.log.join("")}`);
+  // Any answer will do: the misconfigured server answers /health with a 500.
+  await waitFor(server, `${url}/health`, true);
+  return { url, dir };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-function stopAll() {
-  for (const { child, dir } of running) {
-    try {
-      if (child.pid) process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
+async function stop() {
+  await stopAll(running);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 
 export default async function setup(project: TestProject) {
@@ -120,8 +83,8 @@ export default async function setup(project: TestProject) {
       hostile: hostile.url,
     });
   } catch (err) {
-    stopAll();
+    await stop();
     throw err;
   }
-  return stopAll;
+  return stop;
 }

@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+/** A process started for black-box tests, with its output kept for error messages. */
+export type Running = { name: string; child: ChildProcess; log: string[] };
+
+/** Runs `npm <args>` in its own process group (so stopping it stops wrangler and
+ * workerd too), with no stdin and metrics off. */
+export function spawnNpm(name: string, args: string[]): Running {
+  const child = spawn("npm", args, {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const running: Running = { name, child, log: [] };
+  child.stdout?.on("data", (chunk) => running.log.push(String(chunk)));
+  child.stderr?.on("data", (chunk) => running.log.push(String(chunk)));
+  return running;
+}
+
+/** Polls `url` until it answers (200, unless `anyStatus`), the process dies, or 90 s pass. */
+export async function waitFor(running: Running, url: string, anyStatus = false): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && running.child.exitCode === null) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok || anyStatus) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${running.name} did not answer ${url}:\n${running.log.join("")}`);
+}
+
+/** A loopback port that was free a moment ago (and has nothing listening on it now). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/** SIGTERM to each process group, a bounded wait, then SIGKILL. */
+export async function stopAll(processes: Running[]): Promise<void> {
+  await Promise.all(
+    processes.map(async ({ child }) => {
+      if (!child.pid || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      signal(child.pid, "SIGTERM");
+      const timer = new Promise((resolve) => setTimeout(resolve, 10_000, "timeout"));
+      if ((await Promise.race([exited, timer])) === "timeout") signal(child.pid, "SIGKILL");
+    }),
+  );
+}
+
+function signal(pid: number, name: NodeJS.Signals) {
+  try {
+    process.kill(-pid, name);
+  } catch {
+    // already gone
+  }
+}
