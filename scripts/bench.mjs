@@ -6,10 +6,10 @@
 // latency, errors, CPU ms per request of the workerd processes, D1 round trips per
 // request and bundle sizes, every figure next to the reference measured in this run.
 //
-// Full run (64 connections, 30 s per scenario, then 4 short paired rounds per API scenario
-// for the CPU ratios): writes BENCHMARKS.md, bench/results.svg and bench/results.json.
-// `--quick` (CI smoke, under a minute): 8 connections, 1 s per scenario, no extra rounds,
-// written to test-artifacts/bench/ so the committed results stay as they are.
+// Full run (64 connections, 30 s per scenario, then 4 paired CPU runs of a fixed number of
+// requests per API scenario): writes BENCHMARKS.md, bench/results.svg and bench/results.json.
+// `--quick` (CI smoke, under a minute): 8 connections, one CPU run per scenario, written to
+// test-artifacts/bench/ so the committed results stay as they are.
 // `--connections`, `--duration` and `--rounds` override the defaults.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -36,13 +36,15 @@ const { values: flags } = parseArgs({
 });
 const quick = flags.quick;
 const connections = boundedInt(flags.connections, quick ? 8 : 64, 1, 512, "--connections");
-const durationS = boundedInt(flags.duration, quick ? 1 : 30, 1, 600, "--duration");
+const durationS = boundedInt(flags.duration, 30, 1, 600, "--duration");
 const COST = 10;
 const PASSWORD = "correct horse battery staple";
 
-/** Extra short paired runs per API scenario (full runs), so one noisy run cannot swing a CPU ratio. */
-const CPU_ROUNDS = boundedInt(flags.rounds, quick ? 0 : 4, 0, 20, "--rounds");
-const CPU_ROUND_SECONDS = 4;
+/** Paired CPU runs per API scenario, so one noisy run cannot swing a CPU ratio. */
+const CPU_ROUNDS = boundedInt(flags.rounds, quick ? 1 : 4, 1, 20, "--rounds");
+/** Requests per CPU run: every one completes, so CPU / requests is exact. bcrypt routes take
+ * about 80 ms of CPU each, so they get two per connection (one in quick runs). */
+const cpuRequests = (scenario) => (scenario.slow ? (quick ? 1 : 2) * connections : quick ? 400 : 3000);
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
   ? { md: join(outDir, "BENCHMARKS.md"), svg: join(outDir, "results.svg"), json: join(outDir, "results.json") }
@@ -50,7 +52,7 @@ const files = quick
 const svgLink = quick ? "results.svg" : "bench/results.svg";
 
 // Whatever happens, the run ends: worst case a few scenarios, their idle waits and startup.
-const deadlineMs = quick ? 150_000 : 2 * 7 * (durationS + 15 + CPU_ROUNDS * (CPU_ROUND_SECONDS + 15)) * 1000 + 300_000;
+const deadlineMs = quick ? 150_000 : 2 * 7 * (durationS + 15 + CPU_ROUNDS * 30) * 1000 + 300_000;
 const running = [];
 const watchdog = setTimeout(() => {
   console.error(`bench: gave up after ${deadlineMs / 1000} s`);
@@ -77,7 +79,11 @@ try {
 
 async function main() {
   const started = Date.now();
-  console.log(`bench: ${quick ? "quick" : "full"} run, ${connections} connections, ${durationS} s per scenario`);
+  console.log(
+    quick
+      ? `bench: quick run, ${connections} connections, CPU runs only`
+      : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${CPU_ROUNDS} CPU rounds`,
+  );
 
   const servers = await Promise.allSettled([
     startServer({
@@ -147,6 +153,7 @@ async function main() {
       expect: 200,
       baseline: "bcrypt-compare",
       target: 1.1,
+      slow: true,
     },
     {
       name: "register",
@@ -155,6 +162,7 @@ async function main() {
       expect: 201,
       baseline: "bcrypt-hash",
       target: 1.1,
+      slow: true,
     },
     refresh.present && refreshTokens.length >= connections
       ? {
@@ -202,12 +210,14 @@ async function main() {
       label: `Reference: bcrypt compare, cost ${COST}`,
       request: { method: "GET", path: `/bcrypt/compare?cost=${COST}` },
       expect: 200,
+      slow: true,
     },
     {
       name: "bcrypt-hash",
       label: `Reference: bcrypt hash, cost ${COST}`,
       request: { method: "GET", path: `/bcrypt/hash?cost=${COST}` },
       expect: 200,
+      slow: true,
     },
   ];
 
@@ -217,39 +227,42 @@ async function main() {
   const runs = [];
   const idleCpu = { api: { ms: 0, seconds: 0 }, reference: { ms: 0, seconds: 0 } };
   /** One autocannon run, logged, with the idle server's CPU over it accounted. */
-  const measure = async (scenario, target, seconds, round) => {
-    process.stdout.write(`bench: ${scenario.label}${round > 0 ? ` (CPU round ${round})` : ""} ... `);
+  const measure = async (scenario, target, round) => {
+    const timed = round === 0;
+    process.stdout.write(`bench: ${scenario.label}${timed ? ` (${durationS} s)` : ` (CPU run ${round})`} ... `);
     const [busy, idle] = target === apiTarget ? ["api", "reference"] : ["reference", "api"];
     const other = target === apiTarget ? refTarget : apiTarget;
     const otherBefore = cpuMs(other.processes);
     const runStart = Date.now();
-    const result = await runScenario({ ...scenario, target }, { connections, durationS: seconds });
+    const load = timed ? { durationS } : { amount: cpuRequests(scenario) };
+    const result = await runScenario({ ...scenario, target }, { connections, ...load });
     const otherAfter = cpuMs(other.processes);
     idleCpu[idle].ms += otherAfter.worker + otherAfter.proxy - otherBefore.worker - otherBefore.proxy;
     idleCpu[idle].seconds += (Date.now() - runStart) / 1000;
     console.log(
-      `${result.rps.toFixed(0)} req/s, p99 ${result.latencyP99} ms, ${result.errors} errors, ` +
-        `${result.cpuMs.worker?.toFixed(3)} ms CPU/req` +
+      `${result.rps.toFixed(0)} req/s, p99 ${result.latencyP99} ms, ${result.errors} errors` +
+        (result.cpuExact ? `, ${result.cpuMs.worker?.toFixed(3)} ms CPU/req` : "") +
         (result.d1RoundTrips === null ? "" : `, ${result.d1RoundTrips.toFixed(2)} D1 round trips/req`),
     );
-    const run = { ...result, server: busy, round, seconds, expect: scenario.expect };
+    const run = { ...result, server: busy, round, expect: scenario.expect };
     runs.push(run);
     return run;
   };
 
-  // CPU time per request drifts with whatever else this host is doing, so every API run is
-  // paired with a run of its baseline just before it. Full runs add short paired rounds and
-  // report the median ratio; quick runs measure each baseline once, first.
+  // Full runs: each API scenario runs for `durationS` (req/s, latency, errors, D1 round trips)
+  // and then CPU_ROUNDS times for a fixed number of requests (CPU). CPU time per request drifts
+  // with whatever else this host does, so every API run comes right after a run of its
+  // baseline, and the ratio is the median over these pairs. Quick runs: one CPU run each, the
+  // baselines first.
   const quickBaselines = {};
-  if (quick) for (const s of referenceScenarios) quickBaselines[s.name] = await measure(s, refTarget, durationS, 0);
+  if (quick) for (const s of referenceScenarios) quickBaselines[s.name] = await measure(s, refTarget, 1);
   const results = [];
   for (const scenario of apiScenarios) {
     const baseScenario = referenceScenarios.find((s) => s.name === scenario.baseline);
     const pairs = [];
-    for (let round = 0; round <= CPU_ROUNDS; round++) {
-      const seconds = round === 0 ? durationS : CPU_ROUND_SECONDS;
-      const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, seconds, round);
-      pairs.push({ base, run: await measure(scenario, apiTarget, seconds, round) });
+    for (let round = quick ? 1 : 0; round <= CPU_ROUNDS; round++) {
+      const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, round);
+      pairs.push({ base, run: await measure(scenario, apiTarget, round) });
     }
     results.push(pairResult(scenario, pairs));
   }
@@ -263,18 +276,28 @@ async function main() {
     `Both servers run for the whole benchmark, but only one is under load at a time: the idle API used ${idleCpu.api.ms.toFixed(0)} ms of CPU in the ${idleCpu.api.seconds.toFixed(0)} s of reference runs, the idle reference ${idleCpu.reference.ms.toFixed(0)} ms in the ${idleCpu.reference.seconds.toFixed(0)} s of API runs.`,
     quick
       ? "Each baseline was measured once, before the API scenarios."
-      : `Each API scenario ran once for ${durationS} s (req/s, latency, errors, D1 round trips) and ${CPU_ROUNDS} more times for ${CPU_ROUND_SECONDS} s, each run right after a run of its baseline; CPU ms/req is the median over its runs, the ratio the median over the pairs (range in brackets). Baseline rows show the median of their runs.`,
+      : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${CPU_ROUNDS} times for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
     "The API runs with `D1_COUNT=true` so every response reports its D1 round trips; the counting wrapper adds two closures per query, far below the resolution of these figures.",
     "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
     `bcrypt runs in JavaScript (bcryptjs) on the Worker's single thread, so with ${connections} connections login and register queue behind each other: their latency is about connections × CPU per request, by design.`,
   );
-  if (quick)
-    notes.push("Quick run: one second per scenario, so the bcrypt figures rest on a dozen or two requests each.");
+  if (quick) {
+    notes.push(
+      `Quick run: one CPU run per scenario (${cpuRequests({})} requests, ${cpuRequests({ slow: true })} for bcrypt routes) and no timed runs; indicative only.`,
+    );
+  }
 
   const run = {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     commit: commitId(),
-    settings: { quick, connections, durationS, cost: COST },
+    settings: {
+      quick,
+      connections,
+      durationS: quick ? null : durationS,
+      cpuRounds: CPU_ROUNDS,
+      cpuRequests: { fast: cpuRequests({}), bcrypt: cpuRequests({ slow: true }) },
+      cost: COST,
+    },
     machine: machine(),
     versions: versions(),
     scenarios: results,
@@ -291,8 +314,7 @@ async function main() {
   console.log(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   // A scenario that never got the answer it expects measured nothing meaningful.
-  // (Short CPU rounds of bcrypt routes at 64 connections may end before any answer: not a failure.)
-  const broken = runs.filter((r) => r.round === 0 && (r.statuses[r.expect] ?? 0) === 0);
+  const broken = runs.filter((r) => (r.statuses[r.expect] ?? 0) === 0);
   if (broken.length > 0) throw new Error(`no expected answers measured in: ${broken.map((r) => r.name).join(", ")}`);
 
   function skip(reason) {
@@ -412,13 +434,14 @@ function stopAll() {
   while (running.length > 0) running.pop().stop();
 }
 
-/** An API scenario's row: load figures from its first (full-length) run, CPU as medians over its pairs. */
+/** An API scenario's row: load figures from its first run, CPU as medians over its exact (fixed-count) pairs. */
 function pairResult(scenario, pairs) {
   const main = pairs[0].run;
-  const ratios = pairs.map((p) => ratioOf(p.run.cpuMs.worker, p.base.cpuMs.worker)).filter((r) => r !== null);
+  const exact = pairs.filter((p) => p.run.cpuExact && p.base.cpuExact);
+  const ratios = exact.map((p) => ratioOf(p.run.cpuMs.worker, p.base.cpuMs.worker)).filter((r) => r !== null);
   const cpu = (role, list) => median(list.map((r) => r.cpuMs[role]));
-  const runsOf = pairs.map((p) => p.run);
-  const basesOf = pairs.map((p) => p.base);
+  const runsOf = exact.map((p) => p.run);
+  const basesOf = exact.map((p) => p.base);
   return {
     ...main,
     cpuMs: { worker: cpu("worker", runsOf), proxy: cpu("proxy", runsOf), wrangler: cpu("wrangler", runsOf) },
@@ -428,7 +451,7 @@ function pairResult(scenario, pairs) {
       cpuMs: cpu("worker", basesOf),
       cpuRatio: median(ratios),
       cpuRatioRange: [Math.min(...ratios), Math.max(...ratios)],
-      cpuExtraMs: median(pairs.map((p) => p.run.cpuMs.worker - p.base.cpuMs.worker)),
+      cpuExtraMs: median(exact.map((p) => p.run.cpuMs.worker - p.base.cpuMs.worker)),
       pairs: ratios.length,
       target: scenario.target,
     },
@@ -442,12 +465,14 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** One row for a baseline measured several times: load figures (median) from its full-length
- * runs, CPU (median) from all of them. */
+/** One row for a baseline measured several times: load figures (median) from its timed runs,
+ * CPU (median) from its fixed-count runs. */
 function summarize(list) {
   if (list.length === 0) return undefined;
   if (list.length === 1) return list[0];
-  const full = list.filter((r) => r.round === 0);
+  const timed = list.filter((r) => r.round === 0);
+  const full = timed.length > 0 ? timed : list;
+  const exact = list.filter((r) => r.cpuExact);
   const statuses = {};
   for (const run of full)
     for (const [code, n] of Object.entries(run.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
@@ -462,11 +487,11 @@ function summarize(list) {
     errors: full.reduce((sum, r) => sum + r.errors, 0),
     errorSamples: full.flatMap((r) => r.errorSamples).slice(0, 3),
     cpuMs: {
-      worker: median(list.map((r) => r.cpuMs.worker)),
-      proxy: median(list.map((r) => r.cpuMs.proxy)),
-      wrangler: median(list.map((r) => r.cpuMs.wrangler)),
+      worker: median(exact.map((r) => r.cpuMs.worker)),
+      proxy: median(exact.map((r) => r.cpuMs.proxy)),
+      wrangler: median(exact.map((r) => r.cpuMs.wrangler)),
     },
-    cpuRuns: list.length,
+    cpuRuns: exact.length,
   };
 }
 

@@ -1,16 +1,16 @@
-// One load scenario: autocannon at fixed concurrency and duration against a running
-// `wrangler dev`, with the workerd CPU time read from /proc before and after.
+// One load scenario: autocannon at fixed concurrency, for a fixed duration or a fixed number
+// of requests, against a running `wrangler dev`, with the workerd CPU time read from /proc.
 import autocannon from "autocannon";
 import { cpuMs, waitUntilIdle } from "./servers.mjs";
 
 /**
- * Runs `scenario` ({ name, target: { url, processes }, request, expect, warmRequests }) and
- * returns its figures. CPU per request is the workerd CPU time from just before the run
- * (server idle) to just after it (server idle again), divided by the requests autocannon
- * sent: requests still in flight when the load stops are finished by workerd anyway (a
- * closed client connection does not cancel them), so they are in both counts.
+ * Runs `scenario` ({ name, target: { url, processes }, request, expect, warmRequests }) with
+ * `connections` clients, either for `durationS` seconds or until `amount` requests are done.
+ * CPU per request is the workerd CPU time from idle before the run to idle after it, divided
+ * by the requests sent. It is exact (`cpuExact`) only for `amount` runs, where every request
+ * completes: when a timed run stops, workerd may or may not finish the requests cut off.
  */
-export async function runScenario(scenario, { connections, durationS }) {
+export async function runScenario(scenario, { connections, durationS, amount }) {
   const { target, request, expect } = scenario;
   for (let i = 0; i < (scenario.warmRequests ?? 5); i++) await warm(target.url, request);
   const idle = await waitUntilIdle(target.processes);
@@ -43,7 +43,7 @@ export async function runScenario(scenario, { connections, durationS }) {
   const result = await autocannon({
     url: target.url,
     connections,
-    duration: durationS,
+    ...(amount ? { amount } : { duration: durationS }),
     // Generous: bcrypt routes at 64 connections queue for seconds by design; a timeout is an error.
     timeout: 30,
     requests: [counted],
@@ -57,6 +57,7 @@ export async function runScenario(scenario, { connections, durationS }) {
     label: scenario.label,
     requests: responses,
     sent: handled,
+    cpuExact: Boolean(amount),
     rps: result.requests.total / result.duration,
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,

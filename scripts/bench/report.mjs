@@ -20,7 +20,7 @@ export function judge(run) {
   const trips = (name) => scenario(name)?.d1RoundTrips ?? null;
   const atMost = (value, limit) => (value === null ? "unassessed" : value <= limit ? "met" : "missed");
   const exactly = (value, expected) => (value === null ? "unassessed" : value === expected ? "met" : "missed");
-  const fullLoad = run.settings.connections >= 64 && run.settings.durationS >= 30;
+  const fullLoad = run.settings.connections >= 64 && (run.settings.durationS ?? 0) >= 30;
   const errors = run.scenarios.reduce((sum, s) => sum + s.errors, 0);
   return [
     {
@@ -56,7 +56,9 @@ export function judge(run) {
     },
     {
       target: "No errors at 64 connections for 30 s on any scenario",
-      measured: `${errors} errors at ${run.settings.connections} connections × ${run.settings.durationS} s`,
+      measured: run.settings.quick
+        ? `${errors} errors (quick run: ${run.settings.connections} connections, no timed runs)`
+        : `${errors} errors at ${run.settings.connections} connections × ${run.settings.durationS} s`,
       status: fullLoad ? (errors === 0 ? "met" : "missed") : "unassessed",
     },
   ];
@@ -96,7 +98,9 @@ export function markdown(run, { svgPath }) {
       ["Load generator", `autocannon ${versions.autocannon}, in-process, on the same machine`],
       [
         "Load",
-        `${settings.connections} connections, ${settings.durationS} s per scenario, after 5 unmeasured warm-up requests`,
+        settings.quick
+          ? `${settings.connections} connections; one CPU run per scenario of ${settings.cpuRequests.fast} requests (${settings.cpuRequests.bcrypt} for bcrypt routes), after 5 unmeasured warm-up requests`
+          : `${settings.connections} connections; ${settings.durationS} s per scenario for req/s, latency, errors and D1 round trips, then ${settings.cpuRounds} CPU runs of ${settings.cpuRequests.fast} requests (${settings.cpuRequests.bcrypt} for bcrypt routes), each after 5 unmeasured warm-up requests`,
       ],
       ["bcrypt cost", `${settings.cost} (\`BCRYPT_COST\`, the default)`],
     ],
@@ -265,7 +269,7 @@ export function svg(run) {
     text(
       10,
       y,
-      `${run.date} · ${run.settings.connections} connections × ${run.settings.durationS} s`,
+      `${run.date} · ${run.settings.connections} connections${run.settings.quick ? " · quick run" : ` × ${run.settings.durationS} s`}`,
       'font-size="11" fill="#555"',
     ),
   );
