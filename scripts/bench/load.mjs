@@ -7,8 +7,9 @@ import { cpuMs, waitUntilIdle } from "./servers.mjs";
  * Runs `scenario` ({ name, target: { url, processes }, request, expect, warmRequests }) with
  * `connections` clients, either for `durationS` seconds or until `amount` requests are done.
  * CPU per request is the workerd CPU time from idle before the run to idle after it, divided
- * by the requests sent. It is exact (`cpuExact`) only for `amount` runs, where every request
- * completes: when a timed run stops, workerd may or may not finish the requests cut off.
+ * by the requests sent. It is exact (`cpuExact`) only for `amount` runs without failures, where
+ * every request completes: when a timed run stops, workerd may or may not finish the requests
+ * cut off.
  */
 export async function runScenario(scenario, { connections, durationS, amount }) {
   const { target, request, expect } = scenario;
@@ -57,7 +58,8 @@ export async function runScenario(scenario, { connections, durationS, amount }) 
     label: scenario.label,
     requests: responses,
     sent: handled,
-    cpuExact: Boolean(amount),
+    // A failed request may or may not have cost CPU: such a run cannot give an exact figure.
+    cpuExact: Boolean(amount) && result.errors + result.timeouts + unexpected === 0,
     rps: result.requests.total / result.duration,
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,

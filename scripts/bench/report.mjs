@@ -89,6 +89,10 @@ export function markdown(run, { svgPath }) {
     ["", ""],
     [
       ["Machine", `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.os}`],
+      [
+        "Machine load",
+        `1-minute load average ${fmt(machine.loadAverage?.start)} at the start, ${fmt(machine.loadAverage?.end)} at the end (other builds share this machine; above ${machine.cores} the figures get noisier and throughput drops)`,
+      ],
       ["Node", versions.node],
       ["wrangler / workerd", `${versions.wrangler} / ${versions.workerd}`],
       [
@@ -99,8 +103,8 @@ export function markdown(run, { svgPath }) {
       [
         "Load",
         settings.quick
-          ? `${settings.connections} connections; one CPU run per scenario of ${settings.cpuRequests.fast} requests (${settings.cpuRequests.bcrypt} for bcrypt routes), after 5 unmeasured warm-up requests`
-          : `${settings.connections} connections; ${settings.durationS} s per scenario for req/s, latency, errors and D1 round trips, then ${settings.cpuRounds} CPU runs of ${settings.cpuRequests.fast} requests (${settings.cpuRequests.bcrypt} for bcrypt routes), each after 5 unmeasured warm-up requests`,
+          ? `one CPU run per scenario: ${settings.cpuRequests.fast} requests at ${settings.cpuConnections.fast} connections (bcrypt routes: ${settings.cpuRequests.bcrypt} at ${settings.cpuConnections.bcrypt}), after 5 unmeasured warm-up requests`
+          : `${settings.connections} connections × ${settings.durationS} s per scenario for req/s, latency, errors and D1 round trips; then ${settings.cpuRounds} CPU runs of ${settings.cpuRequests.fast} requests at ${settings.cpuConnections.fast} connections (bcrypt routes: ${settings.cpuRequests.bcrypt} at ${settings.cpuConnections.bcrypt}); every run after 5 unmeasured warm-up requests`,
       ],
       ["bcrypt cost", `${settings.cost} (\`BCRYPT_COST\`, the default)`],
     ],
