@@ -10,7 +10,8 @@
 // requests per API scenario): writes BENCHMARKS.md, bench/results.svg and bench/results.json.
 // `--quick` (CI smoke, under a minute): 8 connections, one CPU run per scenario, written to
 // test-artifacts/bench/ so the committed results stay as they are.
-// `--connections`, `--duration` and `--rounds` override the defaults.
+// `--connections`, `--duration` and `--rounds` override the defaults; `--render` rewrites the
+// report and chart from the last results.json without running anything.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,6 +33,7 @@ const { values: flags } = parseArgs({
     connections: { type: "string" },
     duration: { type: "string" },
     rounds: { type: "string" },
+    render: { type: "boolean", default: false },
   },
 });
 const quick = flags.quick;
@@ -70,7 +72,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 }
 
 try {
-  await main();
+  if (flags.render) render();
+  else await main();
 } catch (err) {
   console.error(`bench failed: ${err?.stack ?? err}`);
   process.exitCode = 1;
@@ -88,28 +91,27 @@ async function main() {
       : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${CPU_ROUNDS} CPU rounds`,
   );
 
-  const servers = await Promise.allSettled([
-    startServer({
-      name: "api",
-      cwd: root,
-      script: join(root, "scripts/dev.mjs"),
-      args: [
-        // Pinned so a developer's .dev.vars cannot change what is measured. The key is a
-        // throwaway for this run only.
-        ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
-        ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
-        ...["--var", "D1_COUNT:true"],
-      ],
-      readyPath: "/health",
-    }),
-    startServer({
-      name: "reference",
-      cwd: root,
-      script: wrangler,
-      args: ["dev", "-c", "bench/reference/wrangler.toml"],
-      readyPath: "/",
-    }),
-  ]);
+  const apiOptions = {
+    name: "api",
+    cwd: root,
+    script: join(root, "scripts/dev.mjs"),
+    args: [
+      // Pinned so a developer's .dev.vars cannot change what is measured. The key is a
+      // throwaway for this run only.
+      ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
+      ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
+      ...["--var", "D1_COUNT:true"],
+    ],
+    readyPath: "/health",
+  };
+  const referenceOptions = {
+    name: "reference",
+    cwd: root,
+    script: wrangler,
+    args: ["dev", "-c", "bench/reference/wrangler.toml"],
+    readyPath: "/",
+  };
+  const servers = await Promise.allSettled([startServer(apiOptions), startServer(referenceOptions)]);
   for (const server of servers) if (server.status === "fulfilled") running.push(server.value);
   const failed = servers.find((server) => server.status === "rejected");
   if (failed) throw failed.reason;
@@ -120,10 +122,29 @@ async function main() {
   const bundle = await measureBundles();
   console.log(`bench: bundles measured after ${elapsed()}: worker ${bundle.worker.gzipKiB} KiB gzip`);
 
-  const apiTarget = { url: api.url, processes: workerdProcesses(api.pid, api.port) };
-  const refTarget = { url: reference.url, processes: workerdProcesses(reference.pid, reference.port) };
+  const targetOf = (server, options) => ({
+    server,
+    options,
+    url: server.url,
+    processes: workerdProcesses(server.pid, server.port),
+  });
+  const apiTarget = targetOf(api, apiOptions);
+  const refTarget = targetOf(reference, referenceOptions);
   const skipped = [];
   const notes = [];
+  /** Brings a server that died back up on the same local database (at most 3 times in a run). */
+  let restarts = 0;
+  const ensureUp = async (t) => {
+    if (t.server.alive()) return;
+    if (++restarts > 3) throw new Error(`${t.options.name} server died again:\n${t.server.log().slice(-2000)}`);
+    console.log(`bench: the ${t.options.name} server died; restarting it on the same local database`);
+    notes.push(
+      `The ${t.options.name} server's process died during the benchmark (something outside it ended it) and was restarted; the run it was under was repeated.`,
+    );
+    const server = await startServer({ ...t.options, persistDir: t.server.dir });
+    running.push(server);
+    Object.assign(t, targetOf(server, t.options));
+  };
 
   const users = await prepareUsers(api.url);
   const me = await probe(api.url, "/me", { headers: { authorization: `Bearer ${users.accounts[0].token}` } });
@@ -240,7 +261,19 @@ async function main() {
     const load = timed
       ? { connections, durationS }
       : { connections: cpuConnections(scenario), amount: cpuRequests(scenario) };
-    const result = await runScenario({ ...scenario, target }, load);
+    // A run during which the server died measured nothing: bring it back and run again, once.
+    const attempt = async () => {
+      await ensureUp(target);
+      try {
+        const result = await runScenario({ ...scenario, target }, load);
+        return target.server.alive() ? result : undefined;
+      } catch (err) {
+        if (target.server.alive()) throw err;
+        return undefined;
+      }
+    };
+    const result = (await attempt()) ?? (await attempt());
+    if (!result) throw new Error(`${scenario.label}: the ${target.options.name} server died twice in a row`);
     const otherAfter = cpuMs(other.processes);
     idleCpu[idle].ms += otherAfter.worker + otherAfter.proxy - otherBefore.worker - otherBefore.proxy;
     idleCpu[idle].seconds += (Date.now() - runStart) / 1000;
@@ -333,6 +366,16 @@ async function main() {
     skipped.push(reason);
     return undefined;
   }
+}
+
+/** `--render`: BENCHMARKS.md and the chart again from the last run's results.json, no load. */
+function render() {
+  const run = JSON.parse(readFileSync(files.json, "utf8"));
+  writeFileSync(files.svg, svg(run));
+  writeFileSync(files.md, markdown(run, { svgPath: svgLink }));
+  console.log(
+    `bench: rendered ${[files.md, files.svg].map((f) => f.replace(root, "")).join(", ")} from ${files.json.replace(root, "")}`,
+  );
 }
 
 async function measureBundles() {

@@ -197,7 +197,13 @@ export function markdown(run, { svgPath }) {
       p.specifiers.map((s) => `\`${s}\``).join(", ") || "–",
     ]),
   );
-  if (run.notes.length > 0) lines.push("## Notes", "", ...run.notes.map((n) => `- ${n}`), "");
+  const notes = [...run.notes];
+  if (run.scenarios.some((s) => s.errorSamples.some((e) => e.includes("restarted mid-request")))) {
+    notes.push(
+      "The 503 \"Your worker restarted mid-request\" answers come from wrangler dev's proxy, not from the API: when its connection to the worker's process fails while requests wait (here behind up to 64 bcrypt computations on one thread), it answers 503 to every request it cannot retry (anything but GET and HEAD). The worker was not restarted (same process ids throughout), and the same load sent straight to the worker's own port gets connection resets instead. On Cloudflare such load is spread over many isolates.",
+    );
+  }
+  if (notes.length > 0) lines.push("## Notes", "", ...notes.map((n) => `- ${n}`), "");
   return `${lines.join("\n").trimEnd()}\n`;
 }
 

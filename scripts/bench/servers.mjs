@@ -24,12 +24,13 @@ export function freePort() {
 
 /**
  * Spawns `node <script> ...args` (wrangler dev, or the project's dev bootstrap) in its own
- * process group on a free port with a fresh persist dir, and waits until `readyPath` answers.
- * Returns `{ url, port, pid, stop(), log() }`.
+ * process group on a free port, with a fresh persist dir unless `persistDir` is given, and
+ * waits until `readyPath` answers. Returns `{ url, port, pid, dir, alive(), stop(), log() }`;
+ * `stop()` removes the persist dir only if it made it.
  */
-export async function startServer({ name, cwd, script, args, readyPath, timeoutMs = 90_000 }) {
+export async function startServer({ name, cwd, script, args, readyPath, persistDir, timeoutMs = 90_000 }) {
   const [port, inspector] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  const dir = persistDir ?? mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const child = spawn(
     process.execPath,
     [
@@ -67,14 +68,15 @@ export async function startServer({ name, cwd, script, args, readyPath, timeoutM
     } catch {
       // already gone
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!persistDir) rmSync(dir, { recursive: true, force: true });
   };
+  const alive = () => child.exitCode === null && child.signalCode === null;
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
-      if (res.ok) return { name, url, port, pid: child.pid, stop, log: () => output };
+      if (res.ok) return { name, url, port, pid: child.pid, dir, alive, stop, log: () => output };
     } catch {
       // not listening yet
     }
