@@ -137,9 +137,11 @@ async function main() {
   const ensureUp = async (t) => {
     if (t.server.alive()) return;
     if (++restarts > 3) throw new Error(`${t.options.name} server died again:\n${t.server.log().slice(-2000)}`);
-    console.log(`bench: the ${t.options.name} server died; restarting it on the same local database`);
+    const how = t.server.exitStatus();
+    console.log(`bench: the ${t.options.name} server exited (${how}); restarting it on the same local database`);
+    console.log(`bench: its last output:\n${t.server.log().slice(-1500)}`);
     notes.push(
-      `The ${t.options.name} server's process died during the benchmark (something outside it ended it) and was restarted; the run it was under was repeated.`,
+      `The ${t.options.name} server's wrangler process exited during the benchmark (${how}) and was restarted on the same local database; the run it was under was repeated.`,
     );
     const server = await startServer({ ...t.options, persistDir: t.server.dir });
     running.push(server);

@@ -285,7 +285,8 @@ export function svg(run) {
   );
   y += 10;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif" font-size="13">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif" font-size="13" role="img">`,
+    "<title>npm run bench: CPU per request as a ratio to its baseline, and gzip bundle sizes</title>",
     `<rect width="100%" height="100%" fill="white"/>`,
     ...parts,
     "</svg>",

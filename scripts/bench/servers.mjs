@@ -25,7 +25,7 @@ export function freePort() {
 /**
  * Spawns `node <script> ...args` (wrangler dev, or the project's dev bootstrap) in its own
  * process group on a free port, with a fresh persist dir unless `persistDir` is given, and
- * waits until `readyPath` answers. Returns `{ url, port, pid, dir, alive(), stop(), log() }`;
+ * waits until `readyPath` answers. Returns `{ url, port, pid, dir, alive(), exitStatus(), stop(), log() }`;
  * `stop()` removes the persist dir only if it made it.
  */
 export async function startServer({ name, cwd, script, args, readyPath, persistDir, timeoutMs = 90_000 }) {
@@ -71,12 +71,13 @@ export async function startServer({ name, cwd, script, args, readyPath, persistD
     if (!persistDir) rmSync(dir, { recursive: true, force: true });
   };
   const alive = () => child.exitCode === null && child.signalCode === null;
+  const exitStatus = () => (child.signalCode ? `signal ${child.signalCode}` : `exit code ${child.exitCode}`);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
-      if (res.ok) return { name, url, port, pid: child.pid, dir, alive, stop, log: () => output };
+      if (res.ok) return { name, url, port, pid: child.pid, dir, alive, exitStatus, stop, log: () => output };
     } catch {
       // not listening yet
     }
