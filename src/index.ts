@@ -1,9 +1,9 @@
-import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { keyringOf } from "./auth/keys";
 import { ConfigError, getConfig } from "./config";
+import { BOOKMARK_HEADER, openDb } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
 import { corsFromEnv } from "./middleware/cors";
@@ -40,8 +40,11 @@ app.use(async (c, next) => {
     if (!(err instanceof ConfigError)) throw err;
     throw new ApiError("server_misconfigured", undefined, err.message);
   }
-  c.set("db", drizzle(c.env.DB));
+  // One D1 session per request: replica reads unless the client's bookmark asks for newer.
+  const d1 = openDb(c.env, c.req.header(BOOKMARK_HEADER));
+  c.set("db", d1.db);
   await next();
+  d1.annotate(c);
 });
 // 4. Small bodies only: every body we accept is a few hundred bytes.
 app.use(

@@ -41,6 +41,21 @@ describe("CORS with the default CORS_ORIGINS=*", () => {
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
   });
 
+  it("allows X-D1-Bookmark only to preflights that ask for it, and exposes it", async () => {
+    const asked = await call("/me", {
+      method: "OPTIONS",
+      headers: {
+        Origin: "https://anywhere.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization,x-d1-bookmark",
+      },
+    });
+    expect(listOf(asked.headers.get("access-control-allow-headers"))).toContain("x-d1-bookmark");
+    const plain = await preflight("/me", "https://anywhere.example");
+    expect(listOf(plain.headers.get("access-control-allow-headers"))).not.toContain("x-d1-bookmark");
+    expect(listOf(plain.headers.get("access-control-expose-headers"))).toEqual(["x-request-id", "x-d1-bookmark"]);
+  });
+
   it("never lets a preflight of a protected route meet auth", async () => {
     const res = await preflight("/welcome", "https://anywhere.example");
     expect(res.status).toBe(204);

@@ -5,35 +5,39 @@ import type { AppEnv } from "../env";
 
 const ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
 const ALLOW_HEADERS = ["Content-Type", "Authorization", "X-Access-Token"];
+/** Sent by clients that want to read their own writes (see src/db/client.ts); allowed
+ * in preflights that ask for it, so the usual answer stays the three headers above. */
+const BOOKMARK = "X-D1-Bookmark";
+const EXPOSE_HEADERS = ["X-Request-Id", BOOKMARK];
 
-const byEnv = new WeakMap<object, MiddlewareHandler>();
+type Pair = { plain: MiddlewareHandler; bookmark: MiddlewareHandler };
+const byEnv = new WeakMap<object, Pair>();
 
 /** Hono's cors, set from `CORS_ORIGINS`. With an allowlist only exact matches are
  * echoed back; anything else gets no CORS headers at all and the browser blocks it.
  * It reads only its own setting, so it can run before the rest of the configuration
  * is enforced and keep even a 500 readable by allowed origins. */
 export const corsFromEnv: MiddlewareHandler<AppEnv> = (c, next) => {
-  let middleware = byEnv.get(c.env);
-  if (!middleware) {
-    const { origins: allowed, credentials } = readCors(c.env);
-    middleware =
-      allowed === "*"
-        ? cors({
-            origin: "*",
-            allowMethods: ALLOW_METHODS,
-            allowHeaders: ALLOW_HEADERS,
-            maxAge: 600,
-            exposeHeaders: ["X-Request-Id"],
-          })
-        : cors({
-            origin: (origin) => (allowed.includes(origin) ? origin : null),
-            allowMethods: (origin) => (allowed.includes(origin) ? ALLOW_METHODS : []),
-            allowHeaders: ALLOW_HEADERS,
-            maxAge: 600,
-            exposeHeaders: ["X-Request-Id"],
-            credentials,
-          });
-    byEnv.set(c.env, middleware);
+  let pair = byEnv.get(c.env);
+  if (!pair) {
+    const settings = readCors(c.env);
+    pair = { plain: build(settings, ALLOW_HEADERS), bookmark: build(settings, [...ALLOW_HEADERS, BOOKMARK]) };
+    byEnv.set(c.env, pair);
   }
-  return middleware(c, next);
+  const asked = c.req.header("access-control-request-headers")?.toLowerCase() ?? "";
+  return (asked.includes(BOOKMARK.toLowerCase()) ? pair.bookmark : pair.plain)(c, next);
 };
+
+function build({ origins, credentials }: ReturnType<typeof readCors>, allowHeaders: string[]): MiddlewareHandler {
+  if (origins === "*") {
+    return cors({ origin: "*", allowMethods: ALLOW_METHODS, allowHeaders, maxAge: 600, exposeHeaders: EXPOSE_HEADERS });
+  }
+  return cors({
+    origin: (origin) => (origins.includes(origin) ? origin : null),
+    allowMethods: (origin) => (origins.includes(origin) ? ALLOW_METHODS : []),
+    allowHeaders,
+    maxAge: 600,
+    exposeHeaders: EXPOSE_HEADERS,
+    credentials,
+  });
+}

@@ -5,8 +5,11 @@ import { bearer, call, errorOf, newUser, postJson, refresh, registered } from ".
 /** The real D1, except that every batch also runs a statement that fails: D1 runs a
  * batch as one transaction, so none of the batch may stay written. */
 function failingBatches(db: D1Database): D1Database {
-  return new Proxy(db, {
+  const proxy: D1Database = new Proxy(db, {
     get(target, property) {
+      // The worker opens a D1 session per request; this one is the proxy itself.
+      if (property === "withSession") return () => proxy;
+      if (property === "getBookmark") return () => null;
       if (property === "batch") {
         return (statements: D1PreparedStatement[]) =>
           target.batch([...statements, target.prepare("insert into no_such_table values (1)")]);
@@ -15,6 +18,7 @@ function failingBatches(db: D1Database): D1Database {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+  return proxy;
 }
 
 /** A D1 that is down: statements can be prepared (that happens in the worker), but
@@ -27,7 +31,13 @@ const downStatement: D1PreparedStatement = {
   all: lost,
   raw: lost,
 } as unknown as D1PreparedStatement;
-const downDb = { prepare: () => downStatement, batch: lost, exec: lost } as unknown as D1Database;
+const downDb = {
+  prepare: () => downStatement,
+  batch: lost,
+  exec: lost,
+  withSession: () => downDb,
+  getBookmark: () => null,
+} as unknown as D1Database;
 
 afterEach(() => {
   vi.restoreAllMocks();

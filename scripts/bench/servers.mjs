@@ -1,0 +1,177 @@
+// Starting and stopping `wrangler dev` for the benchmark, and reading the CPU time of
+// the workerd processes it starts from /proc (Linux only).
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const TICKS_PER_SECOND = clockTicks();
+
+/** A free loopback port, for wrangler's HTTP server or its inspector. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/**
+ * Spawns `node <script> ...args` (wrangler dev, or the project's dev bootstrap) in its own
+ * process group on a free port, with a fresh persist dir unless `persistDir` is given, and
+ * waits until `readyPath` answers. Returns `{ url, port, pid, dir, alive(), exitStatus(), stop(), log() }`;
+ * `stop()` removes the persist dir only if it made it.
+ */
+export async function startServer({ name, cwd, script, args, readyPath, persistDir, timeoutMs = 90_000 }) {
+  const [port, inspector] = [await freePort(), await freePort()];
+  const dir = persistDir ?? mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  const child = spawn(
+    process.execPath,
+    [
+      script,
+      ...args,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      dir,
+      // Per-request log lines would cost wrangler's own CPU; warnings still show.
+      "--log-level",
+      "warn",
+    ],
+    {
+      cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  let output = "";
+  const keep = (chunk) => {
+    output = (output + String(chunk)).slice(-20_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+
+  const stop = () => {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    if (!persistDir) rmSync(dir, { recursive: true, force: true });
+  };
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const exitStatus = () => (child.signalCode ? `signal ${child.signalCode}` : `exit code ${child.exitCode}`);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok) return { name, url, port, pid: child.pid, dir, alive, exitStatus, stop, log: () => output };
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  stop();
+  throw new Error(`${name} did not start within ${timeoutMs / 1000} s:\n${output}`);
+}
+
+/**
+ * The workerd processes under `rootPid`, by role. wrangler dev starts two: its proxy, which
+ * listens on the port we asked for and forwards to the other, which runs the user worker
+ * (together with miniflare's entry worker and, for the API, the local D1 database).
+ */
+export function workerdProcesses(rootPid, port) {
+  const found = { worker: [], proxy: [], wrangler: [] };
+  for (const pid of descendants(rootPid)) {
+    const comm = safeRead(`/proc/${pid}/comm`).trim();
+    const cmdline = safeRead(`/proc/${pid}/cmdline`).split("\0");
+    if (comm === "workerd") {
+      const listensOnOurPort = cmdline.includes(`--socket-addr=entry=127.0.0.1:${port}`);
+      found[listensOnOurPort ? "proxy" : "worker"].push(pid);
+    } else if (comm === "node" || comm.startsWith("node")) {
+      found.wrangler.push(pid);
+    }
+  }
+  if (found.worker.length === 0) throw new Error(`no user-worker workerd process under pid ${rootPid}`);
+  return found;
+}
+
+/** CPU milliseconds (user + system) used so far by each role's processes. */
+export function cpuMs(processes) {
+  const total = (pids) => pids.reduce((sum, pid) => sum + processTicks(pid), 0) * (1000 / TICKS_PER_SECOND);
+  return { worker: total(processes.worker), proxy: total(processes.proxy), wrangler: total(processes.wrangler) };
+}
+
+/** Waits until `processes` use less than one clock tick in `quietMs`, at most `maxMs`. */
+export async function waitUntilIdle(processes, { quietMs = 300, maxMs = 30_000 } = {}) {
+  const deadline = Date.now() + maxMs;
+  let before = cpuMs(processes);
+  while (Date.now() < deadline) {
+    await sleep(quietMs);
+    const after = cpuMs(processes);
+    const used = after.worker + after.proxy - before.worker - before.proxy;
+    if (used < 1000 / TICKS_PER_SECOND) return true;
+    before = after;
+  }
+  return false;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function processTicks(pid) {
+  const stat = safeRead(`/proc/${pid}/stat`);
+  if (!stat) return 0;
+  // Fields after "(comm)": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function descendants(rootPid) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = safeRead(`/proc/${entry}/stat`);
+    if (!stat) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(Number(entry));
+  }
+  const found = [];
+  const queue = [rootPid];
+  while (queue.length > 0 && found.length < 1000) {
+    const pid = queue.shift();
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function safeRead(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function clockTicks() {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+}

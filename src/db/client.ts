@@ -1,0 +1,42 @@
+import { drizzle } from "drizzle-orm/d1";
+import type { Context } from "hono";
+import type { Db } from "../env";
+import { countRoundTrips, ROUND_TRIPS_HEADER } from "./counting";
+
+/** Request and response header carrying a D1 Sessions bookmark, so a client reads its own writes. */
+export const BOOKMARK_HEADER = "X-D1-Bookmark";
+
+/** The bookmark format of the storage D1 runs on: fixed-width hex groups that compare as
+ * strings. Anything else is ignored (the request then starts a fresh session) rather than
+ * sent on to D1, so a junk header cannot turn into a database error. */
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+type DbEnv = { DB: D1Database; D1_COUNT?: unknown };
+
+/** The request's database: the Drizzle client, and what to tell the client about it afterwards. */
+export type RequestDb = {
+  db: Db;
+  /** Sets `X-D1-Bookmark` (and `X-D1-Round-Trips` when counting) on the response. */
+  annotate: (c: Context) => void;
+};
+
+/**
+ * Opens one D1 session for the request. With the client's bookmark, every query sees at least
+ * the writes that bookmark covers; without one the first query may be served by the nearest
+ * read replica ("first-unconstrained"). Writes always go to the primary, whatever the session.
+ */
+export function openDb(env: DbEnv, bookmark: string | undefined): RequestDb {
+  const session = env.DB.withSession(bookmark && BOOKMARK.test(bookmark) ? bookmark : "first-unconstrained");
+  const counter = env.D1_COUNT === "true" ? countRoundTrips(session) : undefined;
+  // Drizzle's D1 driver only calls prepare() and batch(), which a session has too; its
+  // types ask for the whole D1Database (exec, dump, withSession) that it never uses.
+  const db = drizzle((counter?.client ?? session) as D1Database);
+  return {
+    db,
+    annotate: (c) => {
+      const latest = session.getBookmark();
+      if (latest) c.header(BOOKMARK_HEADER, latest);
+      if (counter) c.header(ROUND_TRIPS_HEADER, String(counter.count()));
+    },
+  };
+}
