@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { breakdown, bundleSize, withoutPackage } from "./bench/bundle.mjs";
-import { runScenario } from "./bench/load.mjs";
+import { fromNextClient, runScenario } from "./bench/load.mjs";
 import { markdown, svg } from "./bench/report.mjs";
 import { cpuMs, startServer, workerdProcesses } from "./bench/servers.mjs";
 
@@ -484,7 +484,7 @@ async function probe(url, path, init = {}) {
 }
 
 function jsonPost(body) {
-  return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  return fromNextClient({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
 function stopAll() {
