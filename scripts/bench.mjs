@@ -484,7 +484,11 @@ async function probe(url, path, init = {}) {
 }
 
 function jsonPost(body) {
-  return fromNextClient({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return fromNextClient({
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 function stopAll() {
