@@ -83,7 +83,10 @@ export async function withoutPackage({ root, wrangler, config, specifiers }) {
     const main = /^main\s*=\s*"([^"]+)"/m.exec(source)?.[1];
     if (!main) throw new Error(`no main in ${config}`);
     const aliases = specifiers.map((specifier) => `${JSON.stringify(specifier)} = ${JSON.stringify(stub)}`);
-    const patched = source.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, main))}`);
+    // Paths in the copy must still point into the project (main, and the docs assets directory).
+    const patched = source
+      .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(root, main))}`)
+      .replace(/^directory\s*=\s*"([^"]+)"/m, (_, dir) => `directory = ${JSON.stringify(join(root, dir))}`);
     const copy = join(dir, "wrangler.toml");
     writeFileSync(copy, `${patched}\n[alias]\n${aliases.join("\n")}\n`);
     return await bundleSize({ root, wrangler, config: copy });
