@@ -17,7 +17,7 @@ const byEnv = new WeakMap<object, Pair>();
  * echoed back; anything else gets no CORS headers at all and the browser blocks it.
  * It reads only its own setting, so it can run before the rest of the configuration
  * is enforced and keep even a 500 readable by allowed origins. */
-export const corsFromEnv: MiddlewareHandler<AppEnv> = (c, next) => {
+export const corsFromEnv: MiddlewareHandler<AppEnv> = async (c, next) => {
   let pair = byEnv.get(c.env);
   if (!pair) {
     const settings = readCors(c.env);
@@ -25,7 +25,16 @@ export const corsFromEnv: MiddlewareHandler<AppEnv> = (c, next) => {
     byEnv.set(c.env, pair);
   }
   const asked = c.req.header("access-control-request-headers")?.toLowerCase() ?? "";
-  return (asked.includes(BOOKMARK.toLowerCase()) ? pair.bookmark : pair.plain)(c, next);
+  const res = await (asked.includes(BOOKMARK.toLowerCase()) ? pair.bookmark : pair.plain)(c, next);
+  // hono/cors sends Allow-Credentials to every origin; an origin it did not allow gets
+  // no CORS headers at all.
+  // (A returned preflight response is merged with c.res afterwards: clean both.)
+  for (const answer of [res, c.res]) {
+    if (answer && !answer.headers.has("access-control-allow-origin")) {
+      answer.headers.delete("access-control-allow-credentials");
+    }
+  }
+  return res;
 };
 
 function build({ origins, credentials }: ReturnType<typeof readCors>, allowHeaders: string[]): MiddlewareHandler {

@@ -119,6 +119,28 @@ describe("demo page on an allowed origin", () => {
     await snap("sessions");
   });
 
+  it("can call the API in credentials mode (credentials: include) when CORS_CREDENTIALS=true", async () => {
+    await open(allowed);
+    await register(uniqueEmail(), "credentials-mode-1");
+    const token = await page.evaluate(async (base) => {
+      const res = await fetch(`${base}/login`, {
+        method: "POST",
+        credentials: "include",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      return res.status;
+    }, api);
+    // A 400 read by the page: the browser let the credentialed response through.
+    expect(token).toBe(400);
+    const status = await page.evaluate(async (base) => {
+      const res = await fetch(`${base}/welcome`, { credentials: "include" });
+      return { status: res.status, body: await res.text() };
+    }, api);
+    expect(status.status).toBe(403);
+    expect(status.body).toContain("token_required");
+  });
+
   it("shows the API's errors with status, code and message", async () => {
     await open(allowed);
     const email = uniqueEmail();
@@ -171,6 +193,19 @@ describe("demo page on an origin the API does not allow", () => {
       body: JSON.stringify({ firstName: "G", lastName: "H", email, password: "blocked-password" }),
     });
     expect(direct.status).toBe(201);
+  });
+
+  it("cannot use credentials mode either", async () => {
+    await open(blocked);
+    const outcome = await page.evaluate(async (base) => {
+      try {
+        await fetch(`${base}/welcome`, { credentials: "include" });
+        return "resolved";
+      } catch {
+        return "rejected";
+      }
+    }, api);
+    expect(outcome).toBe("rejected");
   });
 
   it("is not echoed back by the API, on preflights or on real requests", async () => {

@@ -58,6 +58,9 @@ export default async function setup(project: TestProject) {
       "--port",
       String(allowedPort),
       "--",
+      // Credentials mode on, so the browser test can use credentials: "include".
+      "--var",
+      "CORS_CREDENTIALS:true",
       "--persist-to",
       dir,
       "--inspector-port",
