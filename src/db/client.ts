@@ -26,17 +26,32 @@ export type RequestDb = {
  * read replica ("first-unconstrained"). Writes always go to the primary, whatever the session.
  */
 export function openDb(env: DbEnv, bookmark: string | undefined): RequestDb {
-  const session = env.DB.withSession(bookmark && BOOKMARK.test(bookmark) ? bookmark : "first-unconstrained");
-  const counter = env.D1_COUNT === "true" ? countRoundTrips(session) : undefined;
-  // Drizzle's D1 driver only calls prepare() and batch(), which a session has too; its
-  // types ask for the whole D1Database (exec, dump, withSession) that it never uses.
-  const db = drizzle((counter?.client ?? session) as D1Database);
+  const start = bookmark && BOOKMARK.test(bookmark) ? bookmark : undefined;
+  let opened: { session: D1DatabaseSession; counter?: ReturnType<typeof countRoundTrips>; db: Db } | undefined;
+  // Opened on first use: routes that never query (/welcome, preflights, 404s) pay nothing.
+  const open = () => {
+    if (!opened) {
+      const session = env.DB.withSession(start ?? "first-unconstrained");
+      const counter = env.D1_COUNT === "true" ? countRoundTrips(session) : undefined;
+      // Drizzle's D1 driver only calls prepare() and batch(), which a session has too; its
+      // types ask for the whole D1Database (exec, dump, withSession) that it never uses.
+      opened = { session, counter, db: drizzle((counter?.client ?? session) as D1Database) };
+    }
+    return opened.db;
+  };
+  const db = new Proxy({} as Db, {
+    get(_, property) {
+      const real = open();
+      const value = Reflect.get(real, property, real);
+      return typeof value === "function" ? value.bind(real) : value;
+    },
+  });
   return {
     db,
     annotate: (c) => {
-      const latest = session.getBookmark();
+      const latest = opened ? opened.session.getBookmark() : start;
       if (latest) c.header(BOOKMARK_HEADER, latest);
-      if (counter) c.header(ROUND_TRIPS_HEADER, String(counter.count()));
+      if (env.D1_COUNT === "true") c.header(ROUND_TRIPS_HEADER, String(opened?.counter?.count() ?? 0));
     },
   };
 }
