@@ -97,8 +97,18 @@ describe("per-email lockout", () => {
   });
 });
 
-describe("per-IP rate limits (Workers Rate Limiting binding)", () => {
+/**
+ * The local rate limiter counts in fixed windows aligned to the wall clock, so a burst that
+ * straddles a minute boundary starts counting again halfway. Bursts start with time to spare.
+ */
+async function awaitFreshWindow(periodMs = 60_000, spareMs = 15_000) {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < spareMs) await new Promise((resolve) => setTimeout(resolve, left + 250));
+}
+
+describe("per-IP rate limits (Workers Rate Limiting binding)", { timeout: 30_000 }, () => {
   it("answers 429 with Retry-After past 100 refreshes a minute from one CF-Connecting-IP", async () => {
+    await awaitFreshWindow();
     const address = ip();
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 110; attempt++) {
@@ -135,6 +145,7 @@ describe("per-IP rate limits (Workers Rate Limiting binding)", () => {
   });
 
   it("limits logins per IP across different emails (credential stuffing)", async () => {
+    await awaitFreshWindow();
     const address = ip();
     let limited = false;
     for (let attempt = 0; attempt < 110 && !limited; attempt++) {
