@@ -49,9 +49,11 @@ export function openDb(env: DbEnv, bookmark: string | undefined): RequestDb {
   return {
     db,
     annotate: (c) => {
+      // Straight onto the finished response: c.header() would copy it first.
+      const { headers } = c.res;
       const latest = opened ? opened.session.getBookmark() : start;
-      if (latest) c.header(BOOKMARK_HEADER, latest);
-      if (env.D1_COUNT === "true") c.header(ROUND_TRIPS_HEADER, String(opened?.counter?.count() ?? 0));
+      if (latest) headers.set(BOOKMARK_HEADER, latest);
+      if (env.D1_COUNT === "true") headers.set(ROUND_TRIPS_HEADER, String(opened?.counter?.count() ?? 0));
     },
   };
 }

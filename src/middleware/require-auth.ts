@@ -39,7 +39,7 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
 async function verifiedClaims(c: Context<AppEnv>, tutorialTransports: boolean) {
   const token = await findToken(c, tutorialTransports);
   if (token === undefined) throw new ApiError("token_required");
-  return verifyAccessToken(token, c.var.config);
+  return verifyAccessToken(token, c.get("config"));
 }
 
 /** Where clients put tokens, most explicit first. The query string is opt-in
@@ -63,6 +63,6 @@ async function findToken(c: Context<AppEnv>, tutorialTransports: boolean): Promi
       if (body.token !== "") return body.token;
     }
   }
-  if (c.var.config.allowQueryToken) return c.req.query("token") || undefined;
+  if (c.get("config").allowQueryToken) return c.req.query("token") || undefined;
   return undefined;
 }

@@ -1,28 +1,23 @@
 import type { MiddlewareHandler } from "hono";
-import { secureHeaders } from "hono/secure-headers";
 
-const base = secureHeaders({
-  strictTransportSecurity: "max-age=63072000; includeSubDomains",
-  referrerPolicy: "no-referrer",
-  xFrameOptions: "DENY",
-  // CORS decides who may read our answers; CORP would block allowed cross-origin reads.
-  crossOriginResourcePolicy: false,
-  // Set below, per content type.
-  contentSecurityPolicy: undefined,
-});
+/** What every answer carries, for an API whose answers are JSON or text: no sniffing them
+ * into something runnable, no framing, HTTPS only, no Referer leaking a URL onwards, and a
+ * Content-Security-Policy under which nothing may load or run (an HTML page, the docs,
+ * replaces it with its own). Headers that only matter to documents are left out: every
+ * one costs CPU on every request. No Cross-Origin-Resource-Policy: CORS decides who may
+ * read our answers, and CORP would block the reads it allows. */
+const HEADERS: readonly (readonly [string, string])[] = [
+  ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"],
+  ["Strict-Transport-Security", "max-age=63072000; includeSubDomains"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["X-Frame-Options", "DENY"],
+  ["Referrer-Policy", "no-referrer"],
+];
 
-/** A JSON or text answer has nothing to load or run. */
-const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-/** Hono's secure headers on every response (errors and preflights included), plus a
- * strict Content-Security-Policy on everything that is not an HTML page. HTML pages
- * (the docs) set their own policy. */
+/** The headers above on every response, errors and preflights included. They are set
+ * before the route runs, so Hono carries them into whatever response it ends with, and
+ * nothing has to be copied or rewritten afterwards (this runs on every request). */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
-  await base(c, async () => {
-    await next();
-    const type = c.res.headers.get("content-type") ?? "";
-    if (!type.startsWith("text/html") && !c.res.headers.has("content-security-policy")) {
-      c.res.headers.set("Content-Security-Policy", STRICT_CSP);
-    }
-  });
+  for (const [name, value] of HEADERS) c.header(name, value);
+  await next();
 };
