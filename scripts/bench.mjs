@@ -194,7 +194,7 @@ async function main() {
       ? {
           name: "refresh",
           label: "POST /token/refresh",
-          request: refreshRequest(refreshTokens),
+          request: refreshRequest(api.url, users.accounts),
           expect: 200,
           baseline: "reference",
           // Each token is single-use (rotation): warming up would spend the pool.
@@ -266,6 +266,7 @@ async function main() {
     // A run during which the server died measured nothing: bring it back and run again, once.
     const attempt = async () => {
       await ensureUp(target);
+      await scenario.request.refill?.(load.connections + 8);
       try {
         const result = await runScenario({ ...scenario, target }, load);
         return target.server.alive() ? result : undefined;
@@ -456,9 +457,16 @@ function registerRequest(runId) {
   };
 }
 
-/** Refresh tokens rotate: each is used once, and the answer's new token goes back in the pool. */
-function refreshRequest(tokens) {
-  const pool = [...tokens];
+/**
+ * Refresh tokens rotate: each is used once, and the answer's new token goes back in the pool,
+ * so every token is in exactly one place (the pool, or one request in flight). A timed run
+ * that stops cuts off the requests in flight, and their new tokens never come back: before
+ * each run `refill` logs accounts in again until the pool has a token for every connection
+ * and then some. (An empty pool would send a bogus token and count a 401, never reuse one.)
+ */
+function refreshRequest(url, accounts) {
+  const pool = accounts.map((a) => a.refreshToken).filter(Boolean);
+  let next = 0;
   return {
     method: "POST",
     path: "/token/refresh",
@@ -473,7 +481,26 @@ function refreshRequest(tokens) {
         // counted as a success by status; a body without a token only shrinks the pool
       }
     },
+    refill: async (want) => {
+      while (pool.length < want) {
+        const batch = Array.from({ length: Math.min(8, want - pool.length) }, () => {
+          const account = accounts[next++ % accounts.length];
+          return logIn(url, account.email);
+        });
+        pool.push(...(await Promise.all(batch)));
+      }
+    },
   };
+}
+
+async function logIn(url, email) {
+  const res = await fetch(`${url}/login`, {
+    ...jsonPost({ email, password: PASSWORD }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`refilling refresh tokens: login answered ${res.status}`);
+  return body.refresh_token;
 }
 
 /** Whether `path` is served: anything but the API's 404 `not_found` means it is. */
