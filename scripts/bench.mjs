@@ -44,6 +44,8 @@ const PASSWORD = "correct horse battery staple";
 
 /** Paired CPU runs per API scenario, so one noisy run cannot swing a CPU ratio. */
 const CPU_ROUNDS = boundedInt(flags.rounds, quick ? 1 : 4, 1, 20, "--rounds");
+/** Cheap routes get twice the pairs: a run takes two seconds, and their ratios are the noisiest. */
+const cpuRounds = (scenario) => (scenario.slow || quick ? CPU_ROUNDS : CPU_ROUNDS * 2);
 /** Requests per CPU run: every one completes, so CPU / requests is exact. bcrypt routes take
  * about 80 ms of CPU each on one thread: at 64 connections each waits seconds and wrangler's
  * proxy drops some, so their CPU runs use 8 connections (the baseline's too). */
@@ -56,7 +58,7 @@ const files = quick
 const svgLink = quick ? "results.svg" : "bench/results.svg";
 
 // Whatever happens, the run ends: worst case a few scenarios, their idle waits and startup.
-const deadlineMs = quick ? 150_000 : 2 * 7 * (durationS + 15 + CPU_ROUNDS * 30) * 1000 + 300_000;
+const deadlineMs = quick ? 150_000 : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
 const running = [];
 const watchdog = setTimeout(() => {
   console.error(`bench: gave up after ${deadlineMs / 1000} s`);
@@ -88,7 +90,7 @@ async function main() {
   console.log(
     quick
       ? `bench: quick run, ${connections} connections, CPU runs only`
-      : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${CPU_ROUNDS} CPU rounds`,
+      : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${cpuRounds({})} CPU rounds (bcrypt routes ${cpuRounds({ slow: true })})`,
   );
 
   const apiOptions = {
@@ -303,7 +305,7 @@ async function main() {
   for (const scenario of apiScenarios) {
     const baseScenario = referenceScenarios.find((s) => s.name === scenario.baseline);
     const pairs = [];
-    for (let round = quick ? 1 : 0; round <= CPU_ROUNDS; round++) {
+    for (let round = quick ? 1 : 0; round <= cpuRounds(scenario); round++) {
       const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, round);
       pairs.push({ base, run: await measure(scenario, apiTarget, round) });
     }
@@ -332,7 +334,7 @@ async function main() {
     `Both servers run for the whole benchmark, but only one is under load at a time: the idle API used ${idleCpu.api.ms.toFixed(0)} ms of CPU in the ${idleCpu.api.seconds.toFixed(0)} s of reference runs, the idle reference ${idleCpu.reference.ms.toFixed(0)} ms in the ${idleCpu.reference.seconds.toFixed(0)} s of API runs.`,
     quick
       ? "Each baseline was measured once, before the API scenarios."
-      : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${CPU_ROUNDS} times for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
+      : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${cpuRounds({})} times (bcrypt routes ${cpuRounds({ slow: true })}) for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
     "The API runs with `D1_COUNT=true` so every response reports its D1 round trips; the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
     "The API runs from wrangler.toml without its `[assets]` block (Swagger UI for `/docs`, which no scenario loads). Locally wrangler dev runs the static-assets router inside the worker's own process, in front of the Worker on every request, and it would count as the API's CPU (about 0.2 ms per request on this machine, measured separately); on Cloudflare that router belongs to the platform and is not billed as the Worker's CPU.",
     "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
@@ -357,7 +359,7 @@ async function main() {
       quick,
       connections,
       durationS: quick ? null : durationS,
-      cpuRounds: CPU_ROUNDS,
+      cpuRounds: { fast: cpuRounds({}), bcrypt: cpuRounds({ slow: true }) },
       cpuRequests: { fast: cpuRequests({}), bcrypt: cpuRequests({ slow: true }) },
       cpuConnections: { fast: cpuConnections({}), bcrypt: cpuConnections({ slow: true }) },
       cost: COST,
