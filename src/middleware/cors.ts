@@ -34,7 +34,7 @@ export const corsFromEnv: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   // Every other request is answered first and given its CORS headers afterwards. Run before
   // the route, hono/cors would make Hono build the response twice and copy every header
-  // into the second one: a third of the CPU of a request as cheap as /welcome.
+  // into the second one: the largest single cost in a CPU profile of /welcome.
   await next();
   await pair.plain(c, async () => {});
   dropStrayCredentials(c.res);
