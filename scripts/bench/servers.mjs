@@ -8,17 +8,25 @@ import { join } from "node:path";
 
 const TICKS_PER_SECOND = clockTicks();
 
-/** A free loopback port, for wrangler's HTTP server or its inspector. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * A free loopback port, for wrangler's HTTP server or its inspector. Chosen below Linux's
+ * ephemeral range (32768 and up), which the kernel hands to anything that binds port 0:
+ * wrangler and workerd do for their internal sockets, and could take a port found free
+ * there before wrangler binds it. (test/support/processes.ts has the TypeScript twin.)
+ */
+export async function freePort() {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+  }
+  throw new Error("no free loopback port between 20000 and 32000");
+}
+
+function canBind(port) {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
   });
 }
 
@@ -28,7 +36,20 @@ export function freePort() {
  * waits until `readyPath` answers. Returns `{ url, port, pid, dir, alive(), exitStatus(), stop(), log() }`;
  * `stop()` removes the persist dir only if it made it.
  */
-export async function startServer({ name, cwd, script, args, readyPath, persistDir, timeoutMs = 90_000 }) {
+export async function startServer(options) {
+  // A port found free can be taken by another process (the other server's workerd, say)
+  // before wrangler binds it: try again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !String(err?.message).includes("Address already in use")) throw err;
+      console.log(`bench: ${options.name}: a port was taken before wrangler could bind it; retrying`);
+    }
+  }
+}
+
+async function startOnce({ name, cwd, script, args, readyPath, persistDir, timeoutMs = 90_000 }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const dir = persistDir ?? mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const child = spawn(
@@ -74,7 +95,8 @@ export async function startServer({ name, cwd, script, args, readyPath, persistD
   const exitStatus = () => (child.signalCode ? `signal ${child.signalCode}` : `exit code ${child.exitCode}`);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && child.exitCode === null) {
+  // wrangler reports a port it cannot bind and then waits; no point waiting with it.
+  while (Date.now() < deadline && child.exitCode === null && !output.includes("Address already in use")) {
     try {
       const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
       if (res.ok) return { name, url, port, pid: child.pid, dir, alive, exitStatus, stop, log: () => output };

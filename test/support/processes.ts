@@ -33,17 +33,23 @@ export async function waitFor(running: Running, url: string, anyStatus = false):
   throw new Error(`${running.name} did not answer ${url}:\n${running.log.join("")}`);
 }
 
-/** A loopback port that was free a moment ago (and has nothing listening on it now). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** A loopback port that was free a moment ago (and has nothing listening on it now).
+ * Chosen below Linux's ephemeral range (32768 and up), which the kernel hands to anything
+ * that binds port 0: wrangler and workerd do for their internal sockets, and could take a
+ * port found free there before wrangler binds it. (scripts/bench/servers.mjs has the twin.) */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+  }
+  throw new Error("no free loopback port between 20000 and 32000");
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
   });
 }
 
