@@ -19,8 +19,6 @@ export type Config = {
   audience: string | undefined;
   tokenTtlSeconds: number;
   refreshTtlSeconds: number;
-  /** `"*"` for any origin, else the exact origins allowed. */
-  corsOrigins: "*" | readonly string[];
   bcryptCost: number;
   allowQueryToken: boolean;
   lockout: LockoutPolicy;
@@ -63,6 +61,9 @@ export function readConfig(env: RawEnv): Config {
   const signing = readSigning(env);
   const isTest = env.ENVIRONMENT === "test";
   const bcryptCost = parseCost(setting(env.BCRYPT_COST, "10"), isTest ? 4 : 10);
+  // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
+  // keeps its own copy (readCors), since it runs before the configuration is enforced.
+  parseCors(env);
   if (bcryptCost < 10)
     console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return {
@@ -71,7 +72,6 @@ export function readConfig(env: RawEnv): Config {
     audience: optional(env.JWT_AUDIENCE),
     tokenTtlSeconds: parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, "5h"), MAX_TOKEN_TTL),
     refreshTtlSeconds: parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, "30d"), MAX_REFRESH_TTL),
-    corsOrigins: parseCors(env).origins,
     bcryptCost,
     allowQueryToken: parseBool("ALLOW_QUERY_TOKEN", setting(env.ALLOW_QUERY_TOKEN, "false")),
     lockout: {

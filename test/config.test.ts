@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, readConfig } from "../src/config";
+import { ConfigError, readConfig, readCors } from "../src/config";
 import { call, errorOf, newUser, postJson } from "./helpers";
 
 const KEY = "k".repeat(32);
@@ -12,11 +12,11 @@ describe("readConfig", () => {
       audience: undefined,
       tokenTtlSeconds: 5 * 3600,
       refreshTtlSeconds: 30 * 24 * 3600,
-      corsOrigins: "*",
       bcryptCost: 10,
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
     });
+    expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });
 
   it.each([
@@ -30,9 +30,10 @@ describe("readConfig", () => {
   });
 
   it("splits and trims CORS_ORIGINS", () => {
-    expect(
-      readConfig({ TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example, http://localhost:5173" }).corsOrigins,
-    ).toEqual(["https://a.example", "http://localhost:5173"]);
+    expect(readCors({ CORS_ORIGINS: "https://a.example, http://localhost:5173" }).origins).toEqual([
+      "https://a.example",
+      "http://localhost:5173",
+    ]);
   });
 
   it.each([
