@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 
 /** Debian's chromium package; Playwright's own browser download cannot work offline. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -37,4 +39,32 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
     rmSync(profile, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Where screenshots go (kept by CI as artifacts). */
+export const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/e2e/", import.meta.url));
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** One Chromium for the calling test file and a fresh page for each test, handed to `opened`
+ * before the test runs; a failing test leaves a full-page screenshot behind. */
+export function pagePerTest(opened: (page: Page) => void): void {
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  let page: Page | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    if (!browser) throw new Error("Chromium did not start");
+    page = await browser.context.newPage();
+    opened(page);
+  });
+  afterEach(async ({ task }) => {
+    if (task.result?.state === "fail") {
+      await page?.screenshot({ path: `${ARTIFACTS}failed-${task.name.replace(/\W+/g, "-")}.png`, fullPage: true });
+    }
+    await page?.close();
+  });
 }

@@ -1,33 +1,14 @@
-import { mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../support/processes";
-import { launchChromium } from "./browser";
+import { ARTIFACTS, pagePerTest } from "./browser";
 
 const { api, allowed, blocked } = inject("demo");
-const artifacts = fileURLToPath(new URL("../../test-artifacts/e2e/", import.meta.url));
-mkdirSync(artifacts, { recursive: true });
-
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let context: BrowserContext;
 let page: Page;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  context = browser.context;
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  page = await context.newPage();
+pagePerTest((opened) => {
+  page = opened;
   // Every wait below is bounded by this.
   page.setDefaultTimeout(15_000);
-});
-afterEach(async ({ task }) => {
-  if (task.result?.state === "fail") await snap(`failed-${task.name.replace(/\W+/g, "-")}`);
-  await page.close();
 });
 
 /** Opens the demo page served on `origin`, pointed at the API under test. */
@@ -36,7 +17,7 @@ async function open(origin: string) {
 }
 
 async function snap(name: string) {
-  await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
+  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
 /** Runs a UI action and waits for the page to report the call's outcome. */

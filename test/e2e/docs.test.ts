@@ -1,29 +1,14 @@
-import { mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { launchChromium } from "./browser";
+import type { Page } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
+import { ARTIFACTS, pagePerTest } from "./browser";
 
 const { api } = inject("demo");
-const artifacts = fileURLToPath(new URL("../../test-artifacts/e2e/", import.meta.url));
-mkdirSync(artifacts, { recursive: true });
-
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let context: BrowserContext;
 let page: Page;
 /** What the page asked for, and every complaint it logged (CSP violations among them). */
 let requested: string[];
 let problems: string[];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  context = browser.context;
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  page = await context.newPage();
+pagePerTest((opened) => {
+  page = opened;
   // Chromium parses 1.7 MB of Swagger UI: slow on a busy two-core machine.
   page.setDefaultTimeout(60_000);
   requested = [];
@@ -33,12 +18,6 @@ beforeEach(async () => {
     if (message.type() === "error" || message.type() === "warning") problems.push(message.text());
   });
   page.on("pageerror", (error) => problems.push(error.message));
-});
-afterEach(async ({ task }) => {
-  if (task.result?.state === "fail") {
-    await page.screenshot({ path: `${artifacts}failed-${task.name.replace(/\W+/g, "-")}.png`, fullPage: true });
-  }
-  await page.close();
 });
 
 /** Opens /docs and waits until Swagger UI has rendered the document's operations. */
@@ -61,7 +40,7 @@ describe("GET /docs in Chromium", { timeout: 120_000 }, () => {
       email: expect.any(String),
       password: "string",
     });
-    await page.screenshot({ path: `${artifacts}docs.png` });
+    await page.screenshot({ path: `${ARTIFACTS}docs.png` });
 
     expect(requested).toContain(`${api}/openapi.json`);
     expect(requested).toContain(`${api}/docs/assets/swagger-ui/swagger-ui-bundle.js`);
@@ -81,7 +60,7 @@ describe("GET /docs in Chromium", { timeout: 120_000 }, () => {
     expect(JSON.parse((await answer.locator("pre.microlight").first().textContent()) ?? "")).toEqual({
       status: "ok",
     });
-    await health.screenshot({ path: `${artifacts}docs-try-it-out.png` });
+    await health.screenshot({ path: `${ARTIFACTS}docs-try-it-out.png` });
     expect(problems).toEqual([]);
   });
 });
