@@ -74,11 +74,6 @@ export function judge(run) {
   ];
 }
 
-/** CPU rounds per run: one number in results written before cheap routes got more. */
-function rounds(cpuRounds) {
-  return typeof cpuRounds === "number" ? { fast: cpuRounds, bcrypt: cpuRounds } : cpuRounds;
-}
-
 export function markdown(run, { svgPath }) {
   const { settings, machine, versions } = run;
   const lines = [];
@@ -119,7 +114,7 @@ export function markdown(run, { svgPath }) {
         "Load",
         settings.quick
           ? `one CPU run per scenario: ${settings.cpuRequests.fast} requests at ${settings.cpuConnections.fast} connections (bcrypt routes: ${settings.cpuRequests.bcrypt} at ${settings.cpuConnections.bcrypt}), after 5 unmeasured warm-up requests`
-          : `${settings.connections} connections × ${settings.durationS} s per scenario for req/s, latency, errors and D1 round trips; then ${rounds(settings.cpuRounds).fast} CPU runs of ${settings.cpuRequests.fast} requests at ${settings.cpuConnections.fast} connections (bcrypt routes: ${rounds(settings.cpuRounds).bcrypt} runs of ${settings.cpuRequests.bcrypt} at ${settings.cpuConnections.bcrypt}); every run after 5 unmeasured warm-up requests`,
+          : `${settings.connections} connections × ${settings.durationS} s per scenario for req/s, latency, errors and D1 round trips; then ${settings.cpuRounds.fast} CPU runs of ${settings.cpuRequests.fast} requests at ${settings.cpuConnections.fast} connections (bcrypt routes: ${settings.cpuRounds.bcrypt} runs of ${settings.cpuRequests.bcrypt} at ${settings.cpuConnections.bcrypt}); every run after 5 unmeasured warm-up requests`,
       ],
       ["bcrypt cost", `${settings.cost} (\`BCRYPT_COST\`, the default)`],
     ],
