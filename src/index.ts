@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { keyringOf } from "./auth/keys";
 import { ConfigError, getConfig } from "./config";
 import { BOOKMARK_HEADER, openDb } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
+import { bodyLimit } from "./middleware/body-limit";
 import { corsFromEnv } from "./middleware/cors";
 import { methodNotAllowed } from "./middleware/method-not-allowed";
 import { setSecurityHeaders } from "./middleware/security-headers";
@@ -51,14 +51,7 @@ app.use(async (c, next) => {
   d1.annotate(c);
 });
 // 4. Small bodies only: every body we accept is a few hundred bytes.
-app.use(
-  bodyLimit({
-    maxSize: 16 * 1024,
-    onError: () => {
-      throw new ApiError("payload_too_large");
-    },
-  }),
-);
+app.use(bodyLimit(16 * 1024));
 
 app.route("/", health);
 app.route("/", auth);
