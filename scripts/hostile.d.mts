@@ -27,8 +27,6 @@ export type HostileRun = {
   passed: number;
   failed: number;
   skipped: number;
-  /** 503s from wrangler dev's proxy absorbed by throwaway requests after a 413. */
-  devProxyRestarts: number;
   ms: number;
 };
 

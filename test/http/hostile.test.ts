@@ -24,9 +24,8 @@ describe("scripts/hostile.mjs over real HTTP", () => {
   }, 180_000);
 
   it('the CORS cases hold against the default server (CORS_ORIGINS="*")', async () => {
-    // Only the CORS group here: the others send bodies the worker refuses unread, which
-    // wrangler dev's proxy punishes with a 503 on the next POST of whoever comes next, and
-    // the other test files share this server.
+    // Only the CORS group here: it is the one whose cases depend on the server's
+    // CORS_ORIGINS; the others ran in full above.
     const run = await runHostile(defaults, { only: ["cors"] });
     const failed = failures(run);
     expect(failed, `${failed.length} hostile cases failed:\n${failed.join("\n")}`).toEqual([]);
