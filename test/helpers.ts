@@ -62,6 +62,21 @@ export function claimsOf(token: string): Json {
 
 export type TokenPair = { token: string; refresh_token: string; expires_in: number };
 
+/** What POST /register and POST /login answer, in this order: the user and a token pair. */
+export const SIGNED_IN_FIELDS = [
+  "id",
+  "first_name",
+  "last_name",
+  "email",
+  "token",
+  "refresh_token",
+  "expires_in",
+  "created_at",
+];
+
+/** What a token pair alone holds (/token/refresh, POST /me/password), sorted. */
+export const TOKEN_PAIR_FIELDS = ["expires_in", "refresh_token", "token"];
+
 /** Logs `input` in again, starting another session. */
 export async function loggedIn(input: { email: string; password: string }, headers: Record<string, string> = {}) {
   const res = await postJson("/login", { email: input.email, password: input.password }, headers);

@@ -10,6 +10,7 @@ import {
   refresh,
   registered,
   send,
+  TOKEN_PAIR_FIELDS,
   type TokenPair,
 } from "./helpers";
 
@@ -115,7 +116,7 @@ describe("POST /me/password", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const pair = (await res.json()) as TokenPair;
-    expect(Object.keys(pair).sort()).toEqual(["expires_in", "refresh_token", "token"]);
+    expect(Object.keys(pair).sort()).toEqual(TOKEN_PAIR_FIELDS);
 
     expect((await call("/me", { headers: bearer(pair.token) })).status).toBe(200);
     expect((await call("/me", { headers: bearer(other.token) })).status).toBe(401);

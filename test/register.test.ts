@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { errorOf, newUser, postJson, uniqueEmail } from "./helpers";
+import { errorOf, newUser, postJson, SIGNED_IN_FIELDS, uniqueEmail } from "./helpers";
 
 describe("POST /register", () => {
   it("creates the user and answers 201 with the user and a token, never a password or hash", async () => {
@@ -10,16 +10,7 @@ describe("POST /register", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const text = await res.text();
     const body = JSON.parse(text);
-    expect(Object.keys(body)).toEqual([
-      "id",
-      "first_name",
-      "last_name",
-      "email",
-      "token",
-      "refresh_token",
-      "expires_in",
-      "created_at",
-    ]);
+    expect(Object.keys(body)).toEqual(SIGNED_IN_FIELDS);
     expect(body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(body).toMatchObject({ first_name: "Ada", last_name: "Lovelace", email: input.email.toLowerCase() });
     expect(new Date(body.created_at).toISOString()).toBe(body.created_at);

@@ -1,6 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bearer, call, claimsOf, errorOf, loggedIn, postJson, refresh, registered, type TokenPair } from "./helpers";
+import {
+  bearer,
+  call,
+  claimsOf,
+  errorOf,
+  loggedIn,
+  postJson,
+  refresh,
+  registered,
+  TOKEN_PAIR_FIELDS,
+  type TokenPair,
+} from "./helpers";
 
 async function rows(userId: string) {
   const { results } = await env.DB.prepare("select * from sessions where user_id = ? order by created_at")
@@ -64,7 +75,7 @@ describe("POST /token/refresh", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const pair = (await res.json()) as TokenPair;
-    expect(Object.keys(pair).sort()).toEqual(["expires_in", "refresh_token", "token"]);
+    expect(Object.keys(pair).sort()).toEqual(TOKEN_PAIR_FIELDS);
     expect(pair.refresh_token).not.toBe(refreshToken);
     expect(claimsOf(pair.token).sid).toBe(claimsOf(token).sid);
     expect((await call("/me", { headers: bearer(pair.token) })).status).toBe(200);
