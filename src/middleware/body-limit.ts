@@ -27,7 +27,7 @@ export function bodyLimit(maxSize: number): MiddlewareHandler {
       }
       chunks.push(value);
     }
-    c.req.raw = new Request(c.req.raw, { body: concat(chunks, size) });
+    c.req.raw = new Request(c.req.raw, { body: new Blob(chunks) });
     return next();
   };
 }
@@ -41,14 +41,4 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: nu
     left -= value.byteLength;
   }
   await reader.cancel();
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
 }
