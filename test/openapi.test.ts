@@ -112,7 +112,8 @@ describe("GET /openapi.json", () => {
   it("describes request bodies with the zod schemas the routes validate with", async () => {
     const doc = await fetchDocument();
     const asInput = (schema: z.ZodMiniType) => {
-      const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input" });
+      // `ref` names the component (src/openapi.ts `named`); the component itself is the rest.
+      const { $schema: _, ref: __, ...rest } = z.toJSONSchema(schema, { io: "input" });
       return rest;
     };
     expect(doc.components.schemas.RegisterBody).toEqual(asInput(registerBody));
@@ -145,8 +146,29 @@ describe("GET /openapi.json", () => {
     }
   });
 
-  it("is built once per isolate", () => {
-    expect(openApiDocument("http://a.example").paths).toBe(openApiDocument("http://b.example").paths);
+  it("is built once per isolate", async () => {
+    const [a, b] = await Promise.all([
+      openApiDocument(app, "http://a.example"),
+      openApiDocument(app, "http://b.example"),
+    ]);
+    expect(a.paths).toBe(b.paths);
+  });
+
+  it("lists for each route the error codes it answers (checked against the whole suite by scripts/test.mjs)", async ({
+    task,
+  }) => {
+    const doc = await fetchDocument();
+    const documented: Record<string, string[]> = {};
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const codes = Object.entries(operation.responses)
+          .filter(([status]) => Number(status) >= 400)
+          .flatMap(([, response]) => Object.keys(response.content?.["application/json"]?.examples ?? {}));
+        expect(codes.length, `${method} ${path}`).toBeGreaterThan(0);
+        documented[`${method.toUpperCase()} ${path}`] = codes.sort();
+      }
+    }
+    task.meta.documented = documented;
   });
 });
 

@@ -1,7 +1,7 @@
 import { decode, sign, verify } from "hono/jwt";
 import type { Config } from "../config";
-import { ApiError } from "../errors";
 import type { Role } from "../db/schema";
+import { ApiError } from "../errors";
 import { keyringOf } from "./keys";
 
 /** Claims of an access token. `user_id` repeats `sub` for the tutorial's clients;

@@ -13,9 +13,7 @@ export const users = sqliteTable("users", {
   lastName: text("last_name").notNull(),
   passwordHash: text("password_hash").notNull(),
   /** `user` or `admin`; only an admin (or `npm run admin:grant`) changes it. */
-  role: text("role", { enum: ROLES })
-    .notNull()
-    .default("user"),
+  role: text("role", { enum: ROLES }).notNull().default("user"),
   /** A disabled account cannot log in or refresh; its sessions are revoked. */
   disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
