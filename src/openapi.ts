@@ -1,20 +1,16 @@
 import type { Hono, MiddlewareHandler } from "hono";
-import {
-  type DescribeRouteOptions,
-  describeRoute,
-  type GenerateSpecOptions,
-  generateSpecs,
-  resolver,
-} from "hono-openapi";
+import { findTargetHandler } from "hono/utils/handler";
 import * as z from "zod/mini";
 import { version } from "../package.json";
 import { ERRORS, type ErrorCode } from "./errors";
 
 // The OpenAPI 3.1 document served at /openapi.json. Each route describes itself where
-// it is defined (`describe(...)` beside its handler, request bodies and queries through
-// the very zod schemas its validator uses); hono-openapi collects them from the app's
-// routes. This file is the frame: info, security schemes, the error envelope, and the
-// one place error codes become responses with examples.
+// it is defined: `describe(...)` is the first middleware of the route, and its validator
+// (`jsonBody`, `queryParams`) carries the very zod schema it validates with. `build`
+// collects both from the app's routes, the way hono-openapi's `describeRoute` does (that
+// library itself would add ~75 KiB gzip: its JSON Schema layer dynamically imports all of
+// `zod/v4/core`, locales included). This file is the frame: info, security schemes, the
+// error envelope, and the one place error codes become responses with examples.
 // zod/mini, like the routes: the classic API would double the bundle.
 
 const byStatus = (a: ErrorCode, b: ErrorCode) => ERRORS[a][0] - ERRORS[b][0];
@@ -26,8 +22,15 @@ export function doc<T extends z.ZodMiniType>(schema: T, meta: string | Record<st
   return schema.check(typeof meta === "string" ? z.describe(meta) : z.meta(meta));
 }
 
-/** `schema` as a named component: the document refers to it as `#/components/schemas/<name>`. */
-export const named = <T extends z.ZodMiniType>(name: string, schema: T): T => doc(schema, { ref: name });
+/** Every named schema: request and response bodies, each under components/schemas. */
+const COMPONENTS = z.registry<{ id: string }>();
+
+/** `schema` as a named component: the document refers to it as `#/components/schemas/<name>`.
+ * Every JSON body a route documents must be named. */
+export function named<T extends z.ZodMiniType>(name: string, schema: T): T {
+  COMPONENTS.add(schema, { id: name });
+  return schema;
+}
 
 // Response bodies more than one router answers, as src/db/users.ts and src/auth/sessions.ts build them.
 export const timestamp = () => doc(z.string(), { format: "date-time", examples: ["2026-11-26T15:22:09.225Z"] });
@@ -80,8 +83,10 @@ const BODY_CODES: ErrorCode[] = ["invalid_json", "payload_too_large", "unsupport
 /** Answered by any route: a misconfigured deployment, a bug. */
 const ANY_ROUTE_CODES: ErrorCode[] = ["internal", "server_misconfigured"];
 
-/** Where `describe` leaves a route's codes for `build` to turn into responses. */
-const CODES = "x-error-codes";
+/** Marks `describe`'s middleware with its route's documentation, and validators with their schema. */
+const DOC = Symbol("openapi.route");
+const INPUT = Symbol("openapi.input");
+type Input = { target: "json" | "query"; schema: z.ZodMiniType };
 
 type MediaExamples = Partial<Record<"text/plain" | "text/html" | "text/javascript" | "text/css", string>>;
 
@@ -113,53 +118,22 @@ export type RouteDoc = {
   database?: false;
 };
 
-/** The route's OpenAPI description, as a middleware placed first in the route. Test
- * test/openapi.test.ts checks that every route has one and that the codes it lists are
- * the codes the route answers in the test suite. */
+/** The route's OpenAPI description, as a (no-op) middleware placed first in the route,
+ * as hono-openapi's `describeRoute` is. test/openapi.test.ts checks that every route has
+ * one, and `npm test` that the codes it lists are the codes the route answers in tests. */
 export function describe(route: RouteDoc): MiddlewareHandler {
-  const { ok } = route;
-  const parameters = [
-    ...Object.entries(route.params ?? {}).map(([name, description]) => ({
-      name,
-      in: "path",
-      required: true,
-      description,
-      schema: { type: "string" },
-    })),
-    ...Object.entries(route.query ?? {}).map(([name, description]) => ({
-      name,
-      in: "query",
-      required: false,
-      description,
-      schema: { type: "string" },
-    })),
-  ];
-  const response: Json = { description: ok.description };
-  if (ok.cacheControl) response.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
-  if (ok.json) response.content = { "application/json": { schema: resolver(ok.json) } };
-  if (ok.text) {
-    const media = Object.entries(ok.text).map(([type, example]) => [type, { schema: { type: "string" }, example }]);
-    response.content = Object.fromEntries(media);
-  }
-  const codes = [
-    ...ACCESS_CODES[route.access],
-    ...(route.errors ?? []),
-    ...(route.database === false ? [] : (["service_unavailable"] as const)),
-    ...ANY_ROUTE_CODES,
-  ];
-  return describeRoute({
-    operationId: route.operationId,
-    tags: [route.tag],
-    summary: route.summary,
-    ...(route.description && { description: route.description }),
-    ...(route.access !== "public" && { security: [{ bearer: [] }, { accessToken: [] }] }),
-    ...(parameters.length > 0 && { parameters }),
-    ...(route.optionalBody && {
-      requestBody: { required: false, content: { "application/json": { schema: resolver(route.optionalBody) } } },
-    }),
-    responses: { [ok.status]: response },
-    [CODES]: codes,
-  } as unknown as DescribeRouteOptions);
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(middleware, { [DOC]: route });
+}
+
+/** Marks `middleware` as the validator of the route's JSON body or query, so the document
+ * shows `schema` there (src/middleware/json-body.ts). */
+export function documentInput<M extends MiddlewareHandler>(
+  target: Input["target"],
+  schema: z.ZodMiniType,
+  middleware: M,
+): M {
+  return Object.assign(middleware, { [INPUT]: { target, schema } satisfies Input });
 }
 
 const SECURITY_SCHEMES = {
@@ -207,56 +181,138 @@ function errorResponse(status: number, codes: ErrorCode[]): Json {
   };
 }
 
-/** Adds to `operation` one response per status among its codes, each code an example. */
-function addErrorResponses(operation: Json): void {
-  const listed = new Set<ErrorCode>([...((operation[CODES] as ErrorCode[]) ?? [])]);
-  delete operation[CODES];
-  if (operation.requestBody) for (const code of BODY_CODES) listed.add(code);
-  const responses = operation.responses as Json;
+/** JSON Schema for `schema` as a client sends it (`io: "input"`: before transforms, and
+ * with objects left open, since unknown fields are ignored). */
+function jsonSchema(schema: z.ZodMiniType): Json {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input" });
+  return rest;
+}
+
+/** Every named schema, with references between them as `#/components/schemas/<name>`. */
+function componentSchemas(): Record<string, Json> {
+  const { schemas } = z.toJSONSchema(COMPONENTS, { io: "input", uri: (id) => `#/components/schemas/${id}` });
+  const out: Record<string, Json> = {};
+  // `$id` would be a fragment-only id, which JSON Schema 2020-12 forbids; the key names them.
+  for (const [id, { $schema: _, $id: __, ...rest }] of Object.entries(schemas)) out[id] = rest;
+  return out;
+}
+
+/** A reference to the component `schema` was `named` as. */
+function ref(schema: z.ZodMiniType): Json {
+  const id = COMPONENTS.get(schema)?.id;
+  if (!id) throw new Error('OpenAPI: a JSON body schema must be named (named("Name", schema))');
+  return { $ref: `#/components/schemas/${id}` };
+}
+
+/** The operation object of one route, from its `describe` and its validators. */
+function operation(route: RouteDoc, inputs: Input[]): Json {
+  const { ok } = route;
+  const parameters: Json[] = [
+    ...Object.entries(route.params ?? {}).map(([name, description]) => ({
+      name,
+      in: "path",
+      required: true,
+      description,
+      schema: { type: "string" },
+    })),
+    ...Object.entries(route.query ?? {}).map(([name, description]) => ({
+      name,
+      in: "query",
+      required: false,
+      description,
+      schema: { type: "string" },
+    })),
+  ];
+  for (const input of inputs.filter(({ target }) => target === "query")) {
+    const query = jsonSchema(input.schema) as { properties: Record<string, Json>; required?: string[] };
+    for (const [name, { description, ...schema }] of Object.entries(query.properties)) {
+      const required = query.required?.includes(name) ?? false;
+      parameters.push({ name, in: "query", required, description, schema });
+    }
+  }
+  const body = inputs.find(({ target }) => target === "json")?.schema;
+  const requestBody = body
+    ? { required: true, content: { "application/json": { schema: ref(body) } } }
+    : route.optionalBody && { required: false, content: { "application/json": { schema: ref(route.optionalBody) } } };
+
+  const success: Json = { description: ok.description };
+  if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
+  if (ok.json) success.content = { "application/json": { schema: ref(ok.json) } };
+  if (ok.text) {
+    const media = Object.entries(ok.text).map(([type, example]) => [type, { schema: { type: "string" }, example }]);
+    success.content = Object.fromEntries(media);
+  }
+  const listed = new Set<ErrorCode>([
+    ...ACCESS_CODES[route.access],
+    ...(requestBody ? BODY_CODES : []),
+    ...(route.errors ?? []),
+    ...(route.database === false ? [] : (["service_unavailable"] as const)),
+    ...ANY_ROUTE_CODES,
+  ]);
+  const responses: Json = { [ok.status]: success };
   for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
     const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
     if (codes.length > 0) responses[status] = errorResponse(status, codes);
   }
+  return {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description && { description: route.description }),
+    ...(route.access !== "public" && { security: [{ bearer: [] }, { accessToken: [] }] }),
+    ...(parameters.length > 0 && { parameters }),
+    ...(requestBody && { requestBody }),
+    responses,
+  };
 }
 
 /** The routes to document: a Hono app, of which only `routes` is read. */
 type Routes = { routes: Hono["routes"] };
 
-async function build(app: Routes): Promise<Json> {
-  const { $schema: _, ...error } = z.toJSONSchema(errorEnvelope, { io: "input" });
-  const document = (await generateSpecs(app as Hono, {
-    documentation: {
-      openapi: "3.1.1",
-      info: { title: "edge-auth-api", version, description: DESCRIPTION },
-      tags: [
-        { name: "Auth", description: "Register, log in, and the tutorial's protected route" },
-        { name: "Sessions", description: "Refresh tokens, logout, the user's sessions" },
-        { name: "Account", description: "The caller's own account" },
-        { name: "Admin", description: "Needs an admin whose session is live" },
-        { name: "Service", description: "Health, keys and this reference" },
-      ],
-      components: {
-        schemas: { Error: error as Json },
-        securitySchemes: SECURITY_SCHEMES,
-        headers: {
-          RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },
-          Allow: { description: "The methods this path serves", schema: { type: "string" } },
-        },
-        responses: {
-          MethodNotAllowed: errorResponse(405, ["method_not_allowed"]),
-          NotFound: errorResponse(404, ["not_found"]),
-        },
-      },
-    } as unknown as GenerateSpecOptions["documentation"],
-    // /openapi.json and /.well-known/jwks.json are routes, not static files.
-    excludeStaticFile: false,
-    // Our validators answer our envelope, listed per route; never the library's shape.
-    defaultValidationErrorResponse: false,
-  })) as unknown as Json & { paths: Record<string, Record<string, Json>> };
-  for (const operations of Object.values(document.paths)) {
-    for (const operation of Object.values(operations)) addErrorResponses(operation);
+function build(app: Routes): Json {
+  // Each handler of a route is an entry of its own in `app.routes`: gather them by route.
+  const found = new Map<string, { route?: RouteDoc; inputs: Input[] }>();
+  for (const { method, path, handler } of app.routes) {
+    if (method === "ALL") continue;
+    const key = `${method.toLowerCase()} ${openApiPath(path)}`;
+    const entry = found.get(key) ?? { inputs: [] };
+    found.set(key, entry);
+    const target = findTargetHandler(handler) as { [DOC]?: RouteDoc; [INPUT]?: Input };
+    entry.route ??= target[DOC];
+    if (target[INPUT]) entry.inputs.push(target[INPUT]);
   }
-  return document;
+  const paths: Record<string, Json> = {};
+  for (const [key, { route, inputs }] of found) {
+    // A route without `describe` is left out, and test/openapi.test.ts names it.
+    if (!route) continue;
+    const [method = "", path = ""] = key.split(" ");
+    paths[path] = { ...paths[path], [method]: operation(route, inputs) };
+  }
+  return {
+    openapi: "3.1.1",
+    info: { title: "edge-auth-api", version, description: DESCRIPTION },
+    servers: [{ url: "/" }],
+    tags: [
+      { name: "Auth", description: "Register, log in, and the tutorial's protected route" },
+      { name: "Sessions", description: "Refresh tokens, logout, the user's sessions" },
+      { name: "Account", description: "The caller's own account" },
+      { name: "Admin", description: "Needs an admin whose session is live" },
+      { name: "Service", description: "Health, keys and this reference" },
+    ],
+    paths,
+    components: {
+      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope) },
+      securitySchemes: SECURITY_SCHEMES,
+      headers: {
+        RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },
+        Allow: { description: "The methods this path serves", schema: { type: "string" } },
+      },
+      responses: {
+        MethodNotAllowed: errorResponse(405, ["method_not_allowed"]),
+        NotFound: errorResponse(404, ["not_found"]),
+      },
+    },
+  };
 }
 
 /** A Hono route path in OpenAPI's syntax: `/sessions/:id` is `/sessions/{id}`, and a
@@ -265,15 +321,12 @@ export function openApiPath(honoPath: string): string {
   return honoPath.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
 }
 
-let document: Promise<Json> | undefined;
+let document: Json | undefined;
 
 /** The OpenAPI document of `app`'s routes, built on first use and kept for the isolate's
  * life; `origin` becomes its server, so clients that import it by URL (Postman) call the
  * same host. */
-export async function openApiDocument(app: Routes, origin: string): Promise<Json> {
-  document ??= build(app).catch((err) => {
-    document = undefined;
-    throw err;
-  });
-  return { ...(await document), servers: [{ url: origin }] };
+export function openApiDocument(app: Routes, origin: string): Json {
+  document ??= build(app);
+  return { ...document, servers: [{ url: origin }] };
 }

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { resolver, uniqueSymbol } from "hono-openapi";
 import * as z from "zod/mini";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { REQUIRED } from "../fields";
+import { documentInput } from "../openapi";
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -29,11 +29,11 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
 
 /** Validates a required JSON object body with `schema`; handlers read it via `c.req.valid("json")`.
  * A missing field wins over every other complaint, as in the tutorial. The route's
- * OpenAPI request body is `schema` (hono-openapi reads it from the middleware). */
+ * OpenAPI request body is `schema` (src/openapi.ts reads it from the middleware). */
 export function jsonBody<S extends z.ZodMiniType>(
   schema: S,
 ): MiddlewareHandler<AppEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
-  return documented("json", schema, async (c, next) => {
+  return documentInput("json", schema, async (c, next) => {
     const body = await readJsonObject(c);
     if (body === undefined) throw new ApiError("invalid_json");
     c.req.addValidatedData("json", parsed(schema, body) as object);
@@ -46,7 +46,7 @@ export function jsonBody<S extends z.ZodMiniType>(
 export function queryParams<S extends z.ZodMiniType>(
   schema: S,
 ): MiddlewareHandler<AppEnv, string, { in: { query: z.input<S> }; out: { query: z.output<S> } }> {
-  return documented("query", schema, async (c, next) => {
+  return documentInput("query", schema, async (c, next) => {
     c.req.addValidatedData("query", parsed(schema, c.req.query()) as object);
     await next();
   });
@@ -60,11 +60,4 @@ function parsed<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S>
   const { issues } = result.error;
   const missing = issues.find((issue) => issue.message === REQUIRED);
   throw new ApiError("invalid_input", (missing ?? issues[0])?.message);
-}
-
-/** Marks a validator the way hono-openapi's own `validator` does, so the document shows
- * `schema` as the route's request body or query; validation itself stays ours (our
- * envelope, our media-type and UTF-8 rules). */
-function documented<M extends MiddlewareHandler>(target: "json" | "query", schema: z.ZodMiniType, middleware: M): M {
-  return Object.assign(middleware, { [uniqueSymbol]: { target, ...resolver(schema) } });
 }

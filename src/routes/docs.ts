@@ -58,9 +58,9 @@ export const docs = (api: Parameters<typeof openApiDocument>[0]) =>
         },
         database: false,
       }),
-      async (c) => {
+      (c) => {
         c.header("Cache-Control", "no-cache");
-        return c.json(await openApiDocument(api, new URL(c.req.url).origin));
+        return c.json(openApiDocument(api, new URL(c.req.url).origin));
       },
     )
     .get(
