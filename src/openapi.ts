@@ -104,7 +104,7 @@ export type RouteDoc = {
   /** A JSON body read without `jsonBody` (which documents its own), and not required. */
   optionalBody?: z.ZodMiniType;
   ok: {
-    status: 200 | 201 | 204;
+    status: 200 | 201 | 202 | 204;
     description: string;
     json?: z.ZodMiniType;
     /** Non-JSON bodies: media type to example. */
