@@ -2,6 +2,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { findTargetHandler } from "hono/utils/handler";
 import * as z from "zod/mini";
 import { version } from "../package.json";
+import { ROLES } from "./db/schema";
 import { ERRORS, type ErrorCode } from "./errors";
 
 // The OpenAPI 3.1 document served at /openapi.json. Each route describes itself where
@@ -57,7 +58,7 @@ export const account = named(
   z.object({
     ...userShape,
     created_at: timestamp(),
-    role: z.enum(["user", "admin"]),
+    role: z.enum(ROLES),
     disabled: doc(z.boolean(), "A disabled user cannot log in or refresh"),
     updated_at: timestamp(),
   }),
