@@ -11,7 +11,9 @@
 // `--quick` (CI smoke, under a minute): 8 connections, one CPU run per scenario, written to
 // test-artifacts/bench/ so the committed results stay as they are.
 // `--connections`, `--duration` and `--rounds` override the defaults; `--render` rewrites the
-// report and chart from the last results.json without running anything.
+// report and chart from the last results.json without running anything; `--bundle` measures
+// the bundles alone (sizes and the per-package table, no load) into the last results.json
+// and renders again.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -34,6 +36,7 @@ const { values: flags } = parseArgs({
     duration: { type: "string" },
     rounds: { type: "string" },
     render: { type: "boolean", default: false },
+    bundle: { type: "boolean", default: false },
   },
 });
 const quick = flags.quick;
@@ -75,6 +78,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 try {
   if (flags.render) render();
+  else if (flags.bundle) await bundleOnly();
   else await main();
 } catch (err) {
   console.error(`bench failed: ${err?.stack ?? err}`);
@@ -419,6 +423,14 @@ function render() {
   console.log(
     `bench: rendered ${[files.md, files.svg].map((f) => f.replace(root, "")).join(", ")} from ${files.json.replace(root, "")}`,
   );
+}
+
+/** `--bundle`: the bundle figures of the last run's results.json measured again, then `render`. */
+async function bundleOnly() {
+  const run = JSON.parse(readFileSync(files.json, "utf8"));
+  run.bundle = await measureBundles();
+  writeFileSync(files.json, `${JSON.stringify(run, null, 2)}\n`);
+  render();
 }
 
 async function measureBundles() {

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { checkAnsweredCodes } from "./answered-codes.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const vitest = fileURLToPath(new URL("../node_modules/vitest/vitest.mjs", import.meta.url));
@@ -54,6 +55,22 @@ for (const suite of suites) {
     failed += results.testResults.filter(
       (file) => file.status === "failed" && file.assertionResults.length === 0,
     ).length;
+    // A whole workerd run also checks each route's listed error codes against those it answered.
+    if (suite.name === "workerd" && args.length === 0) {
+      const problems = checkAnsweredCodes(results);
+      if (problems === undefined) {
+        console.error("error codes per route: no documented codes in the report (test/openapi.test.ts did not run)");
+        failed += 1;
+      } else if (problems.length > 0) {
+        console.error(
+          `error codes per route: the OpenAPI descriptions and the workerd suite disagree:\n  ${problems.join("\n  ")}`,
+        );
+        failed += 1;
+      } else {
+        console.log("error codes per route: every listed code was answered, every answered code is listed");
+        passed += 1;
+      }
+    }
   } catch {
     broken = true;
   }

@@ -1,9 +1,7 @@
-import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { AccessClaims } from "./auth/tokens";
 import type { Config } from "./config";
+import type { Db } from "./db/client";
 import type { User } from "./db/users";
-
-export type Db = DrizzleD1Database;
 
 /** Bindings come from `wrangler types` (worker-configuration.d.ts); variables are set by middleware. */
 export type AppEnv = {

@@ -60,7 +60,7 @@ app.route("/", sessionRoutes);
 app.route("/", me);
 app.route("/", admin);
 app.route("/", jwks);
-app.route("/", docs);
+app.route("/", docs(app));
 
 app.notFound(methodNotAllowed(app, notFound));
 app.onError(onError);

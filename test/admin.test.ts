@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { admin } from "../src/routes/admin";
 import {
   bearer,
   call,
@@ -71,16 +72,22 @@ describe("roles", () => {
 });
 
 describe("requireRole('admin')", () => {
-  it("answers 403 token_required without a token, 401 with a bad one, 403 forbidden for a user", async () => {
-    const { token } = await registered();
-    const none = await call("/admin/users");
-    expect(none.status).toBe(403);
-    expect((await errorOf(none)).code).toBe("token_required");
-    const bad = await call("/admin/users", { headers: bearer("a.b.c") });
-    expect(bad.status).toBe(401);
-    const user = await call("/admin/users", { headers: bearer(token) });
-    expect(user.status).toBe(403);
-    expect(await errorOf(user)).toEqual({ code: "forbidden", message: "You do not have permission to do this" });
+  it("answers 403 token_required without a token, 401 with a bad one, 403 forbidden for a user, on every admin route", async () => {
+    const { body, token } = await registered();
+    const routes = admin.routes.filter((route) => route.method !== "ALL");
+    expect(routes.length).toBeGreaterThanOrEqual(4);
+    for (const { method, path: pattern } of routes) {
+      const path = pattern.replace(":id", body.id);
+      const none = await call(path, { method });
+      expect(none.status, `${method} ${path}`).toBe(403);
+      expect((await errorOf(none)).code).toBe("token_required");
+      const bad = await call(path, { method, headers: bearer("a.b.c") });
+      expect(bad.status, `${method} ${path}`).toBe(401);
+      const user = await send(method, path, token, method === "GET" ? undefined : { role: "admin" });
+      expect(user.status, `${method} ${path}`).toBe(403);
+      expect(await errorOf(user)).toEqual({ code: "forbidden", message: "You do not have permission to do this" });
+    }
+    expect(await roleOf(body.id)).toBe("user");
   });
 
   it("reads the role from D1, so a promotion or demotion counts at once on the admin API", async () => {

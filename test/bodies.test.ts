@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, errorOf, newUser } from "./helpers";
+import { bearer, call, errorOf, newUser, promote, registered } from "./helpers";
 
 function post(path: string, body: BodyInit | null, contentType?: string) {
   return call(path, { method: "POST", headers: contentType ? { "content-type": contentType } : {}, body });
@@ -126,6 +126,37 @@ describe("request bodies", () => {
     const res = await post("/register", body, "application/json");
     expect(res.status).toBe(201);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});
+
+describe("every route that takes a body (from the OpenAPI document)", () => {
+  it("refuses a body that is not JSON (415), not an object (400 invalid_json) or over 16 KiB (413), changing nothing", async () => {
+    const { body: me, token } = await registered();
+    await promote(me.id);
+    const doc = (await (await call("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { required?: boolean }; security?: unknown }>>;
+    };
+    const routes = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([, operation]) => operation.requestBody)
+        .map(([method, operation]) => ({ method: method.toUpperCase(), path, operation })),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    for (const { method, path: template, operation } of routes) {
+      const path = template.replace("{id}", me.id);
+      // An optional body (POST /welcome) is read only when no header carries the token.
+      const auth = operation.security && operation.requestBody?.required ? bearer(token) : {};
+      for (const [type, sent, status, code] of [
+        ["text/plain", "{}", 415, "unsupported_media_type"],
+        ["application/json", "[1]", 400, "invalid_json"],
+        ["application/json", JSON.stringify({ pad: "x".repeat(17 * 1024) }), 413, "payload_too_large"],
+      ] as const) {
+        const res = await call(path, { method, headers: { ...auth, "content-type": type }, body: sent });
+        expect(res.status, `${method} ${path} ${type} ${sent.slice(0, 10)}`).toBe(status);
+        expect((await errorOf(res)).code).toBe(code);
+      }
+    }
+    expect((await call("/me", { headers: bearer(token) })).status).toBe(200);
   });
 });
 

@@ -1,12 +1,49 @@
 import { env } from "cloudflare:workers";
 import app from "../src/index";
+import { openApiPath } from "../src/openapi";
 
 export type Json = Record<string, unknown>;
 
-/** Calls the real app with the test bindings, optionally overriding some of them. */
-export function call(path: string, init: RequestInit = {}, overrides: Partial<Cloudflare.Env> = {}): Promise<Response> {
+/** Calls the real app with the test bindings, optionally overriding some of them.
+ * Every error answer is noted with its route (see `takeAnswered`). */
+export async function call(
+  path: string,
+  init: RequestInit = {},
+  overrides: Partial<Cloudflare.Env> = {},
+): Promise<Response> {
   const bindings = Object.keys(overrides).length === 0 ? env : { ...env, ...overrides };
-  return Promise.resolve(app.request(path, init, bindings));
+  const res = await app.request(path, init, bindings);
+  await note(init.method ?? "GET", path, res);
+  return res;
+}
+
+/** "METHOD /openapi/path code" for each error answer since the last `takeAnswered`. */
+const answered = new Set<string>();
+
+/** The error answers noted since the last call, and forgets them. test/answered-codes.ts
+ * puts them in each test's meta; scripts/test.mjs checks them against the OpenAPI document. */
+export function takeAnswered(): string[] {
+  const list = [...answered].sort();
+  answered.clear();
+  return list;
+}
+
+/** The route `method` and `path` reach, as the document names it (`GET /sessions/{id}`),
+ * or undefined when none does (404, 405 and preflights belong to no route). */
+export function routeOf(method: string, path: string): string | undefined {
+  const upper = method.toUpperCase();
+  const [matches] = app.router.match(upper === "HEAD" ? "GET" : upper, new URL(path, "http://localhost").pathname);
+  const route = matches.map(([[, route]]) => route).find((route) => route.method !== "ALL");
+  return route && `${route.method} ${openApiPath(route.path)}`;
+}
+
+async function note(method: string, path: string, res: Response): Promise<void> {
+  const route = routeOf(method, path);
+  // HEAD answers carry the headers of GET's, and no body to read a code from.
+  if (!route || res.status < 400 || res.body === null) return;
+  if (!res.headers.get("content-type")?.startsWith("application/json")) return;
+  const body = (await res.clone().json()) as { error?: { code?: string } };
+  if (body.error?.code) answered.add(`${route} ${body.error.code}`);
 }
 
 export function postJson(

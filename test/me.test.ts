@@ -131,6 +131,17 @@ describe("POST /me/password", () => {
 });
 
 describe("DELETE /me", () => {
+  it.each([{}, { password: "" }, { password: null }])(
+    "needs the password: %j is 400 All input is required, and deletes nothing",
+    async (sent) => {
+      const { body, token } = await registered();
+      const res = await send("DELETE", "/me", token, sent);
+      expect(res.status).toBe(400);
+      expect(await errorOf(res)).toEqual({ code: "invalid_input", message: "All input is required" });
+      expect(await env.DB.prepare("select id from users where id = ?").bind(body.id).first()).not.toBeNull();
+    },
+  );
+
   it("refuses a wrong password and deletes nothing", async () => {
     const { body, token } = await registered();
     const res = await send("DELETE", "/me", token, { password: "wrong-password" });

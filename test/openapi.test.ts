@@ -146,7 +146,24 @@ describe("GET /openapi.json", () => {
   });
 
   it("is built once per isolate", () => {
-    expect(openApiDocument("http://a.example").paths).toBe(openApiDocument("http://b.example").paths);
+    expect(openApiDocument(app, "http://a.example").paths).toBe(openApiDocument(app, "http://b.example").paths);
+  });
+
+  it("lists for each route the error codes it answers (checked against the whole suite by scripts/test.mjs)", async ({
+    task,
+  }) => {
+    const doc = await fetchDocument();
+    const documented: Record<string, string[]> = {};
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const codes = Object.entries(operation.responses)
+          .filter(([status]) => Number(status) >= 400)
+          .flatMap(([, response]) => Object.keys(response.content?.["application/json"]?.examples ?? {}));
+        expect(codes.length, `${method} ${path}`).toBeGreaterThan(0);
+        documented[`${method.toUpperCase()} ${path}`] = codes.sort();
+      }
+    }
+    task.meta.documented = documented;
   });
 });
 

@@ -1,9 +1,8 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
-import { issueAccessToken, type Role } from "./tokens";
-
-/** Where a session was started from, as shown in `GET /sessions`. */
-export type Client = { userAgent: string | null; ip: string | null };
+import type { Role } from "../db/schema";
+import type { Client } from "../db/sessions";
+import { issueAccessToken } from "./tokens";
 
 const MAX_USER_AGENT = 256;
 

@@ -1,9 +1,8 @@
 import { decode, sign, verify } from "hono/jwt";
 import type { Config } from "../config";
+import type { Role } from "../db/schema";
 import { ApiError } from "../errors";
 import { keyringOf } from "./keys";
-
-export type Role = "user" | "admin";
 
 /** Claims of an access token. `user_id` repeats `sub` for the tutorial's clients;
  * `sid` names the session (refresh-token family) it belongs to, `jti` the token. */

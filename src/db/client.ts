@@ -1,6 +1,5 @@
-import { drizzle } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
-import type { Db } from "../env";
 import { countRoundTrips, ROUND_TRIPS_HEADER } from "./counting";
 
 /** Request and response header carrying a D1 Sessions bookmark, so a client reads its own writes. */
@@ -10,6 +9,9 @@ export const BOOKMARK_HEADER = "X-D1-Bookmark";
  * strings. Anything else is ignored (the request then starts a fresh session) rather than
  * sent on to D1, so a junk header cannot turn into a database error. */
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+/** The Drizzle client every query function takes first. */
+export type Db = DrizzleD1Database;
 
 type DbEnv = { DB: D1Database; D1_COUNT?: unknown };
 

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../env";
+import type { Db } from "./client";
 import { loginFailures, users } from "./schema";
 
 /** How failed logins lock an email: the `after`-th failure in a row locks it for

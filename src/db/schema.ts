@@ -1,5 +1,9 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
+/** What an account may do; `admin` reaches /admin/*. */
+export const ROLES = ["user", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
 /** Registered accounts. `email` is stored normalized (trimmed, NFC, lowercased), so
  * the UNIQUE index alone decides duplicates in any letter case. */
 export const users = sqliteTable("users", {
@@ -9,9 +13,7 @@ export const users = sqliteTable("users", {
   lastName: text("last_name").notNull(),
   passwordHash: text("password_hash").notNull(),
   /** `user` or `admin`; only an admin (or `npm run admin:grant`) changes it. */
-  role: text("role", { enum: ["user", "admin"] })
-    .notNull()
-    .default("user"),
+  role: text("role", { enum: ROLES }).notNull().default("user"),
   /** A disabled account cannot log in or refresh; its sessions are revoked. */
   disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),

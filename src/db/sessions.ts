@@ -1,11 +1,13 @@
 import { and, eq, gt, isNull, ne, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { Client } from "../auth/sessions";
-import type { Db } from "../env";
+import type { Db } from "./client";
 import { sessions, users } from "./schema";
 import { publicColumns, type User } from "./users";
 
 /** A refresh token being recorded: its hash and lifetime, where it came from. */
+/** Where a session was started from, as shown in `GET /sessions`. */
+export type Client = { userAgent: string | null; ip: string | null };
+
 export type NewToken = Client & { id: string; refreshTokenHash: string; expiresAt: Date };
 
 /** A session's first row (a new family), inserted only if `userId` exists: batched

@@ -1,7 +1,6 @@
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
-import type { Role } from "../auth/tokens";
-import type { Db } from "../env";
-import { sessions, users } from "./schema";
+import type { Db } from "./client";
+import { type Role, sessions, users } from "./schema";
 
 /** A user as the API may show it: never the password hash. */
 export type User = {

@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { REQUIRED } from "../fields";
+import { documentInput } from "../openapi";
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -27,20 +28,36 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
 }
 
 /** Validates a required JSON object body with `schema`; handlers read it via `c.req.valid("json")`.
- * A missing field wins over every other complaint, as in the tutorial. */
+ * A missing field wins over every other complaint, as in the tutorial. The route's
+ * OpenAPI request body is `schema` (src/openapi.ts reads it from the middleware). */
 export function jsonBody<S extends z.ZodMiniType>(
   schema: S,
 ): MiddlewareHandler<AppEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
-  return async (c, next) => {
+  return documentInput("json", schema, async (c, next) => {
     const body = await readJsonObject(c);
     if (body === undefined) throw new ApiError("invalid_json");
-    const result = z.safeParse(schema, body);
-    if (!result.success) {
-      const { issues } = result.error;
-      const missing = issues.find((issue) => issue.message === REQUIRED);
-      throw new ApiError("invalid_input", (missing ?? issues[0])?.message);
-    }
-    c.req.addValidatedData("json", result.data as object);
+    c.req.addValidatedData("json", parsed(schema, body) as object);
     await next();
-  };
+  });
+}
+
+/** Validates the query string with `schema` (an object of optional strings); handlers read
+ * it via `c.req.valid("query")`. Documented as the route's query parameters. */
+export function queryParams<S extends z.ZodMiniType>(
+  schema: S,
+): MiddlewareHandler<AppEnv, string, { in: { query: z.input<S> }; out: { query: z.output<S> } }> {
+  return documentInput("query", schema, async (c, next) => {
+    c.req.addValidatedData("query", parsed(schema, c.req.query()) as object);
+    await next();
+  });
+}
+
+/** `value` through `schema`; a failure is 400 `invalid_input` with the first missing
+ * field's message, or else the first issue's. */
+function parsed<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
+  const result = z.safeParse(schema, value);
+  if (result.success) return result.data;
+  const { issues } = result.error;
+  const missing = issues.find((issue) => issue.message === REQUIRED);
+  throw new ApiError("invalid_input", (missing ?? issues[0])?.message);
 }

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { type Role, verifyAccessToken } from "../auth/tokens";
+import { verifyAccessToken } from "../auth/tokens";
+import type { Role } from "../db/schema";
 import { findLiveSessionUser } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";

@@ -1,21 +1,45 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { ROLES } from "../db/schema";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { jsonBody } from "../middleware/json-body";
+import { jsonBody, queryParams } from "../middleware/json-body";
 import { requireRole } from "../middleware/require-auth";
+import { account, describe, doc, named } from "../openapi";
 
 export const listUsersQuery = z.object({
-  limit: z.optional(z.string().check(z.regex(/^(100|[1-9][0-9]?)$/, "limit must be a whole number from 1 to 100"))),
-  cursor: z.optional(z.string().check(z.maxLength(1024, "cursor is not valid"))),
-  email: z.optional(z.string().check(z.maxLength(254, "email prefix must be at most 254 characters"))),
+  limit: doc(
+    z.optional(z.string().check(z.regex(/^(100|[1-9][0-9]?)$/, "limit must be a whole number from 1 to 100"))),
+    "Page size, a whole number from 1 to 100 (default 20)",
+  ),
+  cursor: doc(
+    z.optional(z.string().check(z.maxLength(1024, "cursor is not valid"))),
+    "`next_cursor` of the previous page",
+  ),
+  email: doc(
+    z.optional(z.string().check(z.maxLength(254, "email prefix must be at most 254 characters"))),
+    "Only emails starting with this literal prefix (no wildcards)",
+  ),
 });
 
-export const accessBody = z.object({
-  role: z.optional(z.enum(["user", "admin"], { error: 'role must be "user" or "admin"' })),
-  disabled: z.optional(z.boolean({ error: "disabled must be true or false" })),
-});
+export const accessBody = named(
+  "AccessBody",
+  z.object({
+    role: z.optional(z.enum(ROLES, { error: 'role must be "user" or "admin"' })),
+    disabled: z.optional(z.boolean({ error: "disabled must be true or false" })),
+  }),
+);
+
+const userPage = named(
+  "UserPage",
+  z.object({
+    users: z.array(account),
+    next_cursor: doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last"),
+  }),
+);
+
+const userId = { id: "A user id" };
 
 /** Cursors are opaque to clients: the last email of a page, base64url. */
 function encodeCursor(email: string): string {
@@ -37,50 +61,95 @@ function decodeCursor(cursor: string): string {
   }
 }
 
-/** Reads query parameters through `schema`; a failure is 400 `invalid_input`. */
-function parseQuery<S extends z.ZodMiniType>(schema: S, query: Record<string, string>): z.output<S> {
-  const result = z.safeParse(schema, query);
-  if (!result.success) throw new ApiError("invalid_input", result.error.issues[0]?.message);
-  return result.data;
-}
-
 /** The admin API. Every route needs an admin session that is live in D1 right now. */
 export const admin = new Hono<AppEnv>()
   .use("/admin/*", requireRole("admin"))
-  .get("/admin/users", async (c) => {
-    const query = parseQuery(listUsersQuery, c.req.query());
-    const { cursor, email } = query;
-    const limit = Number(query.limit ?? 20);
-    const prefix = email?.trim().normalize("NFC").toLowerCase() || undefined;
-    const afterEmail = cursor === undefined ? undefined : decodeCursor(cursor);
-    // One row more than asked tells whether there is a next page.
-    const rows = await listUsers(c.var.db, { limit: limit + 1, afterEmail, prefix });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json({
-      users: page.map(accountJson),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.email) : null,
-    });
-  })
-  .get("/admin/users/:id", async (c) => {
-    const user = await findUser(c.var.db, c.req.param("id"));
-    if (!user) throw new ApiError("not_found", "No such user");
-    return c.json(accountJson(user));
-  })
-  .patch("/admin/users/:id", jsonBody(accessBody), async (c) => {
-    const change = c.req.valid("json");
-    if (change.role === undefined && change.disabled === undefined) {
-      throw new ApiError("invalid_input", "Nothing to update: send role and/or disabled");
-    }
-    const id = c.req.param("id");
-    const user = await updateAccess(c.var.db, id, change, new Date());
-    if (user) return c.json(accountJson(user));
-    if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
-    throw new ApiError("not_found", "No such user");
-  })
-  .delete("/admin/users/:id", async (c) => {
-    const id = c.req.param("id");
-    if (await deleteUserGuarded(c.var.db, id)) return c.body(null, 204);
-    if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
-    throw new ApiError("not_found", "No such user");
-  });
+  .get(
+    "/admin/users",
+    describe({
+      operationId: "listUsers",
+      tag: "Admin",
+      summary: "List users in email order",
+      access: "admin",
+      ok: { status: 200, description: "One page", json: userPage },
+      errors: ["invalid_input"],
+    }),
+    queryParams(listUsersQuery),
+    async (c) => {
+      const query = c.req.valid("query");
+      const { cursor, email } = query;
+      const limit = Number(query.limit ?? 20);
+      const prefix = email?.trim().normalize("NFC").toLowerCase() || undefined;
+      const afterEmail = cursor === undefined ? undefined : decodeCursor(cursor);
+      // One row more than asked tells whether there is a next page.
+      const rows = await listUsers(c.var.db, { limit: limit + 1, afterEmail, prefix });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return c.json({
+        users: page.map(accountJson),
+        next_cursor: rows.length > limit && last ? encodeCursor(last.email) : null,
+      });
+    },
+  )
+  .get(
+    "/admin/users/:id",
+    describe({
+      operationId: "getUser",
+      tag: "Admin",
+      summary: "One user",
+      access: "admin",
+      params: userId,
+      ok: { status: 200, description: "The account", json: account },
+      errors: ["not_found"],
+    }),
+    async (c) => {
+      const user = await findUser(c.var.db, c.req.param("id"));
+      if (!user) throw new ApiError("not_found", "No such user");
+      return c.json(accountJson(user));
+    },
+  )
+  .patch(
+    "/admin/users/:id",
+    describe({
+      operationId: "updateUser",
+      tag: "Admin",
+      summary: "Change a user's role or disabled flag",
+      description:
+        "Disabling revokes all the user's sessions. A change that would leave no enabled admin is 409 last_admin.",
+      access: "admin",
+      params: userId,
+      ok: { status: 200, description: "The updated account", json: account },
+      errors: ["invalid_input", "not_found", "last_admin"],
+    }),
+    jsonBody(accessBody),
+    async (c) => {
+      const change = c.req.valid("json");
+      if (change.role === undefined && change.disabled === undefined) {
+        throw new ApiError("invalid_input", "Nothing to update: send role and/or disabled");
+      }
+      const id = c.req.param("id");
+      const user = await updateAccess(c.var.db, id, change, new Date());
+      if (user) return c.json(accountJson(user));
+      if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
+      throw new ApiError("not_found", "No such user");
+    },
+  )
+  .delete(
+    "/admin/users/:id",
+    describe({
+      operationId: "deleteUser",
+      tag: "Admin",
+      summary: "Delete a user and its sessions",
+      description: "Deleting the last enabled admin is 409 last_admin.",
+      access: "admin",
+      params: userId,
+      ok: { status: 204, description: "Deleted" },
+      errors: ["not_found", "last_admin"],
+    }),
+    async (c) => {
+      const id = c.req.param("id");
+      if (await deleteUserGuarded(c.var.db, id)) return c.body(null, 204);
+      if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
+      throw new ApiError("not_found", "No such user");
+    },
+  );

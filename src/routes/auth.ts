@@ -17,18 +17,28 @@ import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import { describe, named, timestamp, tokenPairShape, userShape } from "../openapi";
 
-export const registerBody = z.object({
-  firstName: name("firstName"),
-  lastName: name("lastName"),
-  email: newEmail(),
-  password: newPassword("password"),
-});
+export const registerBody = named(
+  "RegisterBody",
+  z.object({
+    firstName: name("firstName"),
+    lastName: name("lastName"),
+    email: newEmail(),
+    password: newPassword("password"),
+  }),
+);
 
-export const loginBody = z.object({
-  email: email(),
-  password: password("password"),
-});
+export const loginBody = named(
+  "LoginBody",
+  z.object({
+    email: email(),
+    password: password("password"),
+  }),
+);
+
+/** What register and login answer (`signedIn` below builds it). */
+const signedInJson = named("SignedIn", z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }));
 
 /** Register/login answer: the user, its token pair, nothing secret. */
 function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
@@ -37,66 +47,98 @@ function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
 }
 
 export const auth = new Hono<AppEnv>()
-  .post("/register", jsonBody(registerBody), rateLimit("REGISTER_RATE_LIMIT"), async (c) => {
-    const { firstName, lastName, email, password } = c.req.valid("json");
-    const { config, db } = c.var;
-    const passwordHash = await hashPassword(password, config.bcryptCost);
-    const now = new Date();
-    const userId = crypto.randomUUID();
-    const refresh = await newRefresh(config, now);
-    const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One round trip: the user row; then, only if it won, the session row and the
-    // email's failed-login record (so a stranger's failures can't lock the new owner).
-    const [inserted] = await db.batch([
-      insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
-      insertFirstToken(db, userId, token, now),
-      clearFailures(db, email, userId),
-    ]);
-    const user = inserted[0];
-    if (!user) throw new ApiError("user_exists");
-    c.header("Cache-Control", "no-store");
-    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
-  })
-  .post("/login", jsonBody(loginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
-    const { email, password } = c.req.valid("json");
-    const { config, db } = c.var;
-    const now = new Date();
-    // Oversized emails can match no account and get no failure record.
-    const known = email.length <= MAX_EMAIL_LENGTH;
-    const [users, failures] = known ? await db.batch([findUserWithHash(db, email), findFailures(db, email)]) : [[], []];
-    const [user] = users;
-    const [record] = failures;
-    // Locked emails, registered or not, get the same 429 whatever the password.
-    const wait = lockedFor(record, now);
-    if (wait > 0) {
-      throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
-        "Retry-After": String(wait),
-      });
-    }
-    // Every path below spends exactly one bcrypt comparison, so timing says nothing
-    // about whether the email exists.
-    const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
-    const valid = checkable
-      ? await verifyPassword(password, user.passwordHash)
-      : await burnPasswordCheck(password, config.bcryptCost);
-    // A disabled account gets the wrong-password answer, after the same work.
-    if (!user || !valid || user.disabled) {
-      if (known) await recordFailure(db, email, record, config.lockout, now);
-      throw new ApiError("invalid_credentials");
-    }
+  .post(
+    "/register",
+    describe({
+      operationId: "register",
+      tag: "Auth",
+      summary: "Create an account and start a session",
+      description:
+        'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; names are trimmed, 1 to 100 characters; `password` is 8 to 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
+      access: "public",
+      ok: { status: 201, description: "The new user and its token pair", json: signedInJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "user_exists", "rate_limited"],
+    }),
+    jsonBody(registerBody),
+    rateLimit("REGISTER_RATE_LIMIT"),
+    async (c) => {
+      const { firstName, lastName, email, password } = c.req.valid("json");
+      const { config, db } = c.var;
+      const passwordHash = await hashPassword(password, config.bcryptCost);
+      const now = new Date();
+      const userId = crypto.randomUUID();
+      const refresh = await newRefresh(config, now);
+      const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      // One round trip: the user row; then, only if it won, the session row and the
+      // email's failed-login record (so a stranger's failures can't lock the new owner).
+      const [inserted] = await db.batch([
+        insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
+        insertFirstToken(db, userId, token, now),
+        clearFailures(db, email, userId),
+      ]);
+      const user = inserted[0];
+      if (!user) throw new ApiError("user_exists");
+      c.header("Cache-Control", "no-store");
+      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
+    },
+  )
+  .post(
+    "/login",
+    describe({
+      operationId: "login",
+      tag: "Auth",
+      summary: "Log in and start a session",
+      description:
+        "The email matches whatever its letter case and surrounding spaces. An unknown email, a wrong password and a disabled account get the same answer after the same work. After LOCKOUT_AFTER failures in a row the email is locked for a while (429, even with the right password), and well-formed requests count against a per-IP limit (429).",
+      access: "public",
+      ok: { status: 200, description: "The user and a fresh token pair", json: signedInJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+    }),
+    jsonBody(loginBody),
+    rateLimit("LOGIN_RATE_LIMIT"),
+    async (c) => {
+      const { email, password } = c.req.valid("json");
+      const { config, db } = c.var;
+      const now = new Date();
+      // Oversized emails can match no account and get no failure record.
+      const known = email.length <= MAX_EMAIL_LENGTH;
+      const [users, failures] = known
+        ? await db.batch([findUserWithHash(db, email), findFailures(db, email)])
+        : [[], []];
+      const [user] = users;
+      const [record] = failures;
+      // Locked emails, registered or not, get the same 429 whatever the password.
+      const wait = lockedFor(record, now);
+      if (wait > 0) {
+        throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
+          "Retry-After": String(wait),
+        });
+      }
+      // Every path below spends exactly one bcrypt comparison, so timing says nothing
+      // about whether the email exists.
+      const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
+      const valid = checkable
+        ? await verifyPassword(password, user.passwordHash)
+        : await burnPasswordCheck(password, config.bcryptCost);
+      // A disabled account gets the wrong-password answer, after the same work.
+      if (!user || !valid || user.disabled) {
+        if (known) await recordFailure(db, email, record, config.lockout, now);
+        throw new ApiError("invalid_credentials");
+      }
 
-    const refresh = await newRefresh(config, now);
-    const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One write round trip: the session, plus a rehash (a hash made at another cost is
-    // upgraded while the password is at hand) and a failure reset, only when due.
-    const rehashed = needsRehash(user.passwordHash, config.bcryptCost)
-      ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
-      : undefined;
-    await db.batch([
-      insertSession(db, user.id, token, now),
-      ...(rehashed ? [rehashed] : []),
-      ...(record ? [clearFailures(db, email)] : []),
-    ]);
-    c.header("Cache-Control", "no-store");
-    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
-  });
+      const refresh = await newRefresh(config, now);
+      const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      // One write round trip: the session, plus a rehash (a hash made at another cost is
+      // upgraded while the password is at hand) and a failure reset, only when due.
+      const rehashed = needsRehash(user.passwordHash, config.bcryptCost)
+        ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
+        : undefined;
+      await db.batch([
+        insertSession(db, user.id, token, now),
+        ...(rehashed ? [rehashed] : []),
+        ...(record ? [clearFailures(db, email)] : []),
+      ]);
+      c.header("Cache-Control", "no-store");
+      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
+    },
+  );

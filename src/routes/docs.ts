@@ -1,7 +1,8 @@
 import { Hono } from "hono";
+import * as z from "zod/mini";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { openApiDocument } from "../openapi";
+import { describe, doc, named, openApiDocument } from "../openapi";
 
 /** The files of public/docs/assets/: the page's script, and Swagger UI as
  * scripts/docs-assets.mjs copies it there. */
@@ -37,22 +38,76 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** The API's own reference: the OpenAPI document, a page that renders it, and the
- * page's files from Workers static assets (`[assets]` in wrangler.toml). */
-export const docs = new Hono<AppEnv>()
-  .get("/openapi.json", (c) => {
-    c.header("Cache-Control", "no-cache");
-    return c.json(openApiDocument(new URL(c.req.url).origin));
-  })
-  .get("/docs", (c) => {
-    c.header("Cache-Control", "no-cache");
-    // The other security headers come from src/middleware/security-headers.ts.
-    c.header("Content-Security-Policy", CSP);
-    return c.html(PAGE);
-  })
-  .get(`${ASSETS}/:file{.+}`, async (c) => {
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    if (asset.status === 404) throw new ApiError("not_found");
-    // A fetched response's headers are immutable; later middleware adds to them.
-    return new Response(asset.body, asset);
-  });
+/** The API's own reference: the OpenAPI document of `api`'s routes (this router's among
+ * them, once mounted), a page that renders it, and the page's files from Workers static
+ * assets (`[assets]` in wrangler.toml). */
+export const docs = (api: Parameters<typeof openApiDocument>[0]) =>
+  new Hono<AppEnv>()
+    .get(
+      "/openapi.json",
+      describe({
+        operationId: "getOpenApi",
+        tag: "Service",
+        summary: "This document",
+        access: "public",
+        ok: {
+          status: 200,
+          description: "OpenAPI 3.1",
+          json: named("OpenApiDocument", doc(z.record(z.string(), z.unknown()), "An OpenAPI 3.1 document: this one")),
+          cacheControl: "no-cache",
+        },
+        database: false,
+      }),
+      (c) => {
+        c.header("Cache-Control", "no-cache");
+        return c.json(openApiDocument(api, new URL(c.req.url).origin));
+      },
+    )
+    .get(
+      "/docs",
+      describe({
+        operationId: "getDocs",
+        tag: "Service",
+        summary: "This document, rendered for reading",
+        description: "Swagger UI, served from this worker's static assets: no CDN, works offline.",
+        access: "public",
+        ok: {
+          status: 200,
+          description: "An HTML page",
+          text: { "text/html": "<!doctype html>…" },
+          cacheControl: "no-cache",
+        },
+        database: false,
+      }),
+      (c) => {
+        c.header("Cache-Control", "no-cache");
+        // The other security headers come from src/middleware/security-headers.ts.
+        c.header("Content-Security-Policy", CSP);
+        return c.html(PAGE);
+      },
+    )
+    .get(
+      `${ASSETS}/:file{.+}`,
+      describe({
+        operationId: "getDocsAsset",
+        tag: "Service",
+        summary: "The files /docs loads",
+        description:
+          "`docs.js`, and Swagger UI's `swagger-ui/swagger-ui-bundle.js` and `swagger-ui/swagger-ui.css`, from Workers static assets.",
+        access: "public",
+        params: { file: "A path under public/docs/assets/" },
+        ok: {
+          status: 200,
+          description: "The file",
+          text: { "text/javascript": "window.ui = SwaggerUIBundle(…)", "text/css": ".swagger-ui{…}" },
+        },
+        errors: ["not_found"],
+        database: false,
+      }),
+      async (c) => {
+        const asset = await c.env.ASSETS.fetch(c.req.raw);
+        if (asset.status === 404) throw new ApiError("not_found");
+        // A fetched response's headers are immutable; later middleware adds to them.
+        return new Response(asset.body, asset);
+      },
+    );

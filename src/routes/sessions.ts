@@ -11,64 +11,143 @@ import { log } from "../log";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { requireSession } from "../middleware/require-auth";
+import { describe, doc, named, timestamp, tokenPair as tokenPairJson, uuid } from "../openapi";
 
 /** Ours are 43 characters; anything much longer is not worth hashing. */
 const MAX_REFRESH_TOKEN_LENGTH = 128;
 
-export const refreshBody = z.object({ refresh_token: password("refresh_token") });
+export const refreshBody = named("RefreshBody", z.object({ refresh_token: password("refresh_token") }));
+
+const sessionJson = named(
+  "Session",
+  z.object({
+    id: uuid("The session id, for DELETE /sessions/{id}"),
+    created_at: timestamp(),
+    last_used_at: timestamp(),
+    user_agent: z.nullable(z.string()),
+    ip: doc(z.nullable(z.string()), "From CF-Connecting-IP only; null under wrangler dev"),
+    current: doc(z.boolean(), "The session of the token making this request"),
+  }),
+);
 
 export const sessionRoutes = new Hono<AppEnv>()
-  .post("/token/refresh", jsonBody(refreshBody), rateLimit("REFRESH_RATE_LIMIT"), async (c) => {
-    const { refresh_token } = c.req.valid("json");
-    const { config, db } = c.var;
-    const now = new Date();
-    if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
-    const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
-    // A disabled account's sessions were revoked with it; the check covers a row
-    // disabled by hand in D1 as well.
-    if (!row || row.revokedAt || row.expiresAt <= now || row.disabled) throw new ApiError("invalid_token");
-    if (row.replacedBy) {
-      // Already rotated when presented: a copy is in someone else's hands. Revoke the
-      // whole family, so the thief and the legitimate holder must both log in again.
-      await revokeFamily(db, row.userId, row.familyId, now);
-      log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
-      throw new ApiError("invalid_token");
-    }
-    const refresh = await newRefresh(config, now);
-    const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    const [won] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now));
-    // Live when read, gone when written: a concurrent refresh with the same token won.
-    if (won.length === 0) throw new ApiError("invalid_token");
-    c.header("Cache-Control", "no-store");
-    const user = { id: row.userId, email: row.email, role: row.role };
-    return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
-  })
-  .post("/logout", requireSession, async (c) => {
-    const { claims, db, user } = c.var;
-    await revokeFamily(db, user.id, claims.sid ?? "", new Date());
-    return c.body(null, 204);
-  })
-  .post("/logout/all", requireSession, async (c) => {
-    await revokeAll(c.var.db, c.var.user.id, new Date());
-    return c.body(null, 204);
-  })
-  .get("/sessions", requireSession, async (c) => {
-    const { claims, db, user } = c.var;
-    const live = await listLive(db, user.id, new Date());
-    return c.json({
-      sessions: live.map((session) => ({
-        id: session.id,
-        created_at: session.createdAt.toISOString(),
-        last_used_at: session.lastUsedAt.toISOString(),
-        user_agent: session.userAgent,
-        ip: session.ip,
-        current: session.id === claims.sid,
-      })),
-    });
-  })
-  .delete("/sessions/:id", requireSession, async (c) => {
-    // Someone else's session id gets the same 404 as a made-up one: ids can't be probed.
-    const revoked = await revokeFamily(c.var.db, c.var.user.id, c.req.param("id"), new Date());
-    if (revoked === 0) throw new ApiError("not_found", "No such session");
-    return c.body(null, 204);
-  });
+  .post(
+    "/token/refresh",
+    describe({
+      operationId: "refreshToken",
+      tag: "Sessions",
+      summary: "Trade a refresh token for a new token pair",
+      description:
+        "Rotation: the refresh token sent is spent. Presenting a spent one again revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
+      access: "public",
+      ok: { status: 200, description: "A new token pair", json: tokenPairJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_token", "rate_limited"],
+    }),
+    jsonBody(refreshBody),
+    rateLimit("REFRESH_RATE_LIMIT"),
+    async (c) => {
+      const { refresh_token } = c.req.valid("json");
+      const { config, db } = c.var;
+      const now = new Date();
+      if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
+      const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
+      // A disabled account's sessions were revoked with it; the check covers a row
+      // disabled by hand in D1 as well.
+      if (!row || row.revokedAt || row.expiresAt <= now || row.disabled) throw new ApiError("invalid_token");
+      if (row.replacedBy) {
+        // Already rotated when presented: a copy is in someone else's hands. Revoke the
+        // whole family, so the thief and the legitimate holder must both log in again.
+        await revokeFamily(db, row.userId, row.familyId, now);
+        log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
+        throw new ApiError("invalid_token");
+      }
+      const refresh = await newRefresh(config, now);
+      const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      const [won] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now));
+      // Live when read, gone when written: a concurrent refresh with the same token won.
+      if (won.length === 0) throw new ApiError("invalid_token");
+      c.header("Cache-Control", "no-store");
+      const user = { id: row.userId, email: row.email, role: row.role };
+      return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
+    },
+  )
+  .post(
+    "/logout",
+    describe({
+      operationId: "logout",
+      tag: "Sessions",
+      summary: "Revoke the current session",
+      access: "session",
+      ok: { status: 204, description: "Revoked" },
+    }),
+    requireSession,
+    async (c) => {
+      const { claims, db, user } = c.var;
+      await revokeFamily(db, user.id, claims.sid ?? "", new Date());
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/logout/all",
+    describe({
+      operationId: "logoutAll",
+      tag: "Sessions",
+      summary: "Revoke every session of the user",
+      access: "session",
+      ok: { status: 204, description: "All revoked" },
+    }),
+    requireSession,
+    async (c) => {
+      await revokeAll(c.var.db, c.var.user.id, new Date());
+      return c.body(null, 204);
+    },
+  )
+  .get(
+    "/sessions",
+    describe({
+      operationId: "listSessions",
+      tag: "Sessions",
+      summary: "List the user's live sessions",
+      access: "session",
+      ok: {
+        status: 200,
+        description: "Live sessions only",
+        json: named("SessionList", z.object({ sessions: z.array(sessionJson) })),
+      },
+    }),
+    requireSession,
+    async (c) => {
+      const { claims, db, user } = c.var;
+      const live = await listLive(db, user.id, new Date());
+      return c.json({
+        sessions: live.map((session) => ({
+          id: session.id,
+          created_at: session.createdAt.toISOString(),
+          last_used_at: session.lastUsedAt.toISOString(),
+          user_agent: session.userAgent,
+          ip: session.ip,
+          current: session.id === claims.sid,
+        })),
+      });
+    },
+  )
+  .delete(
+    "/sessions/:id",
+    describe({
+      operationId: "revokeSession",
+      tag: "Sessions",
+      summary: "Revoke one of the user's sessions",
+      description: "An id that is not one of the caller's live sessions is 404, never 403: ids cannot be probed.",
+      access: "session",
+      params: { id: "A session id from GET /sessions" },
+      ok: { status: 204, description: "Revoked" },
+      errors: ["not_found"],
+    }),
+    requireSession,
+    async (c) => {
+      // Someone else's session id gets the same 404 as a made-up one: ids can't be probed.
+      const revoked = await revokeFamily(c.var.db, c.var.user.id, c.req.param("id"), new Date());
+      if (revoked === 0) throw new ApiError("not_found", "No such session");
+      return c.body(null, 204);
+    },
+  );

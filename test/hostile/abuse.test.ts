@@ -159,6 +159,23 @@ describe("per-IP rate limits (Workers Rate Limiting binding)", { timeout: 30_000
     expect(limited).toBe(true);
   });
 
+  it("limits registrations per IP, taken emails included", async () => {
+    await awaitFreshWindow();
+    const address = ip();
+    const taken = newUser();
+    expect((await postJson("/register", taken, { "CF-Connecting-IP": address })).status).toBe(201);
+    let res: Response | undefined;
+    for (let attempt = 0; attempt < 110 && res?.status !== 429; attempt++) {
+      res = await postJson("/register", taken, { "CF-Connecting-IP": address });
+    }
+    expect(res?.status).toBe(429);
+    expect(Number(res?.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await errorOf(res as Response)).toEqual({
+      code: "rate_limited",
+      message: "Too many attempts, try again later",
+    });
+  });
+
   it("does not count malformed requests, which cost nothing", async () => {
     const address = ip();
     for (let attempt = 0; attempt < 105; attempt++) {
