@@ -1,6 +1,6 @@
+import type { Db } from "../db/client";
 import type { SingleUsePurpose } from "../db/schema";
 import { insertSingleUse } from "../db/single-use";
-import type { Db } from "../env";
 import { newRefreshToken as randomToken, hashRefreshToken as sha256Hex } from "./sessions";
 
 /** Longest token value worth hashing: ours are 43 characters (256 bits, base64url). */

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import type { Db } from "../env";
+import type { Db } from "./client";
 import { type SingleUsePurpose, singleUseTokens } from "./schema";
 
 export type SingleUseRow = typeof singleUseTokens.$inferSelect;
