@@ -1,13 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import {
-  burnPasswordCheck,
-  hashPassword,
-  MAX_PASSWORD_BYTES,
-  needsRehash,
-  passwordBytes,
-  verifyPassword,
-} from "../auth/passwords";
+import { checkPassword, hashPassword } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
@@ -73,12 +66,9 @@ export const auth = new Hono<AppEnv>()
         "Retry-After": String(wait),
       });
     }
-    // Every path below spends exactly one bcrypt comparison, so timing says nothing
-    // about whether the email exists.
-    const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
-    const valid = checkable
-      ? await verifyPassword(password, user.passwordHash)
-      : await burnPasswordCheck(password, config.bcryptCost);
+    // Known or unknown email, the check spends the same bcrypt work for the same input,
+    // so timing says nothing about whether the email exists.
+    const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost);
     // A disabled account gets the wrong-password answer, after the same work.
     if (!user || !valid || user.disabled) {
       if (known) await recordFailure(db, email, record, config.lockout, now);
@@ -87,9 +77,10 @@ export const auth = new Hono<AppEnv>()
 
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One write round trip: the session, plus a rehash (a hash made at another cost is
-    // upgraded while the password is at hand) and a failure reset, only when due.
-    const rehashed = needsRehash(user.passwordHash, config.bcryptCost)
+    // One write round trip: the session, plus a rehash (a hash made at another cost, or
+    // of a non-NFC form, is upgraded while the password is at hand) and a failure reset,
+    // only when due.
+    const rehashed = rehash
       ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
       : undefined;
     await db.batch([
