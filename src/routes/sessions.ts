@@ -42,6 +42,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
       throw new ApiError("invalid_token");
     }
+    if (row.replacedBy) log(c, "info", "refresh_token_reused_within_interval", { session_id: row.familyId });
     const refresh = await newRefresh(config, now);
     const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
     const [, inserted] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now, reuse));
