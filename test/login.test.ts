@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { compare, hash } from "bcryptjs";
 import { describe, expect, it } from "vitest";
-import { errorOf, newUser, postJson, registered, SIGNED_IN_FIELDS, send, uniqueEmail } from "./helpers";
+import { errorOf, postJson, registered, SIGNED_IN_FIELDS, send, uniqueEmail } from "./helpers";
 
 describe("POST /login", () => {
   it("answers 200 with the user and a fresh token, never a password or hash", async () => {
