@@ -1,3 +1,5 @@
+/// <reference path="./types/node-url.d.ts" />
+import { domainToASCII, domainToUnicode } from "node:url";
 import * as z from "zod/mini";
 import {
   isCommonPassword,
@@ -26,26 +28,25 @@ export const text = (field: string) =>
 const IDN_DOMAIN = /^(?:[a-z0-9.-]|(?![\p{Cc}\p{Cf}\p{Z}\p{Default_Ignorable_Code_Point}])[^\0-\x7f])+$/iu;
 
 /**
- * `email` (already trimmed, NFC, lowercase) with its domain in ASCII: an internationalized
- * domain becomes its A-label form (IDNA 2008 through UTS #46, as the WHATWG URL parser
- * does it: `münchen.de` and `MÜNCHEN.de` are `xn--mnchen-3ya.de`), and an ASCII domain
- * with `xn--` labels must already be that form. An ASCII domain without `xn--` is
- * returned as it is; `undefined` when the domain is not a valid domain name. The part
- * before `@` is left alone.
+ * `email` (already trimmed, NFC, lowercase) with its domain in one canonical ASCII form:
+ * an internationalized domain becomes its A-labels (IDNA through UTS #46, as URLs do:
+ * `münchen.de`, `MÜNCHEN.de`, `ｍüｎｃｈｅｎ.de`, `münchen。de` and `xn--mnchen-3ya.de`
+ * are all `xn--mnchen-3ya.de`). An ASCII domain without `xn--` labels is returned as it
+ * is. `undefined` when the domain is not a valid name: an `xn--` label that does not
+ * decode, or invisible characters (which IDNA would silently drop). The part before `@`
+ * is left alone.
  */
 export function canonicalEmail(email: string): string | undefined {
   const at = email.lastIndexOf("@");
   const domain = email.slice(at + 1);
   if (at < 0 || (/^[\0-\x7f]*$/.test(domain) && !/(^|\.)xn--/.test(domain))) return email;
   if (!IDN_DOMAIN.test(domain)) return undefined;
-  let host: string;
-  try {
-    host = new URL(`http://${domain}/`).hostname;
-  } catch {
-    return undefined;
-  }
-  if (/^[\0-\x7f]*$/.test(domain) && host !== domain) return undefined;
-  return `${email.slice(0, at)}@${host}`;
+  // Decoding then encoding again also puts a valid but unusual A-label in its one form;
+  // an A-label that does not decode comes back unchanged, still starting with xn--.
+  const unicode = domainToUnicode(domain);
+  if (!unicode || !IDN_DOMAIN.test(unicode) || /(^|\.)xn--/.test(unicode)) return undefined;
+  const ascii = domainToASCII(unicode);
+  return ascii ? `${email.slice(0, at)}@${ascii}` : undefined;
 }
 
 /** Emails are compared in one canonical form: trimmed, NFC, lowercase, the domain in
