@@ -1559,28 +1559,14 @@ function abuseCases(t, client) {
     expectRetryAfter(res);
   };
   /** A refresh burst from one CF-Connecting-IP, until 429. */
-  const limitedIp = once(async () => {
-    // Windows are aligned to the clock minute: start a burst near the boundary after it.
+  /** Sends refreshes, the address of each from `address(i)`, until a 429; returns the `i`
+   * of the 429. The limiter counts in windows aligned to the clock minute, so a burst
+   * starts after the boundary when it is near, and one that straddles a boundary anyway
+   * (a loaded machine answers slowly) is sent once more. */
+  const burst = async (address, attempt = 1) => {
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 4_000) await new Promise((resolve) => setTimeout(resolve, left + 250));
-    const ip = randomIp();
-    for (let i = 1; i <= REFRESH_BURST; i++) {
-      const res = await client.request("POST", "/token/refresh", {
-        headers: { "content-type": "application/json", "cf-connecting-ip": ip },
-        body: JSON.stringify({ refresh_token: `bogus-${i}` }),
-      });
-      if (res.status === 429) {
-        locked(res);
-        return { ip, after: i };
-      }
-      expectError(res, 401, "invalid_token");
-    }
-    throw new Error(`${REFRESH_BURST} refreshes from one CF-Connecting-IP and no 429`);
-  });
-  /** Bursts of refreshes, the address of each from `address(i)`, until 429; `i` of the 429. */
-  const burst = async (address) => {
-    const left = 60_000 - (Date.now() % 60_000);
-    if (left < 4_000) await new Promise((resolve) => setTimeout(resolve, left + 250));
+    const window = Math.floor(Date.now() / 60_000);
     for (let i = 1; i <= REFRESH_BURST; i++) {
       const res = await client.request("POST", "/token/refresh", {
         headers: { "content-type": "application/json", "cf-connecting-ip": address(i) },
@@ -1592,8 +1578,14 @@ function abuseCases(t, client) {
       }
       expectError(res, 401, "invalid_token");
     }
+    if (attempt === 1 && Math.floor(Date.now() / 60_000) !== window) return burst(address, 2);
     throw new Error(`${REFRESH_BURST} refreshes and no 429`);
   };
+  /** A refresh burst from one CF-Connecting-IP, until 429. */
+  const limitedIp = once(async () => {
+    const ip = randomIp();
+    return { ip, after: await burst(() => ip) };
+  });
   const group = () => randomInt(0, 0x10000).toString(16);
   /** A random /64 of the documentation range 2001:db8::/32, limited by one burst. */
   const limitedPrefix = once(async () => {

@@ -31,7 +31,10 @@ const userShape = {
   id: uuid("The user id"),
   first_name: z.string(),
   last_name: z.string(),
-  email: doc(z.string(), { format: "email", description: "Trimmed, NFC-normalized, lowercase" }),
+  email: doc(z.string(), {
+    format: "email",
+    description: "Trimmed, NFC-normalized, lowercase; an internationalized domain in its ASCII form",
+  }),
 };
 
 const tokenPairShape = {
@@ -142,7 +145,7 @@ const ROUTES: Route[] = [
     tag: "Auth",
     summary: "Create an account and start a session",
     description:
-      'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; names are trimmed, 1 to 100 characters; `password` is 8 to 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
+      'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; an internationalized domain is stored in its ASCII form (`x@münchen.de` is `x@xn--mnchen-3ya.de`), the part before @ must be ASCII; names are trimmed, 1 to 100 characters, with a visible character and no control, format or invisible ones; `password` is at least 8 characters (code points, NFC) and at most 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
     access: "public",
     body: { schema: "RegisterBody" },
     ok: { status: 201, description: "The new user and its token pair", json: "SignedIn", cacheControl: "no-store" },
