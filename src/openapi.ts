@@ -200,7 +200,7 @@ const ROUTES: Route[] = [
     tag: "Sessions",
     summary: "Trade a refresh token for a new token pair",
     description:
-      "Rotation: the refresh token sent is spent. Presenting a spent one again revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
+      "Rotation: the refresh token sent is spent. Presented again within REFRESH_REUSE_INTERVAL (10 s) of its rotation (two tabs, a retry) it gets a fresh pair of its own for the same session; later, it revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
     access: "public",
     body: { schema: "RefreshBody" },
     ok: { status: 200, description: "A new token pair", json: "TokenPair", cacheControl: "no-store" },
