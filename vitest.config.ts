@@ -19,6 +19,7 @@ export default defineConfig(async () => {
             // Pinned so a developer's .dev.vars cannot change what the tests see.
             TOKEN_TTL: "5h",
             REFRESH_TTL: "30d",
+            REFRESH_REUSE_INTERVAL: "10s",
             CORS_ORIGINS: "*",
             ALLOW_QUERY_TOKEN: "false",
             JWT_ALG: "HS256",

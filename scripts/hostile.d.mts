@@ -1,6 +1,16 @@
 // Types for scripts/hostile.mjs, so TypeScript tests can call the runner.
 
-export type HostileGroup = "json" | "content-type" | "email" | "tokens" | "cors" | "http" | "headers" | "abuse";
+export type HostileGroup =
+  | "json"
+  | "content-type"
+  | "email"
+  | "accounts"
+  | "tokens"
+  | "sessions"
+  | "cors"
+  | "http"
+  | "headers"
+  | "abuse";
 
 export type HostileResult = {
   group: HostileGroup;
@@ -16,6 +26,9 @@ export type HostileOptions = {
   tokenKey?: string;
   /** The server runs with CORS_ORIGINS set to this origin; without it, CORS "*" is expected. */
   allowlistOrigin?: string;
+  /** The server's REFRESH_REUSE_INTERVAL in seconds, when short; without it the case that
+   * waits it out is skipped. */
+  reuseInterval?: number;
   /** Run only these groups. */
   only?: HostileGroup[];
   /** Called after each case, in table order. */

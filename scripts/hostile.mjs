@@ -1,4 +1,4 @@
-// `npm run hostile -- --base URL [--token-key KEY] [--allowlist-origin ORIGIN] [--only GROUPS]`
+// `npm run hostile -- --base URL [--token-key KEY] [--allowlist-origin ORIGIN] [--reuse-interval S] [--only GROUPS]`
 // A black-box hostile run against a running server (`npm run dev`, or a deployment):
 // malformed JSON, wrong content types, poisoned emails, forged and malformed tokens,
 // CORS reflection, odd methods and paths, secure headers, brute force. One line per case,
@@ -8,6 +8,9 @@
 //                          without it the cases that need a validly signed token are skipped
 // --allowlist-origin URL   the server runs with CORS_ORIGINS=URL: check reflection attempts
 //                          instead of the default `*` behaviour
+// --reuse-interval SECONDS the server's REFRESH_REUSE_INTERVAL, when short (start it with
+//                          `--var REFRESH_REUSE_INTERVAL:2s`): checks a rotated refresh token
+//                          presented after it is theft; skipped without
 // --only json,tokens,...   run only these groups
 //
 // Every group sends its own random CF-Connecting-IP (198.18.0.0/15, a benchmarking range),
@@ -25,7 +28,18 @@ const REFRESH_BURST = 110;
 /** How fast a 100 KB preflight must be answered. */
 const PREFLIGHT_BUDGET_MS = 1_000;
 
-export const GROUPS = ["json", "content-type", "email", "tokens", "cors", "http", "headers", "abuse"];
+export const GROUPS = [
+  "json",
+  "content-type",
+  "email",
+  "accounts",
+  "tokens",
+  "sessions",
+  "cors",
+  "http",
+  "headers",
+  "abuse",
+];
 
 class Skip extends Error {}
 
@@ -684,6 +698,199 @@ function emailCases(t) {
   ];
 }
 
+function accountCases(t) {
+  const refusedName = (label, value) => [
+    `firstName ${label} at /register -> 400 invalid_input, nothing written`,
+    async () => {
+      const user = { ...newUser(), firstName: value };
+      expectError(await t.post("/register", user), 400, "invalid_input");
+      await t.expectRegistrable(user.email);
+    },
+  ];
+  const precomposed = "\u00c7\u00f6\u00f1f\u00efrm\u00e9-p\u00e4ssw\u00f6rd";
+  const decomposed = precomposed.normalize("NFD");
+  const local = () => `hostile-${randomUUID().slice(0, 12)}`;
+  return [
+    [
+      'password "🔑🔑" (2 characters, 8 bytes) -> 400 "at least 8 characters", nothing written',
+      async () => {
+        const user = { ...newUser(), password: "🔑🔑" };
+        const error = expectError(await t.post("/register", user), 400, "invalid_input");
+        check(error.message === "password must be at least 8 characters", `message "${error.message}"`);
+        await t.expectRegistrable(user.email);
+      },
+    ],
+    [
+      "password of 4 decomposed é (8 code points as sent, 4 in NFC) -> 400 invalid_input",
+      async () =>
+        expectError(await t.post("/register", { ...newUser(), password: "e\u0301".repeat(4) }), 400, "invalid_input"),
+    ],
+    [
+      "password of 19 emoji (76 bytes) -> 400 with the 72-byte message, never cut",
+      async () => {
+        const error = expectError(
+          await t.post("/register", { ...newUser(), password: "🙌".repeat(19) }),
+          400,
+          "invalid_input",
+        );
+        check(/at most 72 bytes/.test(error.message), `message "${error.message}"`);
+      },
+    ],
+    [
+      "password registered precomposed logs in typed decomposed, and the other way round",
+      async () => {
+        for (const [registeredAs, typed] of [
+          [precomposed, decomposed],
+          [decomposed, precomposed],
+        ]) {
+          const user = await t.register({ ...newUser(), password: registeredAs });
+          expectStatus(await t.post("/login", { email: user.email, password: typed }), 200);
+        }
+      },
+    ],
+    [
+      "password change and account deletion take the other Unicode form of the password",
+      async () => {
+        const user = await t.register({ ...newUser(), password: precomposed });
+        const changed = await t.request("POST", "/me/password", {
+          headers: { ...t.bearer(user.token), "content-type": "application/json" },
+          body: JSON.stringify({ currentPassword: decomposed, newPassword: `${decomposed}-2` }),
+        });
+        expectStatus(changed, 200);
+        const { token } = JSON.parse(changed.text);
+        const gone = await t.request("DELETE", "/me", {
+          headers: { ...t.bearer(token), "content-type": "application/json" },
+          body: JSON.stringify({ password: `${precomposed}-2` }),
+        });
+        expectStatus(gone, 204);
+      },
+    ],
+    refusedName("only a zero-width space", "\u200b"),
+    refusedName("with a right-to-left override", "\u202eecilA"),
+    refusedName("with a left-to-right isolate", "\u2066Alice\u2069"),
+    refusedName("with a zero-width joiner alone", "\u200d"),
+    refusedName("with a byte order mark inside", "Al\ufeffice"),
+    refusedName("only a Hangul filler", "\u3164"),
+    refusedName("only a Braille blank", "\u2800"),
+    refusedName("only a combining accent", "\u0301"),
+    [
+      "PATCH /me with an invisible or direction-flipping name -> 400, nothing changed",
+      async () => {
+        const user = await t.register();
+        for (const firstName of ["\u200b", "\u202eecilA", "\u2067x"]) {
+          const res = await t.request("PATCH", "/me", {
+            headers: { ...t.bearer(user.token), "content-type": "application/json" },
+            body: JSON.stringify({ firstName }),
+          });
+          expectError(res, 400, "invalid_input");
+        }
+        check((await t.me(user.token)).first_name === user.first_name, "the name changed");
+      },
+    ],
+    [
+      "a Persian name with a zero-width non-joiner inside a word is accepted",
+      async () => expectStatus(await t.post("/register", { ...newUser(), firstName: "می\u200cخواهم" }), 201),
+    ],
+    [
+      "x@münchen.de registers, stored as x@xn--mnchen-3ya.de; the ASCII spelling is then a 409",
+      async () => {
+        const name = local();
+        const res = await t.post("/register", { ...newUser(), email: `${name}@münchen.de` });
+        expectStatus(res, 201);
+        const created = JSON.parse(res.text);
+        check(created.email === `${name}@xn--mnchen-3ya.de`, `stored ${created.email}`);
+        expectError(
+          await t.post("/register", { ...newUser(), email: `${name}@xn--mnchen-3ya.de` }),
+          409,
+          "user_exists",
+        );
+        expectError(await t.post("/register", { ...newUser(), email: `${name}@MÜNCHEN.DE` }), 409, "user_exists");
+      },
+    ],
+    [
+      "login works with either spelling of an internationalized domain",
+      async () => {
+        const name = local();
+        const user = await t.register({ ...newUser(), email: `${name}@xn--mnchen-3ya.de` });
+        for (const email of [`${name}@münchen.de`, `${name}@xn--mnchen-3ya.de`, ` ${name.toUpperCase()}@MÜNCHEN.de `]) {
+          const res = await t.post("/login", { email, password: user.password });
+          expectStatus(res, 200);
+          check(JSON.parse(res.text).id === user.id, "another account");
+        }
+      },
+    ],
+    [
+      "a non-ASCII local part (RFC 6531) -> 400 whose message says the part before @ must be ASCII",
+      async () => {
+        const error = expectError(
+          await t.post("/register", { ...newUser(), email: `jörg-${local()}@example.com` }),
+          400,
+          "invalid_input",
+        );
+        check(/before @ in ASCII/.test(error.message), `message "${error.message}"`);
+      },
+    ],
+    [
+      "an internationalized domain with a zero-width space or an undecodable A-label -> 400 invalid_input",
+      async () => {
+        for (const domain of ["mün\u200bchen.de", "xn--a.de", "mü%6echen.de"]) {
+          expectError(await t.post("/register", { ...newUser(), email: `${local()}@${domain}` }), 400, "invalid_input");
+        }
+      },
+    ],
+  ];
+}
+
+function sessionCases(t, options) {
+  const pair = (res) => {
+    expectStatus(res, 200);
+    check(res.headers["cache-control"] === "no-store", `Cache-Control: ${res.headers["cache-control"]}`);
+    return JSON.parse(res.text);
+  };
+  const refresh = (token) => t.post("/token/refresh", { refresh_token: token });
+  return [
+    [
+      "two parallel refreshes with the same token: both 200, same session, both pairs work, the session lives",
+      async () => {
+        const user = await t.register();
+        const answers = await Promise.all([refresh(user.refresh_token), refresh(user.refresh_token)]);
+        const pairs = answers.map(pair);
+        check(pairs[0].refresh_token !== pairs[1].refresh_token, "the same refresh token twice");
+        for (const next of pairs) {
+          check(claimsOf(next.token).sid === claimsOf(user.token).sid, "another session");
+          await t.me(next.token);
+          pair(await refresh(next.refresh_token));
+        }
+      },
+    ],
+    [
+      "a retry after a lost response (same token again at once) -> 200, nothing revoked",
+      async () => {
+        const user = await t.register();
+        const lost = pair(await refresh(user.refresh_token));
+        const retried = pair(await refresh(user.refresh_token));
+        await t.me(lost.token);
+        await t.me(retried.token);
+        pair(await refresh(retried.refresh_token));
+        pair(await refresh(lost.refresh_token));
+      },
+    ],
+    [
+      "a rotated token presented after REFRESH_REUSE_INTERVAL -> 401 and the whole session revoked",
+      async () => {
+        if (!options.reuseInterval)
+          throw new Skip("needs --reuse-interval (the server's REFRESH_REUSE_INTERVAL, a few seconds)");
+        const user = await t.register();
+        const legit = pair(await refresh(user.refresh_token));
+        await new Promise((resolve) => setTimeout(resolve, options.reuseInterval * 1000 + 1000));
+        expectError(await refresh(user.refresh_token), 401, "invalid_token");
+        expectError(await refresh(legit.refresh_token), 401, "invalid_token");
+        expectError(await t.get("/me", t.bearer(legit.token)), 401, "invalid_token");
+      },
+    ],
+  ];
+}
+
 function tokenCases(t, options, attacker) {
   const holder = once(() => t.register());
   /** A session logged out with POST /logout: its access token must stay dead. */
@@ -856,6 +1063,7 @@ function tokenCases(t, options, attacker) {
           "invalid_token",
         ),
     ],
+    ...nonCanonical(t, holder),
     // Validly signed but malformed: these need the server's key.
     [
       "a token signed with --token-key is accepted (the key matches the server)",
@@ -934,6 +1142,56 @@ function tokenCases(t, options, attacker) {
     ["no sid -> 401 on /me", async () => refused("/me", t.bearer(await signed({}, { sid: undefined })))],
   ];
   return cases;
+}
+
+/** A live token spelled in a way that lenient base64url decoders read as the same bytes:
+ * each must be refused, on every transport, where the token as issued works. */
+function nonCanonical(t, holder) {
+  const spell = {
+    '"=" after the signature': (token) => `${token}=`,
+    '"==" after the signature': (token) => `${token}==`,
+    "a padded payload segment": (token) => {
+      const [header, payload, signature] = token.split(".");
+      return `${header}.${payload}${"=".repeat((4 - (payload.length % 4)) % 4 || 1)}.${signature}`;
+    },
+    "stray low bits in the signature's last character": (token) => lowBitsVariant(token),
+    "standard base64 (+ /) instead of base64url": (token) =>
+      token.includes("-") || token.includes("_") ? token.replace(/-/g, "+").replace(/_/g, "/") : `${token}+`,
+  };
+  const refused = (res, label) => {
+    check(res.status === 401, `${label}: ${describe(res)}`);
+    expectEnvelope(res, "invalid_token");
+  };
+  return [
+    [
+      "the live token as issued works on /welcome and /me (control)",
+      async () => {
+        const { token } = await holder();
+        expectStatus(await t.get("/welcome", t.bearer(token)), 200);
+        expectStatus(await t.get("/me", t.bearer(token)), 200);
+      },
+    ],
+    ...Object.entries(spell).map(([label, change]) => [
+      `a live token with ${label} -> 401 invalid_token (Bearer, x-access-token, body; /welcome and /me)`,
+      async () => {
+        const variant = change((await holder()).token);
+        refused(await t.get("/welcome", t.bearer(variant)), "Bearer /welcome");
+        refused(await t.get("/me", t.bearer(variant)), "Bearer /me");
+        refused(await t.get("/welcome", { "x-access-token": variant }), "x-access-token /welcome");
+        refused(await t.get("/me", { "x-access-token": variant }), "x-access-token /me");
+        refused(await t.post("/welcome", { token: variant }), "body /welcome");
+      },
+    ]),
+    [
+      "a live token with whitespace inside, in the body -> 401 invalid_token",
+      async () => {
+        const { token } = await holder();
+        for (const variant of [` ${token}`, `${token}\n`, token.replace(".", ". "), token.replace(".", "\t.")]) {
+          refused(await t.post("/welcome", { token: variant }), JSON.stringify(variant.slice(0, 12)));
+        }
+      },
+    ],
+  ];
 }
 
 function corsCases(t, options) {
@@ -1226,7 +1484,53 @@ function headerCases(t) {
       expectError(res, 415, "unsupported_media_type");
       return res;
     }),
-  ].map(([label, run]) => [`secure headers on ${label}`, run]);
+  ]
+    .map(([label, run]) => [`secure headers on ${label}`, run])
+    .concat(cachingCases(t, user));
+}
+
+/** Cache-Control: `no-store` on every answer to an authenticated request and every answer
+ * with a token or account data, errors included; the public documents keep their own. */
+function cachingCases(t, user) {
+  const noStore = (label, make) => [
+    `Cache-Control: no-store on ${label}`,
+    async () => {
+      const res = await make();
+      check(
+        res.headers["cache-control"] === "no-store",
+        `Cache-Control "${res.headers["cache-control"]}": ${describe(res)}`,
+      );
+    },
+  ];
+  const authed = async (method, path, body) => {
+    const headers = { ...t.bearer((await user()).token) };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return t.request(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  };
+  const own = (path, expected) => [
+    `${path} keeps its own Cache-Control: ${expected}`,
+    async () => {
+      const res = await t.get(path);
+      expectStatus(res, 200);
+      check(res.headers["cache-control"] === expected, `Cache-Control "${res.headers["cache-control"]}"`);
+    },
+  ];
+  return [
+    noStore("200 GET /me", () => authed("GET", "/me")),
+    noStore("200 GET /sessions", () => authed("GET", "/sessions")),
+    noStore("200 PATCH /me", () => authed("PATCH", "/me", { lastName: "Tester" })),
+    noStore("400 PATCH /me", () => authed("PATCH", "/me", {})),
+    noStore("403 GET /admin/users (not an admin)", () => authed("GET", "/admin/users")),
+    noStore("200 text GET /welcome", () => authed("GET", "/welcome")),
+    noStore("401 GET /me with a bad token", () => t.get("/me", t.bearer("x.y.z"))),
+    noStore("403 GET /sessions without a token", () => t.get("/sessions")),
+    noStore("400 POST /login", () => t.post("/login", { email: newUser().email, password: "wrong-pass-1" })),
+    noStore("401 POST /token/refresh", () => t.post("/token/refresh", { refresh_token: "bogus" })),
+    noStore("404", () => t.get("/nope")),
+    own("/openapi.json", "no-cache"),
+    own("/docs", "no-cache"),
+    own("/.well-known/jwks.json", "public, max-age=300"),
+  ];
 }
 
 function abuseCases(t, client) {
@@ -1255,23 +1559,39 @@ function abuseCases(t, client) {
     expectRetryAfter(res);
   };
   /** A refresh burst from one CF-Connecting-IP, until 429. */
-  const limitedIp = once(async () => {
-    // Windows are aligned to the clock minute: start a burst near the boundary after it.
+  /** Sends refreshes, the address of each from `address(i)`, until a 429; returns the `i`
+   * of the 429. The limiter counts in windows aligned to the clock minute, so a burst
+   * starts after the boundary when it is near, and one that straddles a boundary anyway
+   * (a loaded machine answers slowly) is sent once more. */
+  const burst = async (address, attempt = 1) => {
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 4_000) await new Promise((resolve) => setTimeout(resolve, left + 250));
-    const ip = randomIp();
+    const window = Math.floor(Date.now() / 60_000);
     for (let i = 1; i <= REFRESH_BURST; i++) {
       const res = await client.request("POST", "/token/refresh", {
-        headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+        headers: { "content-type": "application/json", "cf-connecting-ip": address(i) },
         body: JSON.stringify({ refresh_token: `bogus-${i}` }),
       });
       if (res.status === 429) {
         locked(res);
-        return { ip, after: i };
+        return i;
       }
       expectError(res, 401, "invalid_token");
     }
-    throw new Error(`${REFRESH_BURST} refreshes from one CF-Connecting-IP and no 429`);
+    if (attempt === 1 && Math.floor(Date.now() / 60_000) !== window) return burst(address, 2);
+    throw new Error(`${REFRESH_BURST} refreshes and no 429`);
+  };
+  /** A refresh burst from one CF-Connecting-IP, until 429. */
+  const limitedIp = once(async () => {
+    const ip = randomIp();
+    return { ip, after: await burst(() => ip) };
+  });
+  const group = () => randomInt(0, 0x10000).toString(16);
+  /** A random /64 of the documentation range 2001:db8::/32, limited by one burst. */
+  const limitedPrefix = once(async () => {
+    const prefix = `2001:db8:${group()}:${group()}`;
+    const after = await burst(() => `${prefix}:${group()}:${group()}:${group()}:${group()}`);
+    return { prefix, after };
   });
   const stillLimited = (header) => [
     `changing ${header} while keeping CF-Connecting-IP does not reset the limit`,
@@ -1335,6 +1655,60 @@ function abuseCases(t, client) {
     stillLimited("x-real-ip"),
     stillLimited("true-client-ip"),
     [
+      "per-IP limit per IPv6 /64: random interface ids in one /64 get 429 from request 101 on",
+      async () => {
+        const { after } = await limitedPrefix();
+        check(after <= 101, `first 429 at request ${after}`);
+      },
+    ],
+    [
+      "the limited /64 in other spellings (upper case, zero padding, ::) is still limited",
+      async () => {
+        const { prefix } = await limitedPrefix();
+        const [a, b, c, d] = prefix.split(":");
+        for (const address of [
+          `${prefix}::1`.toUpperCase(),
+          [a, b, c, d, "0", "0", "0", "1"].map((g) => g.padStart(4, "0")).join(":"),
+          `${prefix}::`,
+          `${prefix}:ffff:ffff:ffff:ffff`,
+        ]) {
+          locked(await t.post("/token/refresh", { refresh_token: "bogus" }, { "cf-connecting-ip": address }));
+        }
+      },
+    ],
+    [
+      "a neighbouring /64 is not limited",
+      async () => {
+        const { prefix } = await limitedPrefix();
+        const parts = prefix.split(":");
+        parts[3] = ((Number.parseInt(parts[3], 16) + 1) % 0x10000).toString(16);
+        const res = await t.post(
+          "/token/refresh",
+          { refresh_token: "bogus" },
+          { "cf-connecting-ip": `${parts.join(":")}::1` },
+        );
+        expectError(res, 401, "invalid_token");
+      },
+    ],
+    [
+      "the limited IPv4 address written IPv4-mapped (::ffff:a.b.c.d, either case, hex) is still limited",
+      async () => {
+        const { ip } = await limitedIp();
+        const [a, b, c, d] = ip.split(".").map(Number);
+        const hex = (n) => n.toString(16);
+        for (const address of [`::ffff:${ip}`, `::FFFF:${ip}`, `::ffff:${hex((a << 8) | b)}:${hex((c << 8) | d)}`]) {
+          locked(await t.post("/token/refresh", { refresh_token: "bogus" }, { "cf-connecting-ip": address }));
+        }
+      },
+    ],
+    [
+      "a fresh malformed CF-Connecting-IP on every request shares one bucket: 429 within 101 requests",
+      async () => {
+        const after = await burst((i) => `not-an-address-${i}-${randomUUID()}`);
+        check(after <= 101, `first 429 at request ${after}`);
+      },
+    ],
+    [
       "another CF-Connecting-IP is not limited",
       async () => {
         await limitedIp();
@@ -1370,7 +1744,9 @@ export async function runHostile(base, options = {}) {
     json: jsonCases,
     "content-type": contentTypeCases,
     email: emailCases,
+    accounts: accountCases,
     tokens: (t) => tokenCases(t, options, attacker),
+    sessions: (t) => sessionCases(t, options),
     cors: (t) => corsCases(t, options),
     http: httpCases,
     headers: headerCases,
@@ -1417,6 +1793,7 @@ function parseArgs(argv) {
     "--token-key": "tokenKey",
     "--allowlist-origin": "allowlistOrigin",
     "--only": "only",
+    "--reuse-interval": "reuseInterval",
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
@@ -1425,6 +1802,11 @@ function parseArgs(argv) {
     const value = inline ?? argv[++i];
     if (!name || value === undefined) throw new Error(`unknown or incomplete option ${argv[i] ?? flag}`);
     options[name] = value;
+  }
+  if (options.reuseInterval !== undefined) {
+    options.reuseInterval = Number(options.reuseInterval);
+    if (!(options.reuseInterval > 0 && options.reuseInterval <= 60))
+      throw new Error("--reuse-interval takes 1 to 60 seconds");
   }
   if (options.only) {
     options.only = options.only.split(",").map((group) => group.trim());
@@ -1440,13 +1822,13 @@ async function main() {
     options = parseArgs(process.argv.slice(2));
   } catch (err) {
     console.error(
-      `${err.message}\nusage: node scripts/hostile.mjs --base URL [--token-key KEY] [--allowlist-origin URL] [--only GROUPS]`,
+      `${err.message}\nusage: node scripts/hostile.mjs --base URL [--token-key KEY] [--allowlist-origin URL] [--reuse-interval S] [--only GROUPS]`,
     );
     process.exit(2);
   }
   if (options.help) {
     console.log(
-      "usage: node scripts/hostile.mjs --base URL [--token-key KEY] [--allowlist-origin URL] [--only GROUPS]",
+      "usage: node scripts/hostile.mjs --base URL [--token-key KEY] [--allowlist-origin URL] [--reuse-interval S] [--only GROUPS]",
     );
     console.log(`groups: ${GROUPS.join(", ")}`);
     return;

@@ -19,6 +19,9 @@ export type Config = {
   audience: string | undefined;
   tokenTtlSeconds: number;
   refreshTtlSeconds: number;
+  /** How long after its rotation a refresh token may be presented again without
+   * counting as theft (`REFRESH_REUSE_INTERVAL`); 0 turns the allowance off. */
+  refreshReuseSeconds: number;
   bcryptCost: number;
   allowQueryToken: boolean;
   lockout: LockoutPolicy;
@@ -30,6 +33,7 @@ type RawEnv = Partial<
     | "TOKEN_KEY"
     | "TOKEN_TTL"
     | "REFRESH_TTL"
+    | "REFRESH_REUSE_INTERVAL"
     | "CORS_ORIGINS"
     | "BCRYPT_COST"
     | "ALLOW_QUERY_TOKEN"
@@ -54,6 +58,7 @@ const MIN_KEY_BYTES = 32;
 const DAY = 24 * 3600;
 const MAX_TOKEN_TTL = 30 * DAY;
 const MAX_REFRESH_TTL = 365 * DAY;
+const MAX_REFRESH_REUSE = 60;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /** Parses and validates the environment; throws `ConfigError` naming the bad setting. */
@@ -72,6 +77,12 @@ export function readConfig(env: RawEnv): Config {
     audience: optional(env.JWT_AUDIENCE),
     tokenTtlSeconds: parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, "5h"), MAX_TOKEN_TTL),
     refreshTtlSeconds: parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, "30d"), MAX_REFRESH_TTL),
+    refreshReuseSeconds: parseTtl(
+      "REFRESH_REUSE_INTERVAL",
+      setting(env.REFRESH_REUSE_INTERVAL, "10s"),
+      MAX_REFRESH_REUSE,
+      0,
+    ),
     bcryptCost,
     allowQueryToken: parseBool("ALLOW_QUERY_TOKEN", setting(env.ALLOW_QUERY_TOKEN, "false")),
     lockout: {
@@ -197,14 +208,22 @@ function setting(value: unknown, fallback: string): string {
   return typeof value === "string" ? value.trim() : String(value);
 }
 
-/** `"5h"`, `"15m"`, `"30d"`, `"90s"` or plain seconds. */
-function parseTtl(name: string, value: string, max: number): number {
+/** `"5h"`, `"15m"`, `"30d"`, `"90s"` or plain seconds, from `min` to `max` seconds. */
+function parseTtl(name: string, value: string, max: number, min = 1): number {
   const match = /^(\d{1,8})([smhd]?)$/.exec(value);
-  const seconds = match ? Number(match[1]) * UNIT_SECONDS[(match[2] || "s") as keyof typeof UNIT_SECONDS] : 0;
-  if (seconds < 1 || seconds > max) {
-    throw new ConfigError(`${name} "${value}" must be a duration like 5h, 15m or 3600, between 1s and ${max / DAY}d`);
+  const seconds = match ? Number(match[1]) * UNIT_SECONDS[(match[2] || "s") as keyof typeof UNIT_SECONDS] : -1;
+  if (seconds < min || seconds > max) {
+    throw new ConfigError(
+      `${name} "${value}" must be a duration like 5h, 15m or 3600, between ${duration(min)} and ${duration(max)}`,
+    );
   }
   return seconds;
+}
+
+/** `seconds` in the largest unit that divides it: 86400 is "1d", 60 is "1m", 0 is "0s". */
+function duration(seconds: number): string {
+  const unit = (["d", "h", "m"] as const).find((name) => seconds > 0 && seconds % UNIT_SECONDS[name] === 0) ?? "s";
+  return `${seconds / UNIT_SECONDS[unit]}${unit}`;
 }
 
 function parseCost(value: string, min: number): number {

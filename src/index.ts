@@ -8,7 +8,7 @@ import { ApiError, notFound, onError } from "./errors";
 import { bodyLimit } from "./middleware/body-limit";
 import { corsFromEnv } from "./middleware/cors";
 import { methodNotAllowed } from "./middleware/method-not-allowed";
-import { setSecurityHeaders } from "./middleware/security-headers";
+import { setDefaultCaching, setSecurityHeaders } from "./middleware/security-headers";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { docs } from "./routes/docs";
@@ -23,11 +23,13 @@ const app = new Hono<AppEnv>();
 // The order below is the security model.
 // 1. Security headers on everything, so even preflights and errors carry them, and a
 //    request id, so every log line (even a misconfiguration) can be traced. One
-//    middleware, not two: each level costs every request a little.
+//    middleware, not two: each level costs every request a little. Every answer that
+//    did not choose its own caching (only the public documents do) is `no-store`.
 const withRequestId = requestId();
-app.use((c, next) => {
+app.use(async (c, next) => {
   setSecurityHeaders(c);
-  return withRequestId(c, next);
+  await withRequestId(c, next);
+  setDefaultCaching(c);
 });
 // 2. CORS before anything that can reject, so preflights never meet auth or a
 //    misconfiguration, and every error stays readable by allowed browsers.

@@ -42,7 +42,10 @@ export const userShape = {
   id: uuid("The user id"),
   first_name: z.string(),
   last_name: z.string(),
-  email: doc(z.string(), { format: "email", description: "Trimmed, NFC-normalized, lowercase" }),
+  email: doc(z.string(), {
+    format: "email",
+    description: "Trimmed, NFC-normalized, lowercase; an internationalized domain in its ASCII form",
+  }),
 };
 
 export const tokenPairShape = {

@@ -12,6 +12,7 @@ describe("readConfig", () => {
       audience: undefined,
       tokenTtlSeconds: 5 * 3600,
       refreshTtlSeconds: 30 * 24 * 3600,
+      refreshReuseSeconds: 10,
       bcryptCost: 10,
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
@@ -27,6 +28,17 @@ describe("readConfig", () => {
     ["3600", 3600],
   ])("reads TOKEN_TTL %s as %i seconds", (ttl, seconds) => {
     expect(readConfig({ TOKEN_KEY: KEY, TOKEN_TTL: ttl }).tokenTtlSeconds).toBe(seconds);
+  });
+
+  it.each([
+    ["10s", 10],
+    ["0", 0],
+    ["0s", 0],
+    ["2", 2],
+    ["1m", 60],
+    ["60s", 60],
+  ])("reads REFRESH_REUSE_INTERVAL %s as %i seconds", (interval, seconds) => {
+    expect(readConfig({ TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: interval }).refreshReuseSeconds).toBe(seconds);
   });
 
   it("splits and trims CORS_ORIGINS", () => {
@@ -51,6 +63,12 @@ describe("readConfig", () => {
     ["TOKEN_TTL over 30 days", { TOKEN_KEY: KEY, TOKEN_TTL: "31d" }],
     ["REFRESH_TTL over a year", { TOKEN_KEY: KEY, REFRESH_TTL: "366d" }],
     ["REFRESH_TTL that is not a duration", { TOKEN_KEY: KEY, REFRESH_TTL: "30 days" }],
+    ["REFRESH_REUSE_INTERVAL over 60 s", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "61s" }],
+    ["REFRESH_REUSE_INTERVAL of 2 minutes", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "2m" }],
+    ["a negative REFRESH_REUSE_INTERVAL", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "-1" }],
+    ["REFRESH_REUSE_INTERVAL that is not a duration", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "ten" }],
+    ["an empty REFRESH_REUSE_INTERVAL", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "" }],
+    ["a fractional REFRESH_REUSE_INTERVAL", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "1.5s" }],
     ["ALLOW_QUERY_TOKEN that is not a boolean", { TOKEN_KEY: KEY, ALLOW_QUERY_TOKEN: "yes" }],
     ["a CORS origin with a path", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/app" }],
     ["a CORS origin with a trailing slash", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/" }],
@@ -71,6 +89,7 @@ describe("a misconfigured deployment", () => {
     ["no TOKEN_KEY", { TOKEN_KEY: undefined as unknown as string }],
     ["a short TOKEN_KEY", { TOKEN_KEY: "short" }],
     ["a bad TOKEN_TTL", { TOKEN_TTL: "forever" }],
+    ["a REFRESH_REUSE_INTERVAL over 60 s", { REFRESH_REUSE_INTERVAL: "5m" }],
     ["a bad CORS_ORIGINS", { CORS_ORIGINS: "https://a.example/" }],
   ])("with %s fails every request closed with 500 server_misconfigured", async (_label, overrides) => {
     const responses = [

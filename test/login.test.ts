@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
+import { compare, hash } from "bcryptjs";
 import { describe, expect, it } from "vitest";
-import { errorOf, postJson, registered, SIGNED_IN_FIELDS, uniqueEmail } from "./helpers";
+import { errorOf, postJson, registered, SIGNED_IN_FIELDS, send, uniqueEmail } from "./helpers";
 
 describe("POST /login", () => {
   it("answers 200 with the user and a fresh token, never a password or hash", async () => {
@@ -83,5 +84,63 @@ describe("POST /login", () => {
     };
     const res = await postJson("/welcome", { token: login.token });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("Unicode passwords: NFC wherever a password is set or checked", () => {
+  const PRECOMPOSED = "\u00c7\u00f6\u00f1f\u00efrm\u00e9-p\u00e4ssw\u00f6rd"; // Çöñfïrmé-pässwörd
+  const DECOMPOSED = PRECOMPOSED.normalize("NFD");
+
+  async function storedHash(id: string) {
+    const row = await env.DB.prepare("select password_hash from users where id = ?")
+      .bind(id)
+      .first<{ password_hash: string }>();
+    return row?.password_hash ?? "";
+  }
+
+  it.each([
+    ["precomposed", PRECOMPOSED, DECOMPOSED],
+    ["decomposed", DECOMPOSED, PRECOMPOSED],
+  ])("logs in with either form after registering %s", async (_label, registeredAs, typed) => {
+    expect(registeredAs).not.toBe(typed);
+    const { input } = await registered({ password: registeredAs });
+    for (const password of [typed, registeredAs]) {
+      expect((await postJson("/login", { email: input.email, password })).status).toBe(200);
+    }
+  });
+
+  it("changes the password and deletes the account with the other form, and the new password is NFC too", async () => {
+    const { input, token } = await registered({ password: PRECOMPOSED });
+    const next = "ne\u0301w-pa\u0308ssword"; // decomposed
+    const changed = await send("POST", "/me/password", token, { currentPassword: DECOMPOSED, newPassword: next });
+    expect(changed.status).toBe(200);
+    const { token: fresh } = (await changed.json()) as { token: string };
+    expect((await postJson("/login", { email: input.email, password: next.normalize("NFC") })).status).toBe(200);
+    expect((await send("DELETE", "/me", fresh, { password: next.normalize("NFC") })).status).toBe(204);
+  });
+
+  it("keeps hashes made before normalization working from the form they were made of, and rehashes them to NFC", async () => {
+    const { input, body } = await registered();
+    // A hash from before this release, of the decomposed form exactly as a client sent it.
+    await env.DB.prepare("update users set password_hash = ? where id = ?")
+      .bind(await hash(DECOMPOSED, 4), body.id)
+      .run();
+    // The other form was never hashed: it cannot match yet.
+    const early = await postJson("/login", { email: input.email, password: PRECOMPOSED });
+    expect((await errorOf(early)).code).toBe("invalid_credentials");
+    expect((await postJson("/login", { email: input.email, password: DECOMPOSED })).status).toBe(200);
+    // Rehashed to NFC on that login: now both forms work.
+    expect(await compare(PRECOMPOSED, await storedHash(body.id))).toBe(true);
+    expect((await postJson("/login", { email: input.email, password: PRECOMPOSED })).status).toBe(200);
+    expect((await postJson("/login", { email: input.email, password: DECOMPOSED })).status).toBe(200);
+  });
+
+  it("accepts an old decomposed hash at password change and account deletion too", async () => {
+    const { body, token } = await registered();
+    await env.DB.prepare("update users set password_hash = ? where id = ?")
+      .bind(await hash(DECOMPOSED, 4), body.id)
+      .run();
+    expect((await send("DELETE", "/me", token, { password: PRECOMPOSED })).status).toBe(400);
+    expect((await send("DELETE", "/me", token, { password: DECOMPOSED })).status).toBe(204);
   });
 });

@@ -98,17 +98,30 @@ describe("POST /register", () => {
     expect(await errorOf(res)).toEqual({ code: "invalid_input", message: "firstName must be at most 100 characters" });
   });
 
-  describe("password length, counted in UTF-8 bytes", () => {
+  describe("password length: at least 8 characters, at most 72 bytes of UTF-8, both of the NFC form", () => {
     it.each([
-      ["8 ASCII bytes", "a".repeat(8)],
+      ["8 ASCII characters", "a".repeat(8)],
       ["72 ASCII bytes", "a".repeat(72)],
       ["36 two-byte letters (72 bytes)", "é".repeat(36)],
+      ["8 emoji (8 characters, 32 bytes)", "🔑".repeat(8)],
+      ["36 decomposed é (72 code points, 108 bytes as sent, 72 bytes in NFC)", "e\u0301".repeat(36)],
     ])("accepts %s", async (_label, password) => {
       expect((await postJson("/register", newUser({ password }))).status).toBe(201);
     });
 
     it.each([
-      ["7 bytes", "a".repeat(7)],
+      ["7 characters", "a".repeat(7)],
+      ["2 emoji (8 bytes, 2 characters)", "🔑🔑"],
+      ["4 two-byte letters (8 bytes, 4 characters)", "éééé"],
+      ["4 decomposed é (8 code points as sent, 4 in NFC)", "e\u0301".repeat(4)],
+      ["7 characters that each take two UTF-16 units", "𝒜".repeat(7)],
+    ])("refuses %s: fewer than 8 characters", async (_label, password) => {
+      const res = await postJson("/register", newUser({ password }));
+      expect(res.status).toBe(400);
+      expect(await errorOf(res)).toEqual({ code: "invalid_input", message: "password must be at least 8 characters" });
+    });
+
+    it.each([
       ["73 ASCII bytes", "a".repeat(73)],
       ["37 two-byte letters (74 bytes, 37 characters)", "é".repeat(37)],
       ["19 emoji (76 bytes)", "🙌".repeat(19)],
@@ -117,7 +130,7 @@ describe("POST /register", () => {
       expect(res.status).toBe(400);
       const error = await errorOf(res);
       expect(error.code).toBe("invalid_input");
-      expect(error.message).toMatch(/8 to 72 bytes/);
+      expect(error.message).toMatch(/at most 72 bytes of UTF-8 .*refused rather than cut/);
     });
   });
 

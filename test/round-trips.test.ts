@@ -45,6 +45,27 @@ describe("D1 round trips per request (D1_COUNT=true)", () => {
     expect(roundTrips(await postJson("/token/refresh", { refresh_token: refreshToken }, {}, counting))).toBe(2);
   });
 
+  it("POST /token/refresh makes two on every path: a reuse within the interval, racing refreshes, theft", async () => {
+    const { refreshToken } = await registered();
+    const racing = await Promise.all([
+      postJson("/token/refresh", { refresh_token: refreshToken }, {}, counting),
+      postJson("/token/refresh", { refresh_token: refreshToken }, {}, counting),
+    ]);
+    expect(racing.map((res) => res.status)).toEqual([200, 200]);
+    expect(racing.map(roundTrips)).toEqual([2, 2]);
+    const retry = await postJson("/token/refresh", { refresh_token: refreshToken }, {}, counting);
+    expect(retry.status).toBe(200);
+    expect(roundTrips(retry)).toBe(2);
+    const theft = await postJson(
+      "/token/refresh",
+      { refresh_token: refreshToken },
+      {},
+      { ...counting, REFRESH_REUSE_INTERVAL: "0" },
+    );
+    expect(theft.status).toBe(401);
+    expect(roundTrips(theft)).toBe(2);
+  });
+
   it("a CORS preflight never reaches the database, and a 404 makes none", async () => {
     const preflight = await call(
       "/login",

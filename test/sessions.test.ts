@@ -20,6 +20,19 @@ async function rows(userId: string) {
   return results;
 }
 
+/** The controlled clock of these tests: makes the rotation of `refreshToken` look
+ * `seconds` older than it is (a replaced row's last_used_at is when it was rotated). */
+async function rewindRotation(refreshToken: string, seconds: number) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(refreshToken));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const { meta } = await env.DB.prepare(
+    "update sessions set last_used_at = last_used_at - ? where refresh_token_hash = ? and replaced_by is not null",
+  )
+    .bind(seconds * 1000, hex)
+    .run();
+  expect(meta.changes).toBe(1);
+}
+
 async function expectInvalid(res: Response) {
   expect(res.status).toBe(401);
   expect((await errorOf(res)).code).toBe("invalid_token");
@@ -83,22 +96,13 @@ describe("POST /token/refresh", () => {
     expect(next.status).toBe(200);
   });
 
-  it("treats a rotated token presented again as theft: the family is revoked for everyone", async () => {
+  it("treats a rotated token presented again after the reuse interval as theft: the family is revoked for everyone", async () => {
     const { refreshToken } = await registered();
     const legit = (await (await refresh(refreshToken)).json()) as TokenPair;
+    await rewindRotation(refreshToken, 11);
     await expectInvalid(await refresh(refreshToken)); // the thief replays the old token
     await expectInvalid(await refresh(legit.refresh_token)); // the holder is logged out too
     await expectInvalid(await call("/me", { headers: bearer(legit.token) }));
-  });
-
-  it("lets exactly one of two concurrent refreshes with the same token win", async () => {
-    const { refreshToken, body } = await registered();
-    const responses = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
-    expect(responses.map((res) => res.status).sort()).toEqual([200, 401]);
-    const winner = responses.find((res) => res.status === 200);
-    const pair = (await winner?.json()) as TokenPair;
-    expect((await rows(body.id)).filter((row) => row.replaced_by === null)).toHaveLength(1);
-    expect((await refresh(pair.refresh_token)).status).toBe(200);
   });
 
   it("refuses unknown, expired and revoked refresh tokens with 401", async () => {
@@ -129,6 +133,125 @@ describe("POST /token/refresh", () => {
     const { id } = (await res.json()) as { id: string };
     const last = (await rows(id)).at(-1) as { created_at: number; expires_at: number };
     expect(last.expires_at - last.created_at).toBe(3600 * 1000);
+  });
+});
+
+describe("REFRESH_REUSE_INTERVAL: a refresh token presented again soon after its rotation", () => {
+  async function pairOf(res: Response): Promise<TokenPair> {
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const pair = (await res.json()) as TokenPair;
+    expect(Object.keys(pair).sort()).toEqual(TOKEN_PAIR_FIELDS);
+    return pair;
+  }
+
+  it("answers two truly parallel refreshes with the same token 200 each, for the same session, and keeps it alive", async () => {
+    const { refreshToken, token } = await registered();
+    const pairs = await Promise.all([refresh(refreshToken).then(pairOf), refresh(refreshToken).then(pairOf)]);
+    expect(new Set(pairs.map((pair) => pair.refresh_token)).size).toBe(2);
+    for (const pair of pairs) {
+      expect(claimsOf(pair.token).sid).toBe(claimsOf(token).sid);
+      expect((await call("/me", { headers: bearer(pair.token) })).status).toBe(200);
+      // Each answered refresh token works: once.
+      await pairOf(await refresh(pair.refresh_token));
+    }
+  });
+
+  it("answers a retry after a lost response (the same token 1 to 9 s later) with a working pair, revoking nothing", async () => {
+    for (const seconds of [1, 5, 9]) {
+      const { refreshToken } = await registered();
+      const lost = await pairOf(await refresh(refreshToken));
+      await rewindRotation(refreshToken, seconds);
+      const retried = await pairOf(await refresh(refreshToken));
+      expect(claimsOf(retried.token).sid).toBe(claimsOf(lost.token).sid);
+      expect((await call("/me", { headers: bearer(retried.token) })).status).toBe(200);
+      expect((await call("/me", { headers: bearer(lost.token) })).status).toBe(200);
+      await pairOf(await refresh(retried.refresh_token));
+      await pairOf(await refresh(lost.refresh_token));
+    }
+  });
+
+  it("makes every answered refresh token single-use: each one presented after its own interval is theft", async () => {
+    const { refreshToken, token } = await registered();
+    await pairOf(await refresh(refreshToken));
+    const again = await pairOf(await refresh(refreshToken)); // within the interval
+    const next = await pairOf(await refresh(again.refresh_token)); // spends the answered token
+    await rewindRotation(again.refresh_token, 11);
+    await expectInvalid(await refresh(again.refresh_token));
+    // Theft ends the whole session, every branch of it.
+    await expectInvalid(await refresh(next.refresh_token));
+    await expectInvalid(await call("/me", { headers: bearer(token) }));
+  });
+
+  it("measures the interval from the token's own rotation, not from later use of the session", async () => {
+    const { refreshToken } = await registered();
+    const legit = await pairOf(await refresh(refreshToken));
+    await rewindRotation(refreshToken, 6);
+    const child = await pairOf(await refresh(legit.refresh_token));
+    await rewindRotation(refreshToken, 5);
+    await expectInvalid(await refresh(refreshToken));
+    await expectInvalid(await refresh(child.refresh_token));
+  });
+
+  it("honours a shorter interval, and 0 turns the allowance off", async () => {
+    const short = { REFRESH_REUSE_INTERVAL: "2s" };
+    const a = await registered();
+    await pairOf(await postJson("/token/refresh", { refresh_token: a.refreshToken }, {}, short));
+    await rewindRotation(a.refreshToken, 1);
+    await pairOf(await postJson("/token/refresh", { refresh_token: a.refreshToken }, {}, short));
+    await rewindRotation(a.refreshToken, 2);
+    await expectInvalid(await postJson("/token/refresh", { refresh_token: a.refreshToken }, {}, short));
+
+    const off = { REFRESH_REUSE_INTERVAL: "0" };
+    const b = await registered();
+    const responses = await Promise.all([
+      postJson("/token/refresh", { refresh_token: b.refreshToken }, {}, off),
+      postJson("/token/refresh", { refresh_token: b.refreshToken }, {}, off),
+    ]);
+    // Without the allowance exactly one of two racing refreshes wins, and the session goes on.
+    expect(responses.map((res) => res.status).sort()).toEqual([200, 401]);
+    const winner = await pairOf(responses.find((res) => res.status === 200) as Response);
+    expect((await rows(b.body.id)).filter((row) => row.replaced_by === null && row.revoked_at === null)).toHaveLength(
+      1,
+    );
+    const next = await pairOf(await postJson("/token/refresh", { refresh_token: winner.refresh_token }, {}, off));
+    // An immediate replay is theft.
+    await expectInvalid(await postJson("/token/refresh", { refresh_token: winner.refresh_token }, {}, off));
+    await expectInvalid(await postJson("/token/refresh", { refresh_token: next.refresh_token }, {}, off));
+  });
+
+  it("refuses a rotated token whose session was logged out, even within the interval", async () => {
+    const { refreshToken } = await registered();
+    const pair = await pairOf(await refresh(refreshToken));
+    expect((await call("/logout", { method: "POST", headers: bearer(pair.token) })).status).toBe(204);
+    await expectInvalid(await refresh(refreshToken));
+  });
+
+  it("refuses the session's earlier refresh tokens after a password change, even within the interval; the session goes on", async () => {
+    const { input, refreshToken } = await registered();
+    const rotated = await pairOf(await refresh(refreshToken));
+    const res = await call("/me/password", {
+      method: "POST",
+      headers: { ...bearer(rotated.token), "content-type": "application/json" },
+      body: JSON.stringify({ currentPassword: input.password, newPassword: "a brand new passphrase" }),
+    });
+    const changed = await pairOf(res);
+    await expectInvalid(await refresh(refreshToken));
+    await expectInvalid(await refresh(rotated.refresh_token));
+    expect((await call("/me", { headers: bearer(changed.token) })).status).toBe(200);
+    await pairOf(await refresh(changed.refresh_token));
+  });
+
+  it("lists a session answered twice once in GET /sessions, and DELETE /sessions/:id ends every branch", async () => {
+    const { refreshToken, token } = await registered();
+    const pairs = await Promise.all([refresh(refreshToken).then(pairOf), refresh(refreshToken).then(pairOf)]);
+    const sid = claimsOf(token).sid as string;
+    const listed = (await (await call("/sessions", { headers: bearer(token) })).json()) as {
+      sessions: { id: string }[];
+    };
+    expect(listed.sessions.map((session) => session.id)).toEqual([sid]);
+    expect((await call(`/sessions/${sid}`, { method: "DELETE", headers: bearer(token) })).status).toBe(204);
+    for (const pair of pairs) await expectInvalid(await refresh(pair.refresh_token));
   });
 });
 

@@ -3,29 +3,70 @@ import commonPasswords from "./common-passwords";
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
 export const MAX_PASSWORD_BYTES = 72;
-export const MIN_PASSWORD_BYTES = 8;
+/** At least this many characters: Unicode code points of the NFC form (ASVS v5 6.2.1,
+ * NIST SP 800-63B 3.1.1.2), not bytes and not UTF-16 units. */
+export const MIN_PASSWORD_CHARS = 8;
 
 const utf8 = new TextEncoder();
 
+/** A password as it is hashed and compared: NFC (NIST SP 800-63B 3.1.1.2), so a
+ * password typed precomposed and decomposed is the same password. */
+export function normalizePassword(password: string): string {
+  return password.normalize("NFC");
+}
+
+/** UTF-8 bytes of `password` as given (callers pass the NFC form). */
 export function passwordBytes(password: string): number {
   return utf8.encode(password).length;
 }
 
-export function hashPassword(password: string, cost: number): Promise<string> {
-  return hash(password, cost);
+/** Characters (code points) of `password` as given (callers pass the NFC form). */
+export function passwordChars(password: string): number {
+  let count = 0;
+  for (const _ of password) count++;
+  return count;
 }
 
-export function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
-  return compare(password, passwordHash);
+/** bcrypt hash of the NFC form of `password`, at `cost`. */
+export function hashPassword(password: string, cost: number): Promise<string> {
+  return hash(normalizePassword(password), cost);
+}
+
+/** The outcome of a password check; `rehash` asks the caller to store a fresh hash
+ * (the hash is of a non-NFC form, or at another cost than the configured one). */
+export type PasswordCheck = { valid: boolean; rehash: boolean };
+
+/**
+ * Checks `password` against `passwordHash`; without a hash (no such account) it runs
+ * the same comparisons against one no password matches, so timing says nothing about
+ * which accounts exist. The NFC form is tried first. Hashes made before passwords were
+ * normalized hold the form the client sent: when the NFC form fails and the input was
+ * not in NFC, the input as sent is tried too, and a match asks for a rehash (to NFC).
+ * A form over 72 bytes is never compared for real (bcrypt would cut it).
+ */
+export async function checkPassword(
+  password: string,
+  passwordHash: string | undefined,
+  cost: number,
+): Promise<PasswordCheck> {
+  const nfc = normalizePassword(password);
+  const forms = nfc === password ? [nfc] : [nfc, password];
+  for (const [index, form] of forms.entries()) {
+    const checkable = passwordHash !== undefined && passwordBytes(form) <= MAX_PASSWORD_BYTES;
+    if (await compare(form, checkable ? passwordHash : unmatchableHash(cost))) {
+      return { valid: true, rehash: index > 0 || needsRehash(passwordHash as string, cost) };
+    }
+  }
+  return { valid: false, rehash: false };
 }
 
 let common: Set<string> | undefined;
 
-/** True for one of the most common passwords, in any letter case. No network call:
- * the list ships in the bundle (see scripts/build-common-passwords.mjs). */
+/** True for one of the most common passwords, in any letter case and Unicode form.
+ * No network call: the list ships in the bundle (see scripts/build-common-passwords.mjs). */
 export function isCommonPassword(password: string): boolean {
   common ??= new Set(commonPasswords.split("\n"));
-  return common.has(password.toLowerCase());
+  return common.has(normalizePassword(password).toLowerCase());
 }
 
 /** True when `passwordHash` was made at another cost than `cost`. */
@@ -37,10 +78,4 @@ export function needsRehash(passwordHash: string, cost: number): boolean {
  * costs the same CPU as a real check, so unknown emails answer as slowly as known ones. */
 export function unmatchableHash(cost: number): string {
   return `$2b$${String(cost).padStart(2, "0")}$${"x".repeat(53)}`;
-}
-
-/** Spends one bcrypt comparison at `cost` and always fails. */
-export async function burnPasswordCheck(password: string, cost: number): Promise<false> {
-  await compare(password, unmatchableHash(cost));
-  return false;
 }

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { parseIp } from "../client-ip";
 import type { Config } from "../config";
 import type { Role } from "../db/schema";
 import type { Client } from "../db/sessions";
@@ -10,8 +11,8 @@ const MAX_USER_AGENT = 256;
  * such as X-Forwarded-For are set by whoever sends the request. */
 export function clientOf(c: Context): Client {
   const userAgent = c.req.header("user-agent")?.slice(0, MAX_USER_AGENT) || null;
-  const ip = c.req.header("cf-connecting-ip") ?? "";
-  return { userAgent, ip: /^[0-9a-fA-F:.]{2,45}$/.test(ip) ? ip : null };
+  const ip = c.req.header("cf-connecting-ip")?.trim() ?? "";
+  return { userAgent, ip: parseIp(ip) ? ip : null };
 }
 
 /** An opaque refresh token: 256 random bits, base64url. */

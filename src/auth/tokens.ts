@@ -47,10 +47,32 @@ export async function issueAccessToken(
   return sign(claims, signWith, config.signing.alg);
 }
 
-/** Verifies signature, algorithm (pinned to `JWT_ALG`), key id, issuer, audience
- * and lifetime; any failure is `invalid_token`. */
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** Three non-empty segments of the base64url alphabet, nothing else (no `=`, no spaces). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** True when `segment` is the one base64url encoding of some bytes (RFC 7515 2, RFC 4648
+ * 3.5): no padding, a length that encodes whole bytes, and zero in the bits of the last
+ * character that encode no byte. Decoders that ignore those bits accept a token in many
+ * spellings; only the canonical one is ours. */
+function isCanonicalBase64url(segment: string): boolean {
+  const tail = segment.length % 4;
+  if (tail === 0) return true;
+  if (tail === 1) return false;
+  const last = BASE64URL.indexOf(segment.at(-1) ?? "");
+  return (last & (tail === 2 ? 0b1111 : 0b11)) === 0;
+}
+
+/** True when `token` has the compact JWS shape, every segment canonical base64url. */
+export function isCompactJws(token: string): boolean {
+  return COMPACT_JWS.test(token) && token.split(".").every(isCanonicalBase64url);
+}
+
+/** Verifies the shape (three canonical base64url segments, before any crypto), then
+ * signature, algorithm (pinned to `JWT_ALG`), key id, issuer, audience and lifetime;
+ * any failure is `invalid_token`. */
 export async function verifyAccessToken(token: string, config: Config): Promise<AccessClaims> {
-  if (token.length > MAX_TOKEN_LENGTH) throw new ApiError("invalid_token");
+  if (token.length > MAX_TOKEN_LENGTH || !isCompactJws(token)) throw new ApiError("invalid_token");
   const keyring = await keyringOf(config);
   let payload: Record<string, unknown>;
   try {

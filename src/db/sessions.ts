@@ -34,19 +34,30 @@ export function insertSession(db: Db, userId: string, token: NewToken, now: Date
 
 /** The two statements of a rotation, to run in one batch: mark the live row matched
  * by `which` as replaced by `next`, then insert `next` as its child. Only one
- * concurrent rotation can match the live row, so only one child is ever inserted. */
-export function rotate(db: Db, which: SQL | undefined, next: NewToken, now: Date) {
+ * concurrent rotation can match the live row, so only one child comes from it.
+ * With `reuse`, the child is also inserted when that row was already rotated, at or
+ * after `reuse.since` (the refresh-token reuse interval): a second, single-use branch
+ * of the same session for a client that presented the token twice (two tabs, a retry).
+ * The insert returns the new row's id when it happened. */
+export function rotate(db: Db, which: SQL | undefined, next: NewToken, now: Date, reuse?: { id: string; since: Date }) {
+  const reused = reuse
+    ? sql` or (${sessions.id} = ${reuse.id} and ${sessions.replacedBy} is not null and ${sessions.revokedAt} is null
+        and ${sessions.lastUsedAt} >= ${reuse.since.getTime()} and ${sessions.expiresAt} > ${now.getTime()})`
+    : sql``;
   return [
     db
       .update(sessions)
       .set({ replacedBy: next.id, lastUsedAt: now })
       .where(and(which, liveRow(now)))
       .returning({ id: sessions.id }),
-    db.insert(sessions).select(
-      sql`select ${next.id}, ${sessions.userId}, ${sessions.familyId}, ${sessions.id}, null, ${next.refreshTokenHash},
+    db
+      .insert(sessions)
+      .select(
+        sql`select ${next.id}, ${sessions.userId}, ${sessions.familyId}, ${sessions.id}, null, ${next.refreshTokenHash},
         ${now.getTime()}, ${now.getTime()}, ${next.expiresAt.getTime()}, null, ${next.userAgent}, ${next.ip}
-        from ${sessions} where ${sessions.replacedBy} = ${next.id}`,
-    ),
+        from ${sessions} where ${sessions.replacedBy} = ${next.id}${reused} limit 1`,
+      )
+      .returning({ id: sessions.id }),
   ] as const;
 }
 
@@ -59,6 +70,7 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
       familyId: sessions.familyId,
       replacedBy: sessions.replacedBy,
       revokedAt: sessions.revokedAt,
+      lastUsedAt: sessions.lastUsedAt,
       expiresAt: sessions.expiresAt,
       email: users.email,
       role: users.role,
@@ -91,6 +103,16 @@ export async function revokeFamily(db: Db, userId: string, familyId: string, now
   return rows.length;
 }
 
+/** Revokes every row of family `familyId` but `keepId`: after a password change, no
+ * refresh token issued before it works again, not even within the reuse interval.
+ * Batchable. */
+export function revokeFamilyBefore(db: Db, familyId: string, keepId: string, now: Date) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.familyId, familyId), ne(sessions.id, keepId), isNull(sessions.revokedAt)));
+}
+
 /** Revokes all sessions of `userId`, except family `keep` when given. */
 export function revokeAll(db: Db, userId: string, now: Date, keep?: string) {
   return db
@@ -101,10 +123,12 @@ export function revokeAll(db: Db, userId: string, now: Date, keep?: string) {
     );
 }
 
-/** The user's live sessions, one per family, with when the family started. */
-export function listLive(db: Db, userId: string, now: Date) {
+/** The user's live sessions, one per family (the most recently used of its live rows:
+ * a family has several when a refresh token was presented again within the reuse
+ * interval), with when the family started, least recently used first. */
+export async function listLive(db: Db, userId: string, now: Date) {
   const first = alias(sessions, "first");
-  return db
+  const rows = await db
     .select({
       id: sessions.familyId,
       createdAt: first.createdAt,
@@ -116,6 +140,14 @@ export function listLive(db: Db, userId: string, now: Date) {
     .innerJoin(first, eq(first.id, sessions.familyId))
     .where(and(eq(sessions.userId, userId), liveRow(now)))
     .orderBy(sessions.lastUsedAt);
+  // Later rows win, and a Map keeps the position of a key's last set only if it is new:
+  // delete first, so each family sits where its latest row does.
+  const latest = new Map<string, (typeof rows)[number]>();
+  for (const row of rows) {
+    latest.delete(row.id);
+    latest.set(row.id, row);
+  }
+  return [...latest.values()];
 }
 
 /** The current row of a family that can still be refreshed. */

@@ -20,3 +20,13 @@ const HEADERS: readonly (readonly [string, string])[] = [
 export function setSecurityHeaders(c: Context): void {
   for (const [name, value] of HEADERS) c.header(name, value);
 }
+
+/** `Cache-Control: no-store` on the finished response unless its route chose its own
+ * caching: answers to authenticated requests, tokens, account data and errors must never
+ * sit in a browser or proxy cache. Only the public documents (`/openapi.json`, `/docs`
+ * and its files, `/.well-known/jwks.json`) set their own. Set on the response itself,
+ * after the route, so whatever it or `onError` built carries it. */
+export function setDefaultCaching(c: Context): void {
+  const { headers } = c.res;
+  if (!headers.has("cache-control")) headers.set("Cache-Control", "no-store");
+}

@@ -1,13 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import {
-  burnPasswordCheck,
-  hashPassword,
-  MAX_PASSWORD_BYTES,
-  needsRehash,
-  passwordBytes,
-  verifyPassword,
-} from "../auth/passwords";
+import { checkPassword, hashPassword } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
@@ -54,7 +47,7 @@ export const auth = new Hono<AppEnv>()
       tag: "Auth",
       summary: "Create an account and start a session",
       description:
-        'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; names are trimmed, 1 to 100 characters; `password` is 8 to 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
+        'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; an internationalized domain is stored in its ASCII form (`x@münchen.de` is `x@xn--mnchen-3ya.de`), the part before @ must be ASCII; names are trimmed, 1 to 100 characters, with a visible character and no control, format or invisible ones; `password` is at least 8 characters (code points, NFC) and at most 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
       access: "public",
       ok: { status: 201, description: "The new user and its token pair", json: signedInJson, cacheControl: "no-store" },
       errors: ["invalid_input", "user_exists", "rate_limited"],
@@ -114,12 +107,9 @@ export const auth = new Hono<AppEnv>()
           "Retry-After": String(wait),
         });
       }
-      // Every path below spends exactly one bcrypt comparison, so timing says nothing
-      // about whether the email exists.
-      const checkable = user !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
-      const valid = checkable
-        ? await verifyPassword(password, user.passwordHash)
-        : await burnPasswordCheck(password, config.bcryptCost);
+      // Known or unknown email, the check spends the same bcrypt work for the same input,
+      // so timing says nothing about whether the email exists.
+      const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost);
       // A disabled account gets the wrong-password answer, after the same work.
       if (!user || !valid || user.disabled) {
         if (known) await recordFailure(db, email, record, config.lockout, now);
@@ -128,9 +118,10 @@ export const auth = new Hono<AppEnv>()
 
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-      // One write round trip: the session, plus a rehash (a hash made at another cost is
-      // upgraded while the password is at hand) and a failure reset, only when due.
-      const rehashed = needsRehash(user.passwordHash, config.bcryptCost)
+      // One write round trip: the session, plus a rehash (a hash made at another cost, or
+      // of a non-NFC form, is upgraded while the password is at hand) and a failure reset,
+      // only when due.
+      const rehashed = rehash
         ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
         : undefined;
       await db.batch([

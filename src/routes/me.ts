@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from "../auth/passwords";
+import { checkPassword, hashPassword } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import type { Db } from "../db/client";
 import { sessions } from "../db/schema";
-import { revokeAll, rotate } from "../db/sessions";
+import { revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -32,11 +32,11 @@ export const changePasswordBody = named(
 );
 export const deleteMeBody = named("DeleteMeBody", z.object({ password: password("password") }));
 
-/** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`. */
-async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {
-  const passwordHash = await findPasswordHash(db, userId);
-  const valid = passwordHash !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
-  if (!valid || !(await verifyPassword(password, passwordHash))) throw new ApiError("invalid_credentials");
+/** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`.
+ * No rehash here: the hash is replaced (password change) or deleted (account deletion). */
+async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
+  const { valid } = await checkPassword(password, await findPasswordHash(db, userId), cost);
+  if (!valid) throw new ApiError("invalid_credentials");
 }
 
 export const me = new Hono<AppEnv>()
@@ -94,16 +94,18 @@ export const me = new Hono<AppEnv>()
       const { currentPassword, newPassword } = c.req.valid("json");
       const { claims, config, db, user } = c.var;
       const sid = claims.sid ?? "";
-      await confirmPassword(db, user.id, currentPassword);
+      await confirmPassword(db, user.id, currentPassword, config.bcryptCost);
       const passwordHash = await hashPassword(newPassword, config.bcryptCost);
       const now = new Date();
       const refresh = await newRefresh(config, now);
       const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-      // One batch: new hash, every other session revoked, this one rotated to a new pair.
+      // One batch: new hash, every other session revoked, this one rotated to a new pair,
+      // and every earlier refresh token of this one revoked (none is reusable).
       const [, , rotated] = await db.batch([
         setPasswordHash(db, user.id, passwordHash, now),
         revokeAll(db, user.id, now, sid),
         ...rotate(db, eq(sessions.familyId, sid), next, now),
+        revokeFamilyBefore(db, sid, next.id, now),
       ]);
       if (rotated.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
@@ -124,8 +126,8 @@ export const me = new Hono<AppEnv>()
     requireSession,
     jsonBody(deleteMeBody),
     async (c) => {
-      const { db, user } = c.var;
-      await confirmPassword(db, user.id, c.req.valid("json").password);
+      const { config, db, user } = c.var;
+      await confirmPassword(db, user.id, c.req.valid("json").password, config.bcryptCost);
       await deleteUser(db, user.id);
       return c.body(null, 204);
     },

@@ -16,6 +16,11 @@ import { describe, doc, named, timestamp, tokenPair as tokenPairJson, uuid } fro
 /** Ours are 43 characters; anything much longer is not worth hashing. */
 const MAX_REFRESH_TOKEN_LENGTH = 128;
 
+/** Rows rotated at or after `since` may be presented again (`REFRESH_REUSE_INTERVAL`). */
+function reuseWindow(seconds: number, id: string, now: Date) {
+  return seconds > 0 ? { id, since: new Date(now.getTime() - seconds * 1000) } : undefined;
+}
+
 export const refreshBody = named("RefreshBody", z.object({ refresh_token: password("refresh_token") }));
 
 const sessionJson = named(
@@ -38,7 +43,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       tag: "Sessions",
       summary: "Trade a refresh token for a new token pair",
       description:
-        "Rotation: the refresh token sent is spent. Presenting a spent one again revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
+        "Rotation: the refresh token sent is spent. Presented again within REFRESH_REUSE_INTERVAL (10 s) of its rotation (two tabs, a retry) it gets a fresh pair of its own for the same session; later, it revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
       access: "public",
       ok: { status: 200, description: "A new token pair", json: tokenPairJson, cacheControl: "no-store" },
       errors: ["invalid_input", "invalid_token", "rate_limited"],
@@ -54,18 +59,23 @@ export const sessionRoutes = new Hono<AppEnv>()
       // A disabled account's sessions were revoked with it; the check covers a row
       // disabled by hand in D1 as well.
       if (!row || row.revokedAt || row.expiresAt <= now || row.disabled) throw new ApiError("invalid_token");
-      if (row.replacedBy) {
-        // Already rotated when presented: a copy is in someone else's hands. Revoke the
+      // A token rotated within the reuse interval is being presented again by its holder
+      // (two tabs, a retry after a lost answer): it gets a branch of its own below.
+      const reuse = reuseWindow(config.refreshReuseSeconds, row.id, now);
+      if (row.replacedBy && !(reuse && row.lastUsedAt >= reuse.since)) {
+        // Rotated longer ago than that: a copy is in someone else's hands. Revoke the
         // whole family, so the thief and the legitimate holder must both log in again.
         await revokeFamily(db, row.userId, row.familyId, now);
         log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
         throw new ApiError("invalid_token");
       }
+      if (row.replacedBy) log(c, "info", "refresh_token_reused_within_interval", { session_id: row.familyId });
       const refresh = await newRefresh(config, now);
       const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-      const [won] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now));
-      // Live when read, gone when written: a concurrent refresh with the same token won.
-      if (won.length === 0) throw new ApiError("invalid_token");
+      const [, inserted] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now, reuse));
+      // Nothing inserted: revoked or expired in the meantime, or (with no reuse interval) a
+      // concurrent refresh with the same token won.
+      if (inserted.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
       const user = { id: row.userId, email: row.email, role: row.role };
       return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));

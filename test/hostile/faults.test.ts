@@ -101,7 +101,8 @@ describe("logs", () => {
     await postJson("/login", { email: input.email, password: "wrong-password" });
     const rotated = await refresh(refreshToken);
     const pair = (await rotated.json()) as { token: string; refresh_token: string };
-    await refresh(refreshToken); // reuse: logged as a warning
+    // Reuse after the interval (here: none at all): logged as a warning.
+    await postJson("/token/refresh", { refresh_token: refreshToken }, {}, { REFRESH_REUSE_INTERVAL: "0" });
     await postJson("/register", newUser(), {}, { DB: downDb }); // logged as an error
     await call("/health", {}, { TOKEN_KEY: "short" }); // misconfiguration, logged
     const res = await call("/health", { headers: { "X-Request-Id": "trace-me-123" } }, { DB: downDb });

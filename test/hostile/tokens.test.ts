@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { isCompactJws } from "../../src/auth/tokens";
 import { bearer, call, claimsOf, errorOf, registered } from "../helpers";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -159,5 +160,98 @@ describe("hostile tokens on every D1-checked route", () => {
   it("expectStatus helper sanity: a fresh token works on both kinds of route", async () => {
     const { token } = await registered();
     await expectStatus(token, 200);
+  });
+});
+
+describe("only the canonical compact form of a token: three base64url segments", () => {
+  const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+  /** The same token with bits that encode no byte set in the last character of segment
+   * `at`, or undefined when that segment's length leaves no such bits. */
+  function strayBits(token: string, at: number): string | undefined {
+    const parts = token.split(".");
+    const segment = parts[at] ?? "";
+    if (segment.length % 4 === 0) return undefined;
+    const last = ALPHABET.indexOf(segment.at(-1) ?? "");
+    parts[at] = segment.slice(0, -1) + ALPHABET[last ^ 1];
+    return parts.join(".");
+  }
+
+  /** Every non-canonical spelling of `token` we can think of; each decodes, leniently, to it. */
+  function variants(token: string): [string, string][] {
+    const [header = "", payload = "", signature = ""] = token.split(".");
+    const pad = (segment: string) => segment + "=".repeat((4 - (segment.length % 4)) % 4 || 1);
+    const list: [string, string | undefined][] = [
+      ['"=" after the signature', `${token}=`],
+      ['"==" after the signature', `${token}==`],
+      ["a padded header", `${pad(header)}.${payload}.${signature}`],
+      ["a padded payload", `${header}.${pad(payload)}.${signature}`],
+      ["stray low bits in the signature", strayBits(token, 2)],
+      ["stray low bits in the header", strayBits(token, 0)],
+      ["stray low bits in the payload", strayBits(token, 1)],
+      ["standard base64 (+ and /) where base64url belongs", token.replace(/-/g, "+").replace(/_/g, "/")],
+      ["a space inside", `${header}.${payload.slice(0, 5)} ${payload.slice(5)}.${signature}`],
+      ["a tab inside", `${header}.${payload}.${signature.slice(0, 5)}\t${signature.slice(5)}`],
+      ["a newline inside", `${header}\n.${payload}.${signature}`],
+      ["a trailing newline", `${token}\n`],
+      ["a fourth segment", `${token}.${signature}`],
+      ["no signature", `${header}.${payload}.`],
+      ["an empty payload", `${header}..${signature}`],
+      [
+        "a segment of 4n+1 characters",
+        `${header}.${payload}.${signature}${"A".repeat((5 - (signature.length % 4)) % 4 || 4)}`,
+      ],
+    ];
+    return list.filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== token);
+  }
+
+  /** `call`, or undefined when no client could send the token in those headers as it is:
+   * a line break inside is not a legal header value, and whitespace at either end is not
+   * part of one (HTTP strips it before the worker sees the header). */
+  async function attempt(path: string, init: RequestInit, overrides = {}): Promise<Response | undefined> {
+    try {
+      const sent = new Headers(init.headers);
+      for (const [name, value] of Object.entries(init.headers ?? {})) {
+        if (sent.get(name) !== value) return undefined;
+      }
+      return await call(path, init, overrides);
+    } catch (err) {
+      if (err instanceof TypeError) return undefined;
+      throw err;
+    }
+  }
+
+  it("accepts the token as issued (control)", async () => {
+    const { token } = await registered();
+    expect(isCompactJws(token)).toBe(true);
+    await expectStatus(token, 200);
+  });
+
+  it("refuses every non-canonical spelling of a live token with 401 invalid_token, on every transport", async () => {
+    const { token } = await registered();
+    const cases = variants(token);
+    expect(cases.length).toBeGreaterThanOrEqual(12);
+    for (const [label, variant] of cases) {
+      expect(isCompactJws(variant), label).toBe(false);
+      const answers = [
+        attempt("/welcome", { headers: { "x-access-token": variant } }),
+        attempt("/welcome", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ token: variant }),
+        }),
+        attempt(`/welcome?token=${encodeURIComponent(variant)}`, {}, { ALLOW_QUERY_TOKEN: "true" }),
+        attempt("/me", { headers: { "x-access-token": variant } }),
+        attempt("/welcome", { headers: bearer(variant) }),
+        attempt("/me", { headers: bearer(variant) }),
+      ];
+      for (const pending of answers) {
+        const res = await pending;
+        // A header value with a line break cannot be sent at all: nothing to check.
+        if (!res) continue;
+        expect(res.status, label).toBe(401);
+        expect((await errorOf(res)).code, label).toBe("invalid_token");
+      }
+    }
   });
 });

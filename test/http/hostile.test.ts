@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { type HostileRun, runHostile } from "../../scripts/hostile.mjs";
-import { HOSTILE_ORIGIN, HOSTILE_TOKEN_KEY } from "./servers";
+import { HOSTILE_ORIGIN, HOSTILE_REUSE_INTERVAL, HOSTILE_TOKEN_KEY } from "./servers";
 
 const { defaults, hostile } = inject("servers");
 
@@ -12,8 +12,12 @@ function failures(run: HostileRun): string[] {
 }
 
 describe("scripts/hostile.mjs over real HTTP", () => {
-  it("every hostile case holds against a server with a known TOKEN_KEY and a CORS allowlist", async () => {
-    const run = await runHostile(hostile, { tokenKey: HOSTILE_TOKEN_KEY, allowlistOrigin: HOSTILE_ORIGIN });
+  it("every hostile case holds against a server with a known TOKEN_KEY, a CORS allowlist and a short reuse interval", async () => {
+    const run = await runHostile(hostile, {
+      tokenKey: HOSTILE_TOKEN_KEY,
+      allowlistOrigin: HOSTILE_ORIGIN,
+      reuseInterval: HOSTILE_REUSE_INTERVAL,
+    });
     const failed = failures(run);
     expect(failed, `${failed.length} hostile cases failed:\n${failed.join("\n")}`).toEqual([]);
     expect(run.passed).toBeGreaterThanOrEqual(80);

@@ -14,7 +14,8 @@ export type Servers = {
   misconfigured: string;
   /** Signing with ES256 and a key made by `npm run keys:generate`. */
   es256: string;
-  /** For scripts/hostile.mjs: a known `HOSTILE_TOKEN_KEY` and `CORS_ORIGINS` = `HOSTILE_ORIGIN`. */
+  /** For scripts/hostile.mjs: a known `HOSTILE_TOKEN_KEY`, `CORS_ORIGINS` = `HOSTILE_ORIGIN`
+   * and a `REFRESH_REUSE_INTERVAL` of `HOSTILE_REUSE_INTERVAL` seconds. */
   hostile: string;
 };
 
@@ -29,6 +30,8 @@ export const ALLOWED_ORIGINS = ["http://localhost:5173", "https://app.example.co
 /** The hostile run signs malformed tokens with the server's key, so this server gets a known one. */
 export const HOSTILE_TOKEN_KEY = "hostile-run-signing-key-known-to-the-tests-0123456789";
 export const HOSTILE_ORIGIN = "https://app.example.com";
+/** Short, so the hostile run can wait it out and see a later replay treated as theft. */
+export const HOSTILE_REUSE_INTERVAL = 2;
 
 type Started = { url: string; dir: string };
 const running: Running[] = [];
@@ -72,7 +75,14 @@ export default async function setup(project: TestProject) {
       start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
       start(["--var", "TOKEN_KEY:too-short"]),
       start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
-      start(["--var", `TOKEN_KEY:${HOSTILE_TOKEN_KEY}`, "--var", `CORS_ORIGINS:${HOSTILE_ORIGIN}`]),
+      start([
+        "--var",
+        `TOKEN_KEY:${HOSTILE_TOKEN_KEY}`,
+        "--var",
+        `CORS_ORIGINS:${HOSTILE_ORIGIN}`,
+        "--var",
+        `REFRESH_REUSE_INTERVAL:${HOSTILE_REUSE_INTERVAL}s`,
+      ]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
