@@ -38,9 +38,20 @@ export function jsonBody<S extends z.ZodMiniType>(
     if (!result.success) {
       const { issues } = result.error;
       const missing = issues.find((issue) => issue.message === REQUIRED);
-      throw new ApiError("invalid_input", (missing ?? issues[0])?.message);
+      throw new ApiError("invalid_input", missing ? respelled(missing.path, body) : issues[0]?.message);
     }
     c.req.addValidatedData("json", result.data as object);
     await next();
   };
+}
+
+/** The message for a missing field. When the body has that field under another
+ * spelling (`first_name` copied from a response, `FirstName`), it names both; otherwise
+ * it is the tutorial's "All input is required", which its clients match on. */
+function respelled(path: readonly PropertyKey[], body: Record<string, unknown>): string {
+  const [field] = path;
+  if (typeof field !== "string" || path.length !== 1) return REQUIRED;
+  const key = (name: string) => name.replace(/[-_\s]/g, "").toLowerCase();
+  const sent = Object.keys(body).find((name) => name !== field && key(name) === key(field));
+  return sent === undefined ? REQUIRED : `${REQUIRED}: ${field} is missing (send ${field}, not ${sent})`;
 }
