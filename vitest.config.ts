@@ -13,6 +13,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // A database nobody migrates: what plain `wrangler dev` without migrations sees.
+          d1Databases: { EMPTY_DB: "empty-db" },
           bindings: {
             TEST_MIGRATIONS: migrations,
             TOKEN_KEY: "test-signing-key-that-is-at-least-32-bytes-long",

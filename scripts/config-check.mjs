@@ -1,9 +1,10 @@
 // The worker's own configuration check (src/config.ts readConfig, and the key import of
 // src/auth/keys.ts), run in Node before `wrangler dev` or a deploy starts, so every bad
 // setting is listed at once instead of showing up as a 500 at the first request.
-// As a command (`node scripts/config-check.mjs --deploy [--env NAME]`, run by predeploy):
+// As a command (`node scripts/config-check.mjs --deploy [--env NAME] [--config FILE]`, run by predeploy):
 // checks wrangler.toml's [vars] only, since the secrets live in Cloudflare.
 import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import { tsImport } from "tsx/esm/api";
@@ -18,7 +19,7 @@ export function readDevVars(path) {
 /** The `[vars]` of wrangler.toml (for `env`, when given) and its `[dev]` section, as wrangler reads them. */
 export async function readWranglerConfig({ config = "wrangler.toml", env } = {}) {
   const { unstable_readConfig } = await import("wrangler");
-  const parsed = unstable_readConfig({ config: `${root}${config}`, env }, { hideWarnings: true });
+  const parsed = unstable_readConfig({ config: resolve(root, config), env }, { hideWarnings: true });
   return { vars: parsed.vars ?? {}, dev: parsed.dev ?? {} };
 }
 
@@ -55,9 +56,11 @@ export function reportProblems(command, problems, fix) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const at = args.findIndex((arg) => arg === "--env" || arg === "-e");
-  const env = at === -1 ? undefined : args[at + 1];
-  const { vars } = await readWranglerConfig({ env });
+  const value = (...names) => {
+    const at = args.findIndex((arg) => names.includes(arg));
+    return at === -1 ? undefined : args[at + 1];
+  };
+  const { vars } = await readWranglerConfig({ config: value("--config", "-c"), env: value("--env", "-e") });
   const problems = await configProblems(vars, { secrets: !args.includes("--deploy") });
   if (problems.length > 0) {
     reportProblems("predeploy", problems, "Fix them in wrangler.toml [vars]; nothing was deployed.");

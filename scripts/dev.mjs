@@ -6,13 +6,11 @@
 // `--skip-config-check` (not passed on) starts wrangler even with a bad configuration,
 // for tests of the worker's own 500 server_misconfigured answer.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
+import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
+import { canListen } from "./ports.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
@@ -21,7 +19,8 @@ const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check"
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
-await fillDevVars(devVars);
+const filled = await fillDevVars(devVars);
+if (filled) console.log(filled);
 
 const wranglerConfig = await readWranglerConfig({
   config: flagValue(args, ["--config", "-c"]),
@@ -68,34 +67,6 @@ const dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, env
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 
-/** Creates .dev.vars, or completes an existing one: every secret of src/settings.ts gets a
- * line (so the env wrangler dev sees matches the committed worker types), and an empty
- * secret that can be generated gets a fresh random value. Other lines are kept as they are. */
-async function fillDevVars(path) {
-  const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
-  const existed = existsSync(path);
-  let text = existed ? readFileSync(path, "utf8") : "# Local secrets, never committed.\n";
-  const current = readDevVars(path);
-  const filled = [];
-  for (const setting of SETTINGS.filter((s) => s.kind === "secret")) {
-    const value = current[setting.name];
-    if (value !== undefined && value.trim() !== "") continue;
-    const fresh = setting.generate === "hex32" ? randomBytes(32).toString("hex") : "";
-    if (value === undefined) {
-      text = `${text.replace(/\n?$/, "\n")}${setting.name}=${fresh}\n`;
-    } else if (fresh) {
-      text = text.replace(new RegExp(`^(\\s*(?:export\\s+)?${setting.name}\\s*=).*$`, "m"), `$1${fresh}`);
-    } else {
-      continue;
-    }
-    if (fresh) filled.push(setting.name);
-  }
-  if (existed && text === readFileSync(path, "utf8")) return;
-  writeFileSync(path, text, { mode: 0o600 });
-  const what = filled.length > 0 ? ` with a random 256-bit ${filled.join(", ")}` : "";
-  console.log(existed ? `Completed .dev.vars${what}` : `Created .dev.vars${what}`);
-}
-
 /** The value of the first of `names` in `argv` (`--flag value` or `--flag=value`). */
 function flagValue(argv, names) {
   for (let i = 0; i < argv.length; i++) {
@@ -120,15 +91,6 @@ function cliVars(argv) {
     }
   }
   return vars;
-}
-
-/** True when nothing holds `port` on `host` (wrangler's default "localhost" is checked on 127.0.0.1). */
-function canListen(port, host) {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen(port, host === "localhost" ? "127.0.0.1" : host, () => probe.close(() => resolve(true)));
-  });
 }
 
 /** The flags (and their values) from `argv` that both wrangler commands understand. */

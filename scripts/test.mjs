@@ -6,15 +6,17 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const vitest = fileURLToPath(new URL("../node_modules/vitest/vitest.mjs", import.meta.url));
 const out = fileURLToPath(new URL("../test-artifacts/results/", import.meta.url));
 mkdirSync(out, { recursive: true });
 
-/** workerd's own warnings about requests the hostile tests send on purpose (non-ASCII
- * header values from the fuzzer); the Workers vitest pool writes them straight to stderr. */
-const NOISE = /^A header value for "[^"]*" contains non-ASCII characters/;
+/** Output that says nothing about the tests: workerd's warnings about the non-ASCII header
+ * values the fuzzer sends on purpose, which the Workers vitest pool writes straight to the
+ * terminal, and wrangler's note that it read .dev.vars. */
+const NOISE = /^(A header value for "[^"]*" contains non-ASCII characters|Using secrets defined in \.dev\.vars)/;
 
 const all = [
   { name: "workerd", config: "vitest.config.ts" },
@@ -48,7 +50,7 @@ for (const suite of suites) {
       `--outputFile.json=${report}`,
       ...args,
     ],
-    { cwd: root, stdio: ["inherit", "inherit", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    { cwd: root, stdio: ["inherit", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   try {
     const results = JSON.parse(readFileSync(report, "utf8"));
@@ -67,22 +69,28 @@ if (broken) failed = Math.max(failed, 1);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
 
-/** Runs a command with its stderr passed through line by line, minus `NOISE`
+/** Runs a command with its output passed through line by line, minus `NOISE`
  * (TEST_LOGS=1 keeps everything); resolves to `{ status }`. */
 function runQuietly(command, args, options) {
   return new Promise((resolve) => {
     const child = spawn(command, args, options);
-    let rest = "";
-    const keep = (line) => process.env.TEST_LOGS === "1" || !NOISE.test(line);
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk) => {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) if (keep(line)) process.stderr.write(`${line}\n`);
-    });
-    child.on("close", (status) => {
-      if (rest && keep(rest)) process.stderr.write(rest);
-      resolve({ status });
-    });
+    const keep = (line) => process.env.TEST_LOGS === "1" || !NOISE.test(stripVTControlCharacters(line));
+    const streams = [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ];
+    for (const [from, to] of streams) {
+      let rest = "";
+      from.setEncoding("utf8");
+      from.on("data", (chunk) => {
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) if (keep(line)) to.write(`${line}\n`);
+      });
+      from.on("end", () => {
+        if (rest && keep(rest)) to.write(rest);
+      });
+    }
+    child.on("close", (status) => resolve({ status }));
   });
 }
