@@ -15,7 +15,7 @@ const check = process.argv.includes("--check");
 const { ERRORS } = await tsImport("../src/errors.ts", import.meta.url);
 const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
 
-const DEFAULT_HINT = "npm run dev: a fresh random value";
+const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 
 /** A Markdown table with padded columns, the way the rest of README.md is formatted. */
 function table(header, rows) {

@@ -66,6 +66,8 @@ export default async function setup(project: TestProject) {
   try {
     const keys = execFileSync("npm", ["run", "-s", "keys:generate", "--", "--alg", "ES256"], {
       encoding: "utf8",
+      // Its advice on stderr is for people, not for the test output.
+      stdio: ["ignore", "pipe", "pipe"],
     }).trim();
     const [defaults, allowlist, misconfigured, es256, hostile] = await Promise.all([
       start([]),
