@@ -2,6 +2,9 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** Log lines the product writes (src/log.ts, src/config.ts) that tests cause on purpose. */
+const EXPECTED_LOG = /^(\{"level":"(info|warn|error)"|BCRYPT_COST \d+ accepted only because ENVIRONMENT=test)/;
+
 // Tests run inside workerd against a real local D1 with the real migrations.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
@@ -10,6 +13,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // A database nobody migrates: what plain `wrangler dev` without migrations sees.
+          d1Databases: { EMPTY_DB: "empty-db" },
           bindings: {
             TEST_MIGRATIONS: migrations,
             TOKEN_KEY: "test-signing-key-that-is-at-least-32-bytes-long",
@@ -37,6 +42,9 @@ export default defineConfig(async () => {
       include: ["test/**/*.test.ts"],
       exclude: ["test/http/**", "test/e2e/**"],
       setupFiles: ["./test/apply-migrations.ts", "./test/answered-codes.ts"],
+      // The worker's own log lines (one JSON object each) and the low-cost warning are what
+      // tests provoke on purpose; a failing test says what went wrong. TEST_LOGS=1 shows them.
+      onConsoleLog: (line: string) => process.env.TEST_LOGS === "1" || !EXPECTED_LOG.test(line),
     },
   };
 });

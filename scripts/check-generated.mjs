@@ -1,14 +1,20 @@
 // Fails when generated files are stale: the SQL migrations must match
-// src/db/schema.ts, worker-configuration.d.ts must match wrangler.toml, and the
-// common-password list must match its npm package.
+// src/db/schema.ts, worker-configuration.d.ts must match wrangler.toml, the
+// common-password list must match its npm package, and README.md's error and
+// configuration tables, wrangler.toml's [vars] and .dev.vars.example must match
+// src/errors.ts and src/settings.ts (scripts/generate-docs.mjs --check).
 // Regenerates both in place, then asks git whether anything changed.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 
 const run = (cmd, args) =>
   execFileSync(cmd, args, {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
+
+// Compared in memory, before anything is regenerated: [vars] feeds the worker types.
+const docs = spawnSync(process.execPath, ["scripts/generate-docs.mjs", "--check"], { stdio: "inherit" });
+if (docs.status !== 0) process.exit(1);
 
 run("npx", ["drizzle-kit", "generate"]);
 run("npm", ["run", "-s", "cf-typegen"]);
@@ -28,4 +34,4 @@ if (stale) {
   console.error(`Generated files are out of date (commit the regenerated versions):\n${stale}`);
   process.exit(1);
 }
-console.log("migrations and worker types match their sources");
+console.log("migrations, worker types, the password list and the generated docs match their sources");

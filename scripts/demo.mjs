@@ -9,6 +9,7 @@ import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { canListen } from "./ports.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const demoDir = fileURLToPath(new URL("../demo/", import.meta.url));
@@ -30,6 +31,21 @@ const apiPort = Number(values["api-port"]);
 const host = values.host;
 const origin = `http://${host}:${port}`;
 const api = `http://${host}:${apiPort}`;
+
+// Both ports are checked before anything starts, so a busy one gets a plain answer.
+const busy = [];
+if (!(await canListen(port, host))) {
+  busy.push(`port ${port} for the page is in use: choose another, e.g. npm run demo -- --port ${port + 1}`);
+}
+if (!values["no-api"] && !(await canListen(apiPort, host))) {
+  busy.push(
+    `port ${apiPort} for the API is in use (another npm run dev?): choose another, e.g. npm run demo -- --api-port ${apiPort + 1}`,
+  );
+}
+if (busy.length > 0) {
+  for (const line of busy) console.error(`demo: ${line}`);
+  process.exit(1);
+}
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -63,7 +79,8 @@ const server = createServer(async (req, res) => {
 });
 
 server.on("error", (err) => {
-  console.error(`demo: cannot serve on ${origin}: ${err.message}`);
+  const hint = err.code === "EADDRINUSE" ? `; choose another port with npm run demo -- --port ${port + 1}` : "";
+  console.error(`demo: cannot serve on ${origin}: ${err.message}${hint}`);
   stop(1);
 });
 server.listen(port, host, () => {

@@ -1,6 +1,7 @@
 // `npm run keys:generate -- --alg ES256|EdDSA|RS256`: prints a fresh private JWK, as a
 // one-key JWT_PRIVATE_KEYS value, with a new `kid`. Rotation: put the new key first in
-// the existing array, keep the old one until its tokens have expired, then drop it.
+// the existing array, keep the old one for TOKEN_TTL plus the JWKS cache age (5 minutes),
+// then drop it (README "Rotating keys" says the same).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 
 const GENERATORS = {
@@ -27,5 +28,7 @@ A private ${alg} key with kid "${kid}" (stdout above: keep it secret).
 New deployment:   npm run -s keys:generate -- --alg ${alg} | npx wrangler secret put JWT_PRIVATE_KEYS
                   and set JWT_ALG = "${alg}" in wrangler.toml.
 Rotation:         put this key FIRST in your existing JWT_PRIVATE_KEYS array, keep the old
-                  key(s) until TOKEN_TTL has passed, then remove them.
+                  key(s) for TOKEN_TTL plus the JWKS cache age (max-age=300, 5 minutes),
+                  so no live token needs them and no verifier's cache lacks the new key;
+                  then remove them.
 Local dev:        JWT_PRIVATE_KEYS='[...]' in .dev.vars (single-quoted, one line).`);

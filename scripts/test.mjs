@@ -3,15 +3,21 @@
 // `--suite <name>` runs only that suite, e.g. `--suite e2e` (`npm run test:e2e`), the
 // browser tests, which are not part of `npm test`.
 // Other arguments go to every vitest run, e.g. `npm test -- login`.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 import { checkAnsweredCodes } from "./answered-codes.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const vitest = fileURLToPath(new URL("../node_modules/vitest/vitest.mjs", import.meta.url));
 const out = fileURLToPath(new URL("../test-artifacts/results/", import.meta.url));
 mkdirSync(out, { recursive: true });
+
+/** Output that says nothing about the tests: workerd's warnings about the non-ASCII header
+ * values the fuzzer sends on purpose, which the Workers vitest pool writes straight to the
+ * terminal, and wrangler's note that it read .dev.vars. */
+const NOISE = /^(A header value for "[^"]*" contains non-ASCII characters|Using secrets defined in \.dev\.vars)/;
 
 const all = [
   { name: "workerd", config: "vitest.config.ts" },
@@ -32,7 +38,7 @@ let broken = false;
 for (const suite of suites) {
   const report = `${out}${suite.name}.json`;
   rmSync(report, { force: true });
-  const run = spawnSync(
+  const run = await runQuietly(
     process.execPath,
     [
       vitest,
@@ -45,7 +51,7 @@ for (const suite of suites) {
       `--outputFile.json=${report}`,
       ...args,
     ],
-    { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    { cwd: root, stdio: ["inherit", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   try {
     const results = JSON.parse(readFileSync(report, "utf8"));
@@ -79,3 +85,29 @@ for (const suite of suites) {
 if (broken) failed = Math.max(failed, 1);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
+
+/** Runs a command with its output passed through line by line, minus `NOISE`
+ * (TEST_LOGS=1 keeps everything); resolves to `{ status }`. */
+function runQuietly(command, args, options) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, options);
+    const keep = (line) => process.env.TEST_LOGS === "1" || !NOISE.test(stripVTControlCharacters(line));
+    const streams = [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ];
+    for (const [from, to] of streams) {
+      let rest = "";
+      from.setEncoding("utf8");
+      from.on("data", (chunk) => {
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) if (keep(line)) to.write(`${line}\n`);
+      });
+      from.on("end", () => {
+        if (rest && keep(rest)) to.write(rest);
+      });
+    }
+    child.on("close", (status) => resolve({ status }));
+  });
+}

@@ -1,4 +1,5 @@
 import type { LockoutPolicy } from "./db/lockout";
+import { defaultOf } from "./settings";
 
 /** Algorithms access tokens can be signed with (`JWT_ALG`). */
 export const SIGNING_ALGS = ["HS256", "ES256", "EdDSA", "RS256"] as const;
@@ -50,8 +51,16 @@ type RawEnv = Partial<
   >
 >;
 
+/** Invalid configuration; `problems` lists every bad setting found, one sentence each. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.join("; "));
+    this.problems = list;
+  }
 }
 
 const MIN_KEY_BYTES = 32;
@@ -61,36 +70,54 @@ const MAX_REFRESH_TTL = 365 * DAY;
 const MAX_REFRESH_REUSE = 60;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
-/** Parses and validates the environment; throws `ConfigError` naming the bad setting. */
+/** Parses and validates the environment; throws one `ConfigError` listing every bad setting. */
 export function readConfig(env: RawEnv): Config {
-  const signing = readSigning(env);
+  const problems: string[] = [];
+  /** Runs one setting's parser; a problem is recorded and the next setting still checked.
+   * The `undefined` it then returns never escapes: any problem throws below. */
+  const check = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined as T;
+    }
+  };
   const isTest = env.ENVIRONMENT === "test";
-  const bcryptCost = parseCost(setting(env.BCRYPT_COST, "10"), isTest ? 4 : 10);
-  // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
-  // keeps its own copy (readCors), since it runs before the configuration is enforced.
-  parseCors(env);
-  if (bcryptCost < 10)
-    console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
-  return {
-    signing,
+  const config: Config = {
+    signing: check(() => readSigning(env)),
     issuer: optional(env.JWT_ISSUER),
     audience: optional(env.JWT_AUDIENCE),
-    tokenTtlSeconds: parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, "5h"), MAX_TOKEN_TTL),
-    refreshTtlSeconds: parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, "30d"), MAX_REFRESH_TTL),
-    refreshReuseSeconds: parseTtl(
-      "REFRESH_REUSE_INTERVAL",
-      setting(env.REFRESH_REUSE_INTERVAL, "10s"),
-      MAX_REFRESH_REUSE,
-      0,
+    tokenTtlSeconds: check(() => parseTtl("TOKEN_TTL", setting(env.TOKEN_TTL, defaultOf("TOKEN_TTL")), MAX_TOKEN_TTL)),
+    refreshTtlSeconds: check(() =>
+      parseTtl("REFRESH_TTL", setting(env.REFRESH_TTL, defaultOf("REFRESH_TTL")), MAX_REFRESH_TTL),
     ),
-    bcryptCost,
-    allowQueryToken: parseBool("ALLOW_QUERY_TOKEN", setting(env.ALLOW_QUERY_TOKEN, "false")),
+    refreshReuseSeconds: check(() =>
+      parseTtl(
+        "REFRESH_REUSE_INTERVAL",
+        setting(env.REFRESH_REUSE_INTERVAL, defaultOf("REFRESH_REUSE_INTERVAL")),
+        MAX_REFRESH_REUSE,
+        0,
+      ),
+    ),
+    bcryptCost: check(() => parseCost(setting(env.BCRYPT_COST, defaultOf("BCRYPT_COST")), isTest ? 4 : 10)),
+    allowQueryToken: check(() =>
+      parseBool("ALLOW_QUERY_TOKEN", setting(env.ALLOW_QUERY_TOKEN, defaultOf("ALLOW_QUERY_TOKEN"))),
+    ),
     lockout: {
-      after: parseCount("LOCKOUT_AFTER", setting(env.LOCKOUT_AFTER, "5")),
-      baseSeconds: parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, "1m"), DAY),
-      maxSeconds: parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, "1h"), 30 * DAY),
+      after: check(() => parseCount("LOCKOUT_AFTER", setting(env.LOCKOUT_AFTER, defaultOf("LOCKOUT_AFTER")))),
+      baseSeconds: check(() => parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, defaultOf("LOCKOUT_BASE")), DAY)),
+      maxSeconds: check(() => parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, defaultOf("LOCKOUT_MAX")), 30 * DAY)),
     },
   };
+  // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
+  // keeps its own copy (readCors), since it runs before the configuration is enforced.
+  check(() => parseCors(env));
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (config.bcryptCost < 10)
+    console.warn(`BCRYPT_COST ${config.bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
+  return config;
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();
@@ -110,8 +137,8 @@ export type Cors = { origins: "*" | readonly string[]; credentials: boolean };
 /** `CORS_CREDENTIALS=true` lets browsers send cookies and auth headers with
  * `credentials: "include"`; it needs an explicit allowlist, never `*`. */
 function parseCors(env: RawEnv): Cors {
-  const origins = parseOrigins(setting(env.CORS_ORIGINS, "*"));
-  const credentials = parseBool("CORS_CREDENTIALS", setting(env.CORS_CREDENTIALS, "false"));
+  const origins = parseOrigins(setting(env.CORS_ORIGINS, defaultOf("CORS_ORIGINS")));
+  const credentials = parseBool("CORS_CREDENTIALS", setting(env.CORS_CREDENTIALS, defaultOf("CORS_CREDENTIALS")));
   if (credentials && origins === "*") {
     throw new ConfigError("CORS_CREDENTIALS=true needs an explicit CORS_ORIGINS allowlist, not *");
   }
@@ -135,17 +162,21 @@ export function getConfig(env: object): Config {
 }
 
 function readSigning(env: RawEnv): Signing {
-  const alg = setting(env.JWT_ALG, "HS256");
+  const alg = setting(env.JWT_ALG, defaultOf("JWT_ALG"));
   if (!(SIGNING_ALGS as readonly string[]).includes(alg)) {
     throw new ConfigError(`JWT_ALG "${alg}" must be one of ${SIGNING_ALGS.join(", ")}`);
   }
   if (alg === "HS256") {
     const secret = env.TOKEN_KEY;
     if (typeof secret !== "string" || secret.trim() === "") {
-      throw new ConfigError("TOKEN_KEY is not set: run `wrangler secret put TOKEN_KEY` (locally: put it in .dev.vars)");
+      throw new ConfigError(
+        "TOKEN_KEY is not set: run `wrangler secret put TOKEN_KEY` (locally: `npm run dev` fills it in .dev.vars)",
+      );
     }
     if (new TextEncoder().encode(secret).length < MIN_KEY_BYTES) {
-      throw new ConfigError(`TOKEN_KEY is shorter than ${MIN_KEY_BYTES} bytes`);
+      throw new ConfigError(
+        `TOKEN_KEY is shorter than ${MIN_KEY_BYTES} bytes: use 32 random bytes, e.g. 64 hex digits (locally: empty it in .dev.vars and \`npm run dev\` makes one)`,
+      );
     }
     return { alg, secret };
   }

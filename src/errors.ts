@@ -4,26 +4,67 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { log } from "./log";
 
-/** Every error code the API can answer with, its status and default message.
+/** Every error code the API can answer with: its status, default message and, for the
+ * README's generated error table, when it is answered (`npm run docs:generate`).
  * Messages keep the tutorial's words where it had them: clients match on them. */
 export const ERRORS = {
-  invalid_input: [400, "All input is required"],
-  invalid_json: [400, "Request body must be a JSON object"],
-  invalid_credentials: [400, "Invalid Credentials"],
-  invalid_token: [401, "Invalid Token"],
-  token_required: [403, "A token is required for authentication"],
-  forbidden: [403, "You do not have permission to do this"],
-  not_found: [404, "Not Found"],
-  method_not_allowed: [405, "Method Not Allowed"],
-  user_exists: [409, "User Already Exist. Please Login"],
-  last_admin: [409, "This would leave no enabled admin"],
-  payload_too_large: [413, "Request body is larger than 16 KiB"],
-  unsupported_media_type: [415, "Content-Type must be application/json"],
-  rate_limited: [429, "Too many attempts, try again later"],
-  internal: [500, "Internal Server Error"],
-  server_misconfigured: [500, "Server is misconfigured"],
-  service_unavailable: [503, "Service temporarily unavailable, try again shortly"],
-} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
+  invalid_input: [
+    400,
+    "All input is required",
+    'a field is missing ("All input is required", naming the field when the body has it under another spelling such as `first_name`), of the wrong type, or out of bounds',
+  ],
+  invalid_json: [
+    400,
+    "Request body must be a JSON object",
+    "empty body, malformed JSON, invalid UTF-8, or a top level that is not an object",
+  ],
+  invalid_credentials: [
+    400,
+    "Invalid Credentials",
+    'unknown email or wrong password ("Invalid Credentials"); both bodies are byte-identical',
+  ],
+  invalid_token: [
+    401,
+    "Invalid Token",
+    'bad signature, malformed or non-canonical, expired (the message and `error_description` say so), wrong `alg` (including `none`), no `exp`, over 8 KB, revoked session; with `WWW-Authenticate: Bearer error="invalid_token"`',
+  ],
+  token_required: [
+    403,
+    "A token is required for authentication",
+    "no token; when one was sent where this route does not read it (no `Bearer `, `?token=` switched off), the message says where tokens go",
+  ],
+  forbidden: [403, "You do not have permission to do this", "an admin route called by a user who is not an admin"],
+  not_found: [404, "Not Found", "unknown route, or an id that is not yours to see"],
+  method_not_allowed: [
+    405,
+    "Method Not Allowed",
+    "a known path with a method it does not serve; `Allow` lists the ones it does",
+  ],
+  user_exists: [409, "User Already Exist. Please Login", "email already registered, in any letter case"],
+  last_admin: [
+    409,
+    "This would leave no enabled admin",
+    "the last enabled admin demoting, disabling or deleting themself",
+  ],
+  payload_too_large: [413, "Request body is larger than 16 KiB", "body over 16 KiB"],
+  unsupported_media_type: [415, "Content-Type must be application/json", "a body that is not `application/json`"],
+  rate_limited: [
+    429,
+    "Too many attempts, try again later",
+    "a per-IP limit or a per-email login lockout; comes with `Retry-After`",
+  ],
+  internal: [500, "Internal Server Error", "a bug; details go to the log, never to the client"],
+  server_misconfigured: [
+    500,
+    "Server is misconfigured",
+    "invalid settings (the log lists every one) or a database without its tables (the log names `npm run db:migrate:local`); every route fails closed",
+  ],
+  service_unavailable: [
+    503,
+    "Service temporarily unavailable, try again shortly",
+    "D1 failed; comes with `Retry-After`",
+  ],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string, string?]>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -48,6 +89,8 @@ export class ApiError extends Error {
     this.code = code;
     this.status = status;
     this.detail = detail;
+    // RFC 6750 section 3: a 401 names the scheme and the error; a forged token gets no description.
+    if (status === 401) headers = { "WWW-Authenticate": 'Bearer error="invalid_token"', ...headers };
     this.headers = status === 503 ? { "Retry-After": "5", ...headers } : headers;
   }
 }
@@ -68,6 +111,10 @@ export const onError: ErrorHandler = (err, c) => {
     // status, replace the text, which is not written for clients.
     return errorResponse(c, new ApiError(codeForStatus(err.status)));
   }
+  // Plain `wrangler dev` skips the migrations: a misconfiguration to fix, not an outage to wait out.
+  const missing = missingTable(err);
+  if (missing)
+    return onError(new ApiError("server_misconfigured", MISSING_TABLES_MESSAGE, missingTableDetail(missing)), c);
   const database = isDatabaseError(err);
   log(c, "error", database ? "database_error" : "unhandled", describe(err));
   return errorResponse(c, new ApiError(database ? "service_unavailable" : "internal"));
@@ -83,6 +130,23 @@ export function describe(err: unknown): Record<string, string> {
   const source = err instanceof DrizzleQueryError ? err.cause : err;
   if (!(source instanceof Error)) return { error: err.name };
   return { error: source.name, detail: source.message.split("\n")[0]?.slice(0, 300) ?? "" };
+}
+
+/** The JSON message when the database has no tables: safe to say, and it points the way. */
+export const MISSING_TABLES_MESSAGE = "Server is misconfigured: the database migrations have not been applied";
+
+/** The log line's detail for a database without its tables: the cause and the fix. */
+export function missingTableDetail(table: string): string {
+  return `D1 has no table "${table}": the migrations were not applied. Locally run \`npm run db:migrate:local\` (\`npm run dev\` does it before starting; plain \`wrangler dev\` does not); deployed, \`npm run db:migrate:remote\``;
+}
+
+/** The table named by a "no such table" error from D1 (an error, or the cause of one), if any. */
+export function missingTable(err: unknown): string | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const match = /no such table: (\w+)/.exec(e.message);
+    if (match) return match[1];
+  }
+  return undefined;
 }
 
 /** D1 failures (unavailable, overloaded, reset) are worth a retry; bugs are not. */

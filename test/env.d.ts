@@ -5,5 +5,7 @@ declare namespace Cloudflare {
     ENVIRONMENT: string;
     /** `"true"` wraps D1 to count round trips per request (src/db/counting.ts); unset in production. */
     D1_COUNT?: string;
+    /** A D1 database without any migration applied. */
+    EMPTY_DB: D1Database;
   }
 }

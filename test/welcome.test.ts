@@ -92,7 +92,12 @@ describe("/welcome", () => {
       "HS256",
     );
     const eternal = await sign({ sub: "u", user_id: "u", email: "a@example.com", iat: now() }, env.TOKEN_KEY, "HS256");
-    await expectInvalid(await call("/welcome", { headers: { Authorization: `Bearer ${expired}` } }));
+    const late = await call("/welcome", { headers: { Authorization: `Bearer ${expired}` } });
+    expect(late.status).toBe(401);
+    expect(await errorOf(late)).toMatchObject({
+      code: "invalid_token",
+      message: expect.stringMatching(/^Invalid Token: it has expired/),
+    });
     await expectInvalid(await call("/welcome", { headers: { Authorization: `Bearer ${eternal}` } }));
   });
 

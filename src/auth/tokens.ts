@@ -78,12 +78,15 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
   try {
     const key = keyring.verifyWith(config.signing.alg === "HS256" ? undefined : decode(token).header.kid);
     if (!key) throw new Error("unknown kid");
-    // `iat` is checked below, with a small clock-skew allowance hono/jwt does not give.
+    // `iat` is checked below, with a small clock-skew allowance hono/jwt does not give;
+    // `exp` too, since hono/jwt checks it before the signature, and only a token we signed
+    // may be told that it expired.
     payload = await verify(token, key, {
       alg: config.signing.alg,
       iss: config.issuer,
       aud: config.audience,
       iat: false,
+      exp: false,
     });
   } catch {
     throw new ApiError("invalid_token");
@@ -100,7 +103,20 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
   if (!optionalString(sid) || !optionalString(jti) || (role !== "user" && role !== "admin")) {
     throw new ApiError("invalid_token");
   }
+  if (!Number.isFinite(exp)) throw new ApiError("invalid_token");
+  if (exp <= now) throw expired();
   return { sub, user_id: sub, email, role, iat, exp, sid, jti };
+}
+
+/** The answer to a genuine token past its `exp`: it says so (RFC 6750 `error_description`),
+ * which only a token with our signature ever learns. */
+function expired(): ApiError {
+  return new ApiError(
+    "invalid_token",
+    "Invalid Token: it has expired; get a new one from POST /token/refresh or POST /login",
+    undefined,
+    { "WWW-Authenticate": 'Bearer error="invalid_token", error_description="The access token expired"' },
+  );
 }
 
 function optionalString(value: unknown): value is string | undefined {

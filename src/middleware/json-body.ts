@@ -36,7 +36,7 @@ export function jsonBody<S extends z.ZodMiniType>(
   return documentInput("json", schema, async (c, next) => {
     const body = await readJsonObject(c);
     if (body === undefined) throw new ApiError("invalid_json");
-    c.req.addValidatedData("json", parsed(schema, body) as object);
+    c.req.addValidatedData("json", parsed(schema, body, body) as object);
     await next();
   });
 }
@@ -53,11 +53,23 @@ export function queryParams<S extends z.ZodMiniType>(
 }
 
 /** `value` through `schema`; a failure is 400 `invalid_input` with the first missing
- * field's message, or else the first issue's. */
-function parsed<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
+ * field's message (naming a respelled field of a JSON `body`), or else the first issue's. */
+function parsed<S extends z.ZodMiniType>(schema: S, value: unknown, body?: Record<string, unknown>): z.output<S> {
   const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   const { issues } = result.error;
   const missing = issues.find((issue) => issue.message === REQUIRED);
+  if (missing && body) throw new ApiError("invalid_input", respelled(missing.path, body));
   throw new ApiError("invalid_input", (missing ?? issues[0])?.message);
+}
+
+/** The message for a missing field. When the body has that field under another
+ * spelling (`first_name` copied from a response, `FirstName`), it names both; otherwise
+ * it is the tutorial's "All input is required", which its clients match on. */
+function respelled(path: readonly PropertyKey[], body: Record<string, unknown>): string {
+  const [field] = path;
+  if (typeof field !== "string" || path.length !== 1) return REQUIRED;
+  const key = (name: string) => name.replace(/[-_\s]/g, "").toLowerCase();
+  const sent = Object.keys(body).find((name) => name !== field && key(name) === key(field));
+  return sent === undefined ? REQUIRED : `${REQUIRED}: ${field} is missing (send ${field}, not ${sent})`;
 }

@@ -3,7 +3,7 @@ import { verifyAccessToken } from "../auth/tokens";
 import type { Role } from "../db/schema";
 import { findLiveSessionUser } from "../db/sessions";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, ERRORS } from "../errors";
 import { readJsonObject } from "./json-body";
 
 /** Stateless check for cheap routes such as `/welcome`: verifies the access token
@@ -39,8 +39,32 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
 
 async function verifiedClaims(c: Context<AppEnv>, tutorialTransports: boolean) {
   const token = await findToken(c, tutorialTransports);
-  if (token === undefined) throw new ApiError("token_required");
+  if (token === undefined) throw new ApiError("token_required", misplacedTokenHint(c, tutorialTransports));
   return verifyAccessToken(token, c.get("config"));
+}
+
+const REQUIRED = ERRORS.token_required[1];
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
+/** When no token was found but the request carries one where this route does not read
+ * it, the 403 says where tokens go; otherwise it keeps the tutorial's exact words. */
+function misplacedTokenHint(c: Context<AppEnv>, tutorialTransports: boolean): string | undefined {
+  const places = tutorialTransports
+    ? `Authorization: Bearer <token>, the x-access-token header, a JSON body field "token" (POST)${c.get("config").allowQueryToken ? " or ?token=" : ""}`
+    : "Authorization: Bearer <token> or the x-access-token header";
+  const authorization = c.req.header("authorization")?.trim() ?? "";
+  if (JWT_SHAPE.test(authorization)) {
+    return `${REQUIRED}: the Authorization header holds a bare token; send "Authorization: Bearer <token>"`;
+  }
+  const queryRead = tutorialTransports && c.get("config").allowQueryToken;
+  if (c.req.query("token") !== undefined && !queryRead) {
+    const why = tutorialTransports
+      ? "?token= is switched off here (ALLOW_QUERY_TOKEN)"
+      : "this route does not read ?token=";
+    return `${REQUIRED}: ${why}; tokens are read from ${places}`;
+  }
+  if (authorization !== "") return `${REQUIRED}: tokens are read from ${places}`;
+  return undefined;
 }
 
 /** Where clients put tokens, most explicit first. The query string is opt-in

@@ -12,7 +12,9 @@ function failingBatches(db: D1Database): D1Database {
       if (property === "getBookmark") return () => null;
       if (property === "batch") {
         return (statements: D1PreparedStatement[]) =>
-          target.batch([...statements, target.prepare("insert into no_such_table values (1)")]);
+          // SQLite refuses abs() of the smallest integer ("integer overflow"): a statement
+          // that fails at run time, unlike a missing table, which is a misconfiguration.
+          target.batch([...statements, target.prepare("select abs(-9223372036854775808)")]);
       }
       const value = Reflect.get(target, property);
       return typeof value === "function" ? value.bind(target) : value;

@@ -1,0 +1,126 @@
+/** One setting the worker reads from its bindings.
+ * - `var`: non-secret, its default written into wrangler.toml `[vars]`;
+ * - `secret`: never in wrangler.toml or git; `wrangler secret put` in production,
+ *   `.dev.vars` locally (listed in `.dev.vars.example`);
+ * - `internal`: for tests and the benchmark only, never set in wrangler.toml. */
+export type Setting = {
+  name: string;
+  kind: "var" | "secret" | "internal";
+  /** The value used when the binding is absent (`[vars]` for a var). */
+  default?: string;
+  /** One or two sentences: what it does and which values it takes. */
+  meaning: string;
+  /** Secrets only: `npm run dev` writes a fresh random value into `.dev.vars` when it is empty. */
+  generate?: "hex32";
+};
+
+/** Every setting, in the order the generated docs list them. `scripts/generate-docs.mjs`
+ * writes wrangler.toml's `[vars]`, `.dev.vars.example` and the README's configuration
+ * table from this list (`npm run check:generated` fails when they drift), and
+ * `src/config.ts` takes its defaults from it. Adding a setting: one entry here, its
+ * parsing in `readConfig`, then `npm run docs:generate` and `npm run cf-typegen`. */
+export const SETTINGS = [
+  {
+    name: "TOKEN_KEY",
+    kind: "secret",
+    generate: "hex32",
+    meaning:
+      "HS256 signing key, at least 32 bytes, required with `JWT_ALG = HS256`: `wrangler secret put TOKEN_KEY` in production; locally `npm run dev` fills an empty one in `.dev.vars` with 32 random bytes",
+  },
+  {
+    name: "JWT_PRIVATE_KEYS",
+    kind: "secret",
+    meaning:
+      "Only with `JWT_ALG` ES256, EdDSA or RS256: a JSON array of private JWKs, each with a `kid`; the first signs, all verify. Make one with `npm run keys:generate -- --alg ES256` (in `.dev.vars`: single-quoted, one line)",
+  },
+  {
+    name: "TOKEN_TTL",
+    kind: "var",
+    default: "5h",
+    meaning:
+      "Access-token lifetime: `90s`, `15m`, `5h`, `30d` or plain seconds; 1 s to 30 d. Set `15m` when clients use refresh tokens",
+  },
+  { name: "REFRESH_TTL", kind: "var", default: "30d", meaning: "Refresh-token (session) lifetime; 1 s to 365 d" },
+  {
+    name: "REFRESH_REUSE_INTERVAL",
+    kind: "var",
+    default: "10s",
+    meaning:
+      "How long after its own rotation a refresh token may come back (two tabs, a retry after a lost answer) and get a fresh pair instead of counting as theft: a duration like `TOKEN_TTL`'s, `0` (off) to `60s`",
+  },
+  {
+    name: "CORS_ORIGINS",
+    kind: "var",
+    default: "*",
+    meaning: "`*`, or a comma-separated list of exact origins (`https://app.example.com`: no path, no trailing slash)",
+  },
+  {
+    name: "CORS_CREDENTIALS",
+    kind: "var",
+    default: "false",
+    meaning: "`true` sends `Access-Control-Allow-Credentials`; needs an explicit `CORS_ORIGINS` list",
+  },
+  {
+    name: "BCRYPT_COST",
+    kind: "var",
+    default: "10",
+    meaning: "bcrypt cost, 10 to 14 (4 to 14 only when `ENVIRONMENT=test`, which the test suite sets)",
+  },
+  {
+    name: "ALLOW_QUERY_TOKEN",
+    kind: "var",
+    default: "false",
+    meaning:
+      "`true` accepts `?token=` on `/welcome`. URLs end up in logs, so leave it off unless an old client needs it",
+  },
+  {
+    name: "JWT_ALG",
+    kind: "var",
+    default: "HS256",
+    meaning:
+      "HS256 signs with the `TOKEN_KEY` secret; ES256, EdDSA or RS256 sign with the first key of `JWT_PRIVATE_KEYS` and publish `/.well-known/jwks.json`",
+  },
+  {
+    name: "JWT_ISSUER",
+    kind: "var",
+    default: "",
+    meaning: "Optional: written into `iss` and required on verify when not empty",
+  },
+  {
+    name: "JWT_AUDIENCE",
+    kind: "var",
+    default: "",
+    meaning: "Optional: written into `aud` and required on verify when not empty",
+  },
+  {
+    name: "LOCKOUT_AFTER",
+    kind: "var",
+    default: "5",
+    meaning: "Per-email lockout: failed logins in a row (1 to 9999) before the email is locked",
+  },
+  {
+    name: "LOCKOUT_BASE",
+    kind: "var",
+    default: "1m",
+    meaning: "First lock's length (a duration, up to 1 d); each further failure doubles it",
+  },
+  { name: "LOCKOUT_MAX", kind: "var", default: "1h", meaning: "Longest lock (a duration, up to 30 d)" },
+  {
+    name: "ENVIRONMENT",
+    kind: "internal",
+    meaning: "`test` lets the test suite use a low `BCRYPT_COST`; the worker logs a warning whenever it takes effect",
+  },
+  {
+    name: "D1_COUNT",
+    kind: "internal",
+    meaning: "`true` adds `X-D1-Round-Trips` to every response (benchmark and tests only)",
+  },
+] as const satisfies readonly Setting[];
+
+export type SettingName = (typeof SETTINGS)[number]["name"];
+
+/** The default of a setting, as the description above gives it (`""` when it has none). */
+export function defaultOf(name: SettingName): string {
+  const found: Setting | undefined = SETTINGS.find((setting) => setting.name === name);
+  return found?.default ?? "";
+}
