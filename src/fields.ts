@@ -1,38 +1,24 @@
 import * as z from "zod/mini";
 import { isCommonPassword, MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES, passwordBytes } from "./auth/passwords";
+import { emailChecks, nameChecks, newEmailChecks, REQUIRED } from "./rules.mjs";
+
+export { MAX_EMAIL_LENGTH, REQUIRED } from "./rules.mjs";
 
 // Field rules shared by every route that takes them. zod/mini rather than zod: the
 // same checks for a twentieth of the bundle.
-
-/** The tutorial's message for a missing or empty field. */
-export const REQUIRED = "All input is required";
-
-export const MAX_EMAIL_LENGTH = 254;
-const CONTROL_CHARS = /\p{Cc}/u;
 
 /** A required string field: absent, `null` or blank is "All input is required". */
 export const text = (field: string) =>
   z.string({ error: (issue) => (issue.input == null ? REQUIRED : `${field} must be a string`) });
 
-/** Emails are compared in one canonical form: trimmed, NFC, lowercase. */
-export const email = () => text("email").check(z.trim(), z.normalize("NFC"), z.toLowerCase(), z.minLength(1, REQUIRED));
+/** Emails are compared in one canonical form: trimmed, NFC, lowercase (src/rules.mjs). */
+export const email = () => text("email").check(...emailChecks());
 
 /** An email as register accepts it. */
-export const newEmail = () =>
-  email().check(
-    z.maxLength(MAX_EMAIL_LENGTH, `email must be at most ${MAX_EMAIL_LENGTH} characters`),
-    z.email({ error: "email must be a valid email address" }),
-  );
+export const newEmail = () => text("email").check(...newEmailChecks());
 
-/** A person's name: trimmed, plain text, 1 to 100 characters. */
-export const name = (field: string) =>
-  text(field).check(
-    z.trim(),
-    z.minLength(1, REQUIRED),
-    z.refine((value) => value.isWellFormed() && !CONTROL_CHARS.test(value), `${field} must be plain text`),
-    z.normalize("NFC"),
-    z.maxLength(100, `${field} must be at most 100 characters`),
-  );
+/** A person's name: trimmed, plain text, 1 to 100 characters (src/rules.mjs). */
+export const name = (field: string) => text(field).check(...nameChecks(field));
 
 /** A new password: 8 to 72 bytes (bcrypt ignores what follows byte 72), any Unicode,
  * no composition rules, not one of the most common passwords. */
