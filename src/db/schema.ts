@@ -52,3 +52,42 @@ export const loginFailures = sqliteTable("login_failures", {
   lastFailureAt: integer("last_failure_at", { mode: "timestamp_ms" }).notNull(),
   lockedUntil: integer("locked_until", { mode: "timestamp_ms" }),
 });
+
+/** What a single-use token is for. Each flow that spans requests adds its purpose here. */
+export const SINGLE_USE_PURPOSES = [
+  "verify_email",
+  "reset_password",
+  "change_email",
+  "mfa_login",
+  "webauthn_register",
+  "webauthn_login",
+] as const;
+export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
+
+/** State of flows that span requests (links in mails, MFA logins, passkey challenges):
+ * one row per random value handed out, of which only the SHA-256 is kept. A row works
+ * once: consuming it is one conditional UPDATE that only one request can win. Expired
+ * and used rows are deleted by housekeeping. */
+export const singleUseTokens = sqliteTable(
+  "single_use_tokens",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    purpose: text("purpose", { enum: SINGLE_USE_PURPOSES }).notNull(),
+    /** Null for flows that start before anyone is known (passkey login). */
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    /** What the flow acts on, e.g. the new address of an email change. */
+    target: text("target"),
+    /** Small flow-specific JSON; never a secret. */
+    data: text("data"),
+    /** Wrong answers spent on this row so far (MFA codes). */
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    usedAt: integer("used_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [
+    index("single_use_tokens_user_purpose_idx").on(table.userId, table.purpose),
+    index("single_use_tokens_expires_at_idx").on(table.expiresAt),
+  ],
+);
