@@ -7,7 +7,7 @@ import { loginFailures, users } from "./schema";
 export type LockoutPolicy = { after: number; baseSeconds: number; maxSeconds: number };
 
 /** A run of failures older than this is forgotten. */
-const FORGET_AFTER_MS = 24 * 3600 * 1000;
+export const FORGET_AFTER_MS = 24 * 3600 * 1000;
 
 export type FailureRecord = typeof loginFailures.$inferSelect;
 

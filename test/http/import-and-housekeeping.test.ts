@@ -9,7 +9,8 @@ import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../support/p
 
 // Exports as `mongoexport` writes them from the tutorial app's users collection, made
 // here with bson's EJSON, imported with `npm run import:users` into a fresh local D1,
-// then used by `npm run dev` on the same --persist-to.
+// then used by `npm run dev` on the same --persist-to. The same server runs with
+// `--test-scheduled`, so its Cron Trigger (housekeeping) can be fired over HTTP.
 
 type Person = { id: string; email: string; password: string; hash: string };
 const dir = mkdtempSync(join(tmpdir(), "edge-auth-import-"));
@@ -54,41 +55,38 @@ function importUsers(file: string, ...flags: string[]) {
   });
 }
 
-function storedHash(id: string): string {
+function d1(sql: string): Record<string, unknown>[] {
   const out = execFileSync(
     "npx",
-    [
-      "wrangler",
-      "d1",
-      "execute",
-      "DB",
-      "--local",
-      "--persist-to",
-      db,
-      "--json",
-      "--command",
-      `SELECT password_hash FROM users WHERE id = '${id}'`,
-    ],
+    ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", db, "--json", "--command", sql],
     { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
-  return JSON.parse(out)[0].results[0].password_hash;
+  return JSON.parse(out)[0].results;
 }
 
-async function login(email: string, password: string, retry = true): Promise<Response> {
+function storedHash(id: string): string {
+  return String(d1(`SELECT password_hash FROM users WHERE id = '${id}'`)[0]?.password_hash);
+}
+
+/** fetch, once more on a fresh socket when wrangler dev's proxy had closed the kept-alive
+ * one while wrangler ran (the request never reached the worker). */
+async function request(url: string, init: RequestInit = {}, retry = true): Promise<Response> {
   try {
-    return await fetch(`${base}/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, password }),
-    });
+    return await fetch(url, init);
   } catch (err) {
-    // wrangler dev's proxy closes a kept-alive socket left idle while wrangler ran; the
-    // request never reached the worker, so it goes once more on a fresh socket.
     if (retry && (err as { cause?: { code?: string } }).cause?.code === "UND_ERR_SOCKET") {
-      return login(email, password, false);
+      return request(url, init, false);
     }
     throw err;
   }
+}
+
+function login(email: string, password: string): Promise<Response> {
+  return request(`${base}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
 }
 
 beforeAll(async () => {
@@ -129,6 +127,7 @@ beforeAll(async () => {
     db,
     "--var",
     "BCRYPT_COST:10",
+    "--test-scheduled",
   ]);
   running.push(server);
   await waitFor(server, `${base}/health`);
@@ -192,5 +191,26 @@ describe("imported users over real HTTP", () => {
     expect((await login(a10.email, a10.password)).status).toBe(200);
     expect(storedHash(a10.id)).toBe(a10.hash);
     expect(storedHash(y10.id)).toBe(y10.hash);
+  });
+});
+
+describe("housekeeping over wrangler dev --test-scheduled", () => {
+  it("runs the Cron Trigger at /__scheduled, deletes dead rows and logs what it removed", async () => {
+    const long = Date.now() - 40 * 24 * 3600_000;
+    const family = crypto.randomUUID();
+    d1(
+      `INSERT INTO sessions (id, user_id, family_id, refresh_token_hash, created_at, last_used_at, expires_at)
+       VALUES ('${family}', '${a10.id}', '${family}', '${crypto.randomUUID()}', ${long}, ${long}, ${long})`,
+    );
+    const server = running[0] as Running;
+    const seen = server.log.length;
+    const res = await request(`${base}/__scheduled?cron=${encodeURIComponent("23 * * * *")}`);
+    expect(res.status).toBe(200);
+    expect(d1(`SELECT id FROM sessions WHERE family_id = '${family}'`)).toEqual([]);
+    // The imported users' live sessions from the logins above stay.
+    expect(d1(`SELECT count(*) AS n FROM sessions WHERE user_id = '${a10.id}'`)[0]?.n).toBeGreaterThan(0);
+    await expect
+      .poll(() => server.log.slice(seen).join(""), { timeout: 10_000 })
+      .toMatch(/"event":"housekeeping".*"removed":\{"sessions":1,/);
   });
 });
