@@ -22,6 +22,8 @@ export type Config = {
   bcryptCost: number;
   allowQueryToken: boolean;
   lockout: LockoutPolicy;
+  /** How long audit events are kept before housekeeping deletes them. */
+  auditRetentionSeconds: number;
 };
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
@@ -41,7 +43,8 @@ type RawEnv = Partial<
     | "CORS_CREDENTIALS"
     | "LOCKOUT_AFTER"
     | "LOCKOUT_BASE"
-    | "LOCKOUT_MAX",
+    | "LOCKOUT_MAX"
+    | "AUDIT_RETENTION",
     unknown
   >
 >;
@@ -54,6 +57,7 @@ const MIN_KEY_BYTES = 32;
 const DAY = 24 * 3600;
 const MAX_TOKEN_TTL = 30 * DAY;
 const MAX_REFRESH_TTL = 365 * DAY;
+const MAX_AUDIT_RETENTION = 10 * 365 * DAY;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /** Parses and validates the environment; throws `ConfigError` naming the bad setting. */
@@ -79,6 +83,7 @@ export function readConfig(env: RawEnv): Config {
       baseSeconds: parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, "1m"), DAY),
       maxSeconds: parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, "1h"), 30 * DAY),
     },
+    auditRetentionSeconds: parseTtl("AUDIT_RETENTION", setting(env.AUDIT_RETENTION, "90d"), MAX_AUDIT_RETENTION),
   };
 }
 

@@ -1,9 +1,10 @@
 import * as z from "zod/mini";
 import { version } from "../package.json";
+import { AUDIT_EVENT_TYPES } from "./db/audit";
 import { ERRORS } from "./errors";
-import { accessBody, listUsersQuery } from "./routes/admin";
+import { accessBody, auditQuery, listUsersQuery } from "./routes/admin";
 import { loginBody, registerBody } from "./routes/auth";
-import { changePasswordBody, deleteMeBody, patchMeBody } from "./routes/me";
+import { activityQuery, changePasswordBody, deleteMeBody, patchMeBody } from "./routes/me";
 import { refreshBody } from "./routes/sessions";
 
 // The OpenAPI 3.1 document served at /openapi.json. Request schemas are the very zod
@@ -57,6 +58,28 @@ const session = z.object({
   current: doc(z.boolean(), "The session of the token making this request"),
 });
 
+const activity = z.object({
+  id: uuid("The event id"),
+  type: z.enum(AUDIT_EVENT_TYPES),
+  time: timestamp(),
+  ip: doc(z.nullable(z.string()), "From CF-Connecting-IP only; null under wrangler dev"),
+  user_agent: doc(z.nullable(z.string()), "At most 256 characters"),
+  actor: doc(z.enum(["user", "admin", "system"]), "Who did it: the user, an admin, or the system"),
+});
+
+const auditEventSchema = z.object({
+  ...activity.shape,
+  user_id: doc(z.nullable(z.string()), "The account the event is about (it may since have been deleted)"),
+  actor_id: doc(z.nullable(z.string()), "The acting user's or admin's id; null for the system"),
+  request_id: z.nullable(z.string()),
+  details: doc(
+    z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    "A few facts (reason, seconds, role, session_id...); never a password, hash, token, code, secret or link",
+  ),
+});
+
+const nextCursor = () => doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last");
+
 const publicJwk = z.object({
   kty: z.string(),
   crv: z.optional(z.string()),
@@ -98,6 +121,8 @@ const SCHEMAS = {
     users: z.array(account),
     next_cursor: doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last"),
   }),
+  ActivityPage: z.object({ events: z.array(activity), next_cursor: nextCursor() }),
+  AuditPage: z.object({ events: z.array(auditEventSchema), next_cursor: nextCursor() }),
   Health: z.object({ status: z.literal("ok") }),
   Jwks: z.object({ keys: doc(z.array(publicJwk), "Empty with HS256, whose key is a secret") }),
   OpenApiDocument: doc(z.record(z.string(), z.unknown()), "An OpenAPI 3.1 document: this one"),
@@ -252,6 +277,18 @@ const ROUTES: Route[] = [
     ok: { status: 200, description: "The account", json: "Account" },
   },
   {
+    method: "get",
+    path: "/me/activity",
+    operationId: "getMyActivity",
+    tag: "Account",
+    summary: "The caller's recent security events",
+    description: "Newest first, 20 per page: logins (and failed ones), logouts, password changes, admin changes.",
+    access: "session",
+    query: { schema: activityQuery, describe: { cursor: "`next_cursor` of the previous page" } },
+    ok: { status: 200, description: "One page", json: "ActivityPage", cacheControl: "no-store" },
+    errors: ["invalid_input"],
+  },
+  {
     method: "patch",
     path: "/me",
     operationId: "updateMe",
@@ -304,6 +341,27 @@ const ROUTES: Route[] = [
       },
     },
     ok: { status: 200, description: "One page", json: "UserPage" },
+    errors: ["invalid_input"],
+  },
+  {
+    method: "get",
+    path: "/admin/audit",
+    operationId: "listAuditEvents",
+    tag: "Admin",
+    summary: "Audit events, newest first",
+    description: "All users' security events, filterable, paginated by time then id. Kept for AUDIT_RETENTION.",
+    access: "admin",
+    query: {
+      schema: auditQuery,
+      describe: {
+        limit: "Page size, a whole number from 1 to 100 (default 20)",
+        cursor: "`next_cursor` of the previous page",
+        user_id: "Only events about this user",
+        type: "Only events of this type",
+        before: "Only events strictly before this ISO 8601 date-time",
+      },
+    },
+    ok: { status: 200, description: "One page", json: "AuditPage", cacheControl: "no-store" },
     errors: ["invalid_input"],
   },
   {

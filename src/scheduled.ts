@@ -19,7 +19,11 @@ export type Housekeeping = { removed: Record<string, number>; more: boolean };
 export async function housekeep(env: CloudflareBindings, now: Date): Promise<Housekeeping> {
   const config = getConfig(env);
   const db = drizzle(env.DB);
-  const cutoffs = { now, refreshTtlMs: config.refreshTtlSeconds * 1000 };
+  const cutoffs = {
+    now,
+    refreshTtlMs: config.refreshTtlSeconds * 1000,
+    auditRetentionMs: config.auditRetentionSeconds * 1000,
+  };
   const removed: Record<string, number> = {};
   let pending = Object.keys(housekeepingDeletes(db, cutoffs));
   for (const table of pending) removed[table] = 0;

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
+import type { AuditSource } from "../db/audit";
 import { issueAccessToken, type Role } from "./tokens";
 
 /** Where a session was started from, as shown in `GET /sessions`. */
@@ -13,6 +14,12 @@ export function clientOf(c: Context): Client {
   const userAgent = c.req.header("user-agent")?.slice(0, MAX_USER_AGENT) || null;
   const ip = c.req.header("cf-connecting-ip") ?? "";
   return { userAgent, ip: /^[0-9a-fA-F:.]{2,45}$/.test(ip) ? ip : null };
+}
+
+/** Where a request came from, as the audit log records it (src/db/audit.ts). */
+export function auditSourceOf(c: Context): AuditSource {
+  const { ip, userAgent } = clientOf(c);
+  return { ip, userAgent, requestId: c.get("requestId") ?? null };
 }
 
 /** An opaque refresh token: 256 random bits, base64url. */

@@ -2,14 +2,14 @@ import { and, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../env";
 import { FORGET_AFTER_MS } from "./lockout";
-import { loginFailures, sessions, singleUseTokens } from "./schema";
+import { auditEvents, loginFailures, sessions, singleUseTokens } from "./schema";
 
 /** Rows each table may lose per statement: a run stays well inside D1's per-invocation
  * limits however far behind it is; the next run takes the rest. */
 export const HOUSEKEEPING_BATCH = 500;
 
 /** What housekeeping deletes, as of `now`. */
-export type Cutoffs = { now: Date; refreshTtlMs: number };
+export type Cutoffs = { now: Date; refreshTtlMs: number; auditRetentionMs: number };
 
 /**
  * The delete statements of one round, one per table, each of at most `limit` rows.
@@ -17,11 +17,12 @@ export type Cutoffs = { now: Date; refreshTtlMs: number };
  * than REFRESH_TTL, so a replaced refresh token of a live family is never forgotten
  * (presenting it again must still revoke the family). Login-failure rows go once their
  * run of failures is forgotten anyway (src/db/lockout.ts) and no lock holds. Single-use
- * tokens go once expired or used: neither can be used again.
+ * tokens go once expired or used: neither can be used again. Audit events go after
+ * AUDIT_RETENTION.
  */
 export function housekeepingDeletes(
   db: Db,
-  { now, refreshTtlMs }: Cutoffs,
+  { now, refreshTtlMs, auditRetentionMs }: Cutoffs,
   limit = HOUSEKEEPING_BATCH,
 ): Record<string, BatchItem<"sqlite">> {
   const sessionCutoff = now.getTime() - refreshTtlMs;
@@ -49,7 +50,13 @@ export function housekeepingDeletes(
     .from(singleUseTokens)
     .where(or(lt(singleUseTokens.expiresAt, now), isNotNull(singleUseTokens.usedAt)))
     .limit(limit);
+  const oldEvents = db
+    .select({ id: auditEvents.id })
+    .from(auditEvents)
+    .where(lt(auditEvents.time, new Date(now.getTime() - auditRetentionMs)))
+    .limit(limit);
   return {
+    audit_events: db.delete(auditEvents).where(inArray(auditEvents.id, oldEvents)),
     sessions: db.delete(sessions).where(inArray(sessions.familyId, deadFamilies)),
     login_failures: db.delete(loginFailures).where(inArray(loginFailures.email, staleFailures)),
     single_use_tokens: db.delete(singleUseTokens).where(inArray(singleUseTokens.id, deadTokens)),

@@ -1,5 +1,14 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { auditSourceOf } from "../auth/sessions";
+import {
+  AUDIT_EVENT_TYPES,
+  auditEvent,
+  auditJson,
+  decodeAuditCursor,
+  encodeAuditCursor,
+  listAuditEvents,
+} from "../db/audit";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -10,6 +19,16 @@ export const listUsersQuery = z.object({
   limit: z.optional(z.string().check(z.regex(/^(100|[1-9][0-9]?)$/, "limit must be a whole number from 1 to 100"))),
   cursor: z.optional(z.string().check(z.maxLength(1024, "cursor is not valid"))),
   email: z.optional(z.string().check(z.maxLength(254, "email prefix must be at most 254 characters"))),
+});
+
+export const auditQuery = z.object({
+  limit: listUsersQuery.shape.limit,
+  cursor: listUsersQuery.shape.cursor,
+  user_id: z.optional(z.string().check(z.maxLength(64, "user_id must be at most 64 characters"))),
+  type: z.optional(z.enum(AUDIT_EVENT_TYPES, { error: `type must be one of ${AUDIT_EVENT_TYPES.join(", ")}` })),
+  before: z.optional(
+    z.iso.datetime({ offset: true, error: "before must be an ISO 8601 date-time, e.g. 2026-11-30T12:00:00Z" }),
+  ),
 });
 
 export const accessBody = z.object({
@@ -62,6 +81,26 @@ export const admin = new Hono<AppEnv>()
       next_cursor: rows.length > limit && last ? encodeCursor(last.email) : null,
     });
   })
+  .get("/admin/audit", async (c) => {
+    const query = parseQuery(auditQuery, c.req.query());
+    const limit = Number(query.limit ?? 20);
+    const after = query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor);
+    if (query.cursor !== undefined && !after) throw new ApiError("invalid_input", "cursor is not valid");
+    const rows = await listAuditEvents(c.var.db, {
+      userId: query.user_id,
+      type: query.type,
+      before: query.before === undefined ? undefined : new Date(query.before),
+      after,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    c.header("Cache-Control", "no-store");
+    return c.json({
+      events: page.map(auditJson),
+      next_cursor: rows.length > limit && last ? encodeAuditCursor({ time: last.time.getTime(), id: last.id }) : null,
+    });
+  })
   .get("/admin/users/:id", async (c) => {
     const user = await findUser(c.var.db, c.req.param("id"));
     if (!user) throw new ApiError("not_found", "No such user");
@@ -73,14 +112,28 @@ export const admin = new Hono<AppEnv>()
       throw new ApiError("invalid_input", "Nothing to update: send role and/or disabled");
     }
     const id = c.req.param("id");
-    const user = await updateAccess(c.var.db, id, change, new Date());
+    const { db } = c.var;
+    const now = new Date();
+    const base = { userId: id, actor: { type: "admin", id: c.var.user.id }, source: auditSourceOf(c) } as const;
+    // Each event only if the update before it went through (see auditEvent).
+    const events = [
+      ...(change.role === undefined
+        ? []
+        : [{ ...base, type: "role_changed", details: { role: change.role } } as const]),
+      ...(change.disabled === undefined
+        ? []
+        : [{ ...base, type: change.disabled ? "account_disabled" : "account_enabled" } as const]),
+    ].map((event) => auditEvent(db, event, now, { onlyIfChanged: true }));
+    const user = await updateAccess(db, id, change, now, events);
     if (user) return c.json(accountJson(user));
     if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
     throw new ApiError("not_found", "No such user");
   })
   .delete("/admin/users/:id", async (c) => {
     const id = c.req.param("id");
-    if (await deleteUserGuarded(c.var.db, id)) return c.body(null, 204);
+    const event = { type: "user_deleted_by_admin", userId: id, actor: { type: "admin", id: c.var.user.id } } as const;
+    const audit = auditEvent(c.var.db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true });
+    if (await deleteUserGuarded(c.var.db, id, [audit])) return c.body(null, 204);
     if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
     throw new ApiError("not_found", "No such user");
   });

@@ -8,8 +8,9 @@ import {
   passwordBytes,
   verifyPassword,
 } from "../auth/passwords";
-import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
-import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
+import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { auditEvent } from "../db/audit";
+import { clearFailures, findFailures, lockedFor, nextFailure, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
@@ -45,10 +46,14 @@ export const auth = new Hono<AppEnv>()
     const userId = crypto.randomUUID();
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One round trip: the user row; then, only if it won, the session row and the
-    // email's failed-login record (so a stranger's failures can't lock the new owner).
+    // One round trip: the user row; then, only if it won, its audit event, the session
+    // row and the email's failed-login record (so a stranger's failures can't lock the new owner).
+    const source = auditSourceOf(c);
     const [inserted] = await db.batch([
       insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
+      auditEvent(db, { type: "user_registered", userId, actor: { type: "user", id: userId }, source }, now, {
+        onlyIfChanged: true,
+      }),
       insertFirstToken(db, userId, token, now),
       clearFailures(db, email, userId),
     ]);
@@ -81,7 +86,36 @@ export const auth = new Hono<AppEnv>()
       : await burnPasswordCheck(password, config.bcryptCost);
     // A disabled account gets the wrong-password answer, after the same work.
     if (!user || !valid || user.disabled) {
-      if (known) await recordFailure(db, email, record, config.lockout, now);
+      // Audited only for existing accounts (an attempted unknown address is never
+      // stored), in the same write as the failure count.
+      const source = auditSourceOf(c);
+      const actor = { type: "user", id: user?.id ?? "" } as const;
+      const { lockSeconds } = nextFailure(record, config.lockout, now);
+      const audit = user
+        ? [
+            auditEvent(
+              db,
+              {
+                type: "login_failed",
+                userId: user.id,
+                actor,
+                source,
+                details: { reason: user.disabled ? "account_disabled" : "wrong_password" },
+              },
+              now,
+            ),
+            ...(lockSeconds > 0
+              ? [
+                  auditEvent(
+                    db,
+                    { type: "account_locked", userId: user.id, actor, source, details: { seconds: lockSeconds } },
+                    now,
+                  ),
+                ]
+              : []),
+          ]
+        : [];
+      if (known) await db.batch([recordFailure(db, email, record, config.lockout, now), ...audit]);
       throw new ApiError("invalid_credentials");
     }
 
@@ -94,6 +128,11 @@ export const auth = new Hono<AppEnv>()
       : undefined;
     await db.batch([
       insertSession(db, user.id, token, now),
+      auditEvent(
+        db,
+        { type: "login_succeeded", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
+        now,
+      ),
       ...(rehashed ? [rehashed] : []),
       ...(record ? [clearFailures(db, email)] : []),
     ]);

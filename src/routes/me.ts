@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from "../auth/passwords";
-import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../db/audit";
 import { sessions } from "../db/schema";
 import { revokeAll, rotate } from "../db/sessions";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
@@ -22,6 +23,13 @@ export const changePasswordBody = z.object({
   currentPassword: password("currentPassword"),
   newPassword: newPassword("newPassword"),
 });
+export const activityQuery = z.object({
+  cursor: z.optional(z.string().check(z.maxLength(200, "cursor is not valid"))),
+});
+
+/** Events per page of `GET /me/activity`. */
+const ACTIVITY_PAGE = 20;
+
 export const deleteMeBody = z.object({ password: password("password") });
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`. */
@@ -33,6 +41,21 @@ async function confirmPassword(db: Db, userId: string, password: string): Promis
 
 export const me = new Hono<AppEnv>()
   .get("/me", requireSession, (c) => c.json(accountJson(c.var.user)))
+  .get("/me/activity", requireSession, async (c) => {
+    const query = z.safeParse(activityQuery, c.req.query());
+    const cursor = query.success ? query.data.cursor : "";
+    const after = cursor === undefined ? undefined : decodeAuditCursor(cursor);
+    if (cursor !== undefined && !after) throw new ApiError("invalid_input", "cursor is not valid");
+    const rows = await listAuditEvents(c.var.db, { userId: c.var.user.id, after, limit: ACTIVITY_PAGE + 1 });
+    const page = rows.slice(0, ACTIVITY_PAGE);
+    const last = page.at(-1);
+    c.header("Cache-Control", "no-store");
+    return c.json({
+      events: page.map(activityJson),
+      next_cursor:
+        rows.length > ACTIVITY_PAGE && last ? encodeAuditCursor({ time: last.time.getTime(), id: last.id }) : null,
+    });
+  })
   .patch("/me", requireSession, jsonBody(patchMeBody), async (c) => {
     const names = c.req.valid("json");
     if (names.firstName === undefined && names.lastName === undefined) {
@@ -56,6 +79,11 @@ export const me = new Hono<AppEnv>()
       setPasswordHash(db, user.id, passwordHash, now),
       revokeAll(db, user.id, now, sid),
       ...rotate(db, eq(sessions.familyId, sid), next, now),
+      auditEvent(
+        db,
+        { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
+        now,
+      ),
     ]);
     if (rotated.length === 0) throw new ApiError("invalid_token");
     c.header("Cache-Control", "no-store");
@@ -64,6 +92,10 @@ export const me = new Hono<AppEnv>()
   .delete("/me", requireSession, jsonBody(deleteMeBody), async (c) => {
     const { db, user } = c.var;
     await confirmPassword(db, user.id, c.req.valid("json").password);
-    await deleteUser(db, user.id);
+    const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id } } as const;
+    await db.batch([
+      deleteUser(db, user.id),
+      auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
+    ]);
     return c.body(null, 204);
   });
