@@ -88,11 +88,6 @@ export function revokeFamilyQuery(db: Db, userId: string, familyId: string, now:
     .returning({ id: sessions.id });
 }
 
-/** Revokes every row of one family of `userId`; returns how many rows changed. */
-export async function revokeFamily(db: Db, userId: string, familyId: string, now: Date): Promise<number> {
-  return (await revokeFamilyQuery(db, userId, familyId, now)).length;
-}
-
 /** Revokes all sessions of `userId`, except family `keep` when given. */
 export function revokeAll(db: Db, userId: string, now: Date, keep?: string) {
   return db

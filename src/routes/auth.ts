@@ -9,11 +9,11 @@ import {
   verifyPassword,
 } from "../auth/passwords";
 import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
-import { auditEvent } from "../db/audit";
+import { type AuditSource, auditEvent } from "../db/audit";
 import { clearFailures, findFailures, lockedFor, nextFailure, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
-import type { AppEnv } from "../env";
+import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
 import { jsonBody } from "../middleware/json-body";
@@ -30,6 +30,18 @@ export const loginBody = z.object({
   email: email(),
   password: password("password"),
 });
+
+/** The audit events of a failed login of an existing account: the failure, and the lock it causes. */
+function failedLoginEvents(db: Db, user: User, lockSeconds: number, source: AuditSource, now: Date) {
+  const event = { userId: user.id, actor: { type: "user", id: user.id }, source } as const;
+  const reason = user.disabled ? "account_disabled" : "wrong_password";
+  return [
+    auditEvent(db, { ...event, type: "login_failed", details: { reason } }, now),
+    ...(lockSeconds > 0
+      ? [auditEvent(db, { ...event, type: "account_locked", details: { seconds: lockSeconds } }, now)]
+      : []),
+  ];
+}
 
 /** Register/login answer: the user, its token pair, nothing secret. */
 function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
@@ -88,33 +100,8 @@ export const auth = new Hono<AppEnv>()
     if (!user || !valid || user.disabled) {
       // Audited only for existing accounts (an attempted unknown address is never
       // stored), in the same write as the failure count.
-      const source = auditSourceOf(c);
-      const actor = { type: "user", id: user?.id ?? "" } as const;
       const { lockSeconds } = nextFailure(record, config.lockout, now);
-      const audit = user
-        ? [
-            auditEvent(
-              db,
-              {
-                type: "login_failed",
-                userId: user.id,
-                actor,
-                source,
-                details: { reason: user.disabled ? "account_disabled" : "wrong_password" },
-              },
-              now,
-            ),
-            ...(lockSeconds > 0
-              ? [
-                  auditEvent(
-                    db,
-                    { type: "account_locked", userId: user.id, actor, source, details: { seconds: lockSeconds } },
-                    now,
-                  ),
-                ]
-              : []),
-          ]
-        : [];
+      const audit = user ? failedLoginEvents(db, user, lockSeconds, auditSourceOf(c), now) : [];
       if (known) await db.batch([recordFailure(db, email, record, config.lockout, now), ...audit]);
       throw new ApiError("invalid_credentials");
     }
