@@ -34,6 +34,7 @@ export default defineConfig(async () => {
             LOCKOUT_AFTER: "5",
             LOCKOUT_BASE: "1m",
             LOCKOUT_MAX: "1h",
+            AUDIT_RETENTION: "90d",
           },
         },
       }),

@@ -378,7 +378,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(files.json, `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(files.svg, svg(run));
-  writeFileSync(files.md, markdown(run, { svgPath: svgLink }));
+  writeFileSync(files.md, markdown(run, { svgPath: svgLink, importRun: importRun() }));
   console.log(`bench: wrote ${[files.md, files.svg, files.json].map((f) => f.replace(root, "")).join(", ")}`);
   console.log(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -415,11 +415,20 @@ function withoutAssets() {
   return path;
 }
 
+/** The last `npm run bench:import` measurement (bench/import.json), if any. */
+function importRun() {
+  try {
+    return JSON.parse(readFileSync(join(root, "bench/import.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** `--render`: BENCHMARKS.md and the chart again from the last run's results.json, no load. */
 function render() {
   const run = JSON.parse(readFileSync(files.json, "utf8"));
   writeFileSync(files.svg, svg(run));
-  writeFileSync(files.md, markdown(run, { svgPath: svgLink }));
+  writeFileSync(files.md, markdown(run, { svgPath: svgLink, importRun: importRun() }));
   console.log(
     `bench: rendered ${[files.md, files.svg].map((f) => f.replace(root, "")).join(", ")} from ${files.json.replace(root, "")}`,
   );

@@ -26,6 +26,8 @@ export type Config = {
   bcryptCost: number;
   allowQueryToken: boolean;
   lockout: LockoutPolicy;
+  /** How long audit events are kept before housekeeping deletes them. */
+  auditRetentionSeconds: number;
 };
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
@@ -46,7 +48,8 @@ type RawEnv = Partial<
     | "CORS_CREDENTIALS"
     | "LOCKOUT_AFTER"
     | "LOCKOUT_BASE"
-    | "LOCKOUT_MAX",
+    | "LOCKOUT_MAX"
+    | "AUDIT_RETENTION",
     unknown
   >
 >;
@@ -68,6 +71,7 @@ const DAY = 24 * 3600;
 const MAX_TOKEN_TTL = 30 * DAY;
 const MAX_REFRESH_TTL = 365 * DAY;
 const MAX_REFRESH_REUSE = 60;
+const MAX_AUDIT_RETENTION = 10 * 365 * DAY;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /** Parses and validates the environment; throws one `ConfigError` listing every bad setting. */
@@ -110,6 +114,9 @@ export function readConfig(env: RawEnv): Config {
       baseSeconds: check(() => parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, defaultOf("LOCKOUT_BASE")), DAY)),
       maxSeconds: check(() => parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, defaultOf("LOCKOUT_MAX")), 30 * DAY)),
     },
+    auditRetentionSeconds: check(() =>
+      parseTtl("AUDIT_RETENTION", setting(env.AUDIT_RETENTION, defaultOf("AUDIT_RETENTION")), MAX_AUDIT_RETENTION),
+    ),
   };
   // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
   // keeps its own copy (readCors), since it runs before the configuration is enforced.

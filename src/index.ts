@@ -17,6 +17,7 @@ import { jwks } from "./routes/jwks";
 import { me } from "./routes/me";
 import { sessionRoutes } from "./routes/sessions";
 import { welcome } from "./routes/welcome";
+import { scheduled } from "./scheduled";
 
 const app = new Hono<AppEnv>();
 
@@ -67,4 +68,8 @@ app.route("/", docs(app));
 app.notFound(methodNotAllowed(app, notFound));
 app.onError(onError);
 
-export default app;
+/** The Hono app, for tests that call it with their own bindings (`app.request`). */
+export { app };
+
+// `fetch` serves the API; `scheduled` runs housekeeping from the Cron Trigger in wrangler.toml.
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<CloudflareBindings>;

@@ -2,6 +2,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { findTargetHandler } from "hono/utils/handler";
 import * as z from "zod/mini";
 import { version } from "../package.json";
+import { AUDIT_EVENT_TYPES } from "./db/audit";
 import { ROLES } from "./db/schema";
 import { ERRORS, type ErrorCode } from "./errors";
 
@@ -55,6 +56,34 @@ export const tokenPairShape = {
 };
 
 export const tokenPair = named("TokenPair", z.object(tokenPairShape));
+
+/** One security event as its user sees it (GET /me/activity). */
+const activity = z.object({
+  id: uuid("The event id"),
+  type: z.enum(AUDIT_EVENT_TYPES),
+  time: timestamp(),
+  ip: doc(z.nullable(z.string()), "From CF-Connecting-IP only; null under wrangler dev"),
+  user_agent: doc(z.nullable(z.string()), "At most 256 characters"),
+  actor: doc(z.enum(["user", "admin", "system"]), "Who did it: the user, an admin, or the system"),
+});
+
+const nextCursor = () => doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last");
+
+export const activityPage = named("ActivityPage", z.object({ events: z.array(activity), next_cursor: nextCursor() }));
+
+/** One security event as an admin sees it (GET /admin/audit). */
+const auditEventJson = z.object({
+  ...activity.shape,
+  user_id: doc(z.nullable(z.string()), "The account the event is about (it may since have been deleted)"),
+  actor_id: doc(z.nullable(z.string()), "The acting user's or admin's id; null for the system"),
+  request_id: z.nullable(z.string()),
+  details: doc(
+    z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    "A few facts (reason, seconds, role, session_id...); never a password, hash, token, code, secret or link",
+  ),
+});
+
+export const auditPage = named("AuditPage", z.object({ events: z.array(auditEventJson), next_cursor: nextCursor() }));
 
 export const account = named(
   "Account",

@@ -106,6 +106,13 @@ export const SETTINGS = [
   },
   { name: "LOCKOUT_MAX", kind: "var", default: "1h", meaning: "Longest lock (a duration, up to 30 d)" },
   {
+    name: "AUDIT_RETENTION",
+    kind: "var",
+    default: "90d",
+    meaning:
+      "How long audit events (`GET /me/activity`, `GET /admin/audit`) are kept; the hourly housekeeping run deletes older ones. A duration, 1 s to 3650 d",
+  },
+  {
     name: "ENVIRONMENT",
     kind: "internal",
     meaning: "`test` lets the test suite use a low `BCRYPT_COST`; the worker logs a warning whenever it takes effect",

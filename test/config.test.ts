@@ -16,8 +16,14 @@ describe("readConfig", () => {
       bcryptCost: 10,
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
+      auditRetentionSeconds: 90 * 24 * 3600,
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
+  });
+
+  it("reads AUDIT_RETENTION and refuses one that is not a duration", () => {
+    expect(readConfig({ TOKEN_KEY: KEY, AUDIT_RETENTION: "7d" }).auditRetentionSeconds).toBe(7 * 24 * 3600);
+    expect(() => readConfig({ TOKEN_KEY: KEY, AUDIT_RETENTION: "forever" })).toThrow(/AUDIT_RETENTION/);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import app from "../src/index";
+import { app } from "../src/index";
 import { openApiPath } from "../src/openapi";
 
 export type Json = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { ERROR_STATUSES } from "../src/errors";
-import app from "../src/index";
+import { app } from "../src/index";
 import { openApiDocument, openApiPath } from "../src/openapi";
 import { registerBody } from "../src/routes/auth";
 import { changePasswordBody } from "../src/routes/me";

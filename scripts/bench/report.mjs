@@ -74,7 +74,7 @@ export function judge(run) {
   ];
 }
 
-export function markdown(run, { svgPath }) {
+export function markdown(run, { svgPath, importRun }) {
   const { settings, machine, versions } = run;
   const lines = [];
   const table = (head, rows) => {
@@ -207,6 +207,21 @@ export function markdown(run, { svgPath }) {
       p.specifiers.map((s) => `\`${s}\``).join(", ") || "–",
     ]),
   );
+  if (importRun) {
+    const { users, seconds, date, commit, loadAverage, wranglerRuns } = importRun;
+    lines.push(
+      "## Import",
+      "",
+      `\`npm run bench:import\` on ${date} (commit \`${commit}\`): \`npm run import:users\` of a generated ` +
+        `\`mongoexport\` file of ${users.toLocaleString("en-US")} users into a fresh local D1 ` +
+        `(${wranglerRuns} wrangler runs: the migrations, the existing-users query and one \`d1 execute --file\` per 20,000 users), 1-minute load average ${fmt(loadAverage, 2)} at the start.`,
+      "",
+    );
+    table(
+      ["users", "wall time (s)", "users/s"],
+      [[users.toLocaleString("en-US"), fmt(seconds, 1), fmt(users / seconds, 0)]],
+    );
+  }
   const notes = [...run.notes];
   if (run.scenarios.some((s) => s.errorSamples.some((e) => e.includes("restarted mid-request")))) {
     notes.push(

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { parseIp } from "../client-ip";
 import type { Config } from "../config";
+import type { AuditSource } from "../db/audit";
 import type { Role } from "../db/schema";
 import type { Client } from "../db/sessions";
 import { issueAccessToken } from "./tokens";
@@ -13,6 +14,12 @@ export function clientOf(c: Context): Client {
   const userAgent = c.req.header("user-agent")?.slice(0, MAX_USER_AGENT) || null;
   const ip = c.req.header("cf-connecting-ip")?.trim() ?? "";
   return { userAgent, ip: parseIp(ip) ? ip : null };
+}
+
+/** Where a request came from, as the audit log records it (src/db/audit.ts). */
+export function auditSourceOf(c: Context): AuditSource {
+  const { ip, userAgent } = clientOf(c);
+  return { ip, userAgent, requestId: c.get("requestId") ?? null };
 }
 
 /** An opaque refresh token: 256 random bits, base64url. */

@@ -7,7 +7,7 @@ import { loginFailures, users } from "./schema";
 export type LockoutPolicy = { after: number; baseSeconds: number; maxSeconds: number };
 
 /** A run of failures older than this is forgotten. */
-const FORGET_AFTER_MS = 24 * 3600 * 1000;
+export const FORGET_AFTER_MS = 24 * 3600 * 1000;
 
 export type FailureRecord = typeof loginFailures.$inferSelect;
 
@@ -22,6 +22,15 @@ export function lockedFor(record: FailureRecord | undefined, now: Date): number 
   return until > now.getTime() ? Math.ceil((until - now.getTime()) / 1000) : 0;
 }
 
+/** The failure count after one more failure, and the seconds that failure locks the email for (0: none). */
+export function nextFailure(previous: FailureRecord | undefined, policy: LockoutPolicy, now: Date) {
+  const stale = !previous || now.getTime() - previous.lastFailureAt.getTime() > FORGET_AFTER_MS;
+  const failures = (stale ? 0 : previous.failures) + 1;
+  const over = failures - policy.after;
+  const lockSeconds = over >= 0 ? Math.min(policy.baseSeconds * 2 ** Math.min(over, 30), policy.maxSeconds) : 0;
+  return { stale, failures, lockSeconds };
+}
+
 /** Counts one more failure for `email` and locks it when the policy says so. */
 export function recordFailure(
   db: Db,
@@ -30,10 +39,7 @@ export function recordFailure(
   policy: LockoutPolicy,
   now: Date,
 ) {
-  const stale = !previous || now.getTime() - previous.lastFailureAt.getTime() > FORGET_AFTER_MS;
-  const failures = (stale ? 0 : previous.failures) + 1;
-  const over = failures - policy.after;
-  const lockSeconds = over >= 0 ? Math.min(policy.baseSeconds * 2 ** Math.min(over, 30), policy.maxSeconds) : 0;
+  const { stale, failures, lockSeconds } = nextFailure(previous, policy, now);
   const lockedUntil = lockSeconds > 0 ? new Date(now.getTime() + lockSeconds * 1000) : null;
   // An upsert, so concurrent failures for one email add up instead of overwriting.
   return db

@@ -93,3 +93,31 @@ export const singleUseTokens = sqliteTable(
     index("single_use_tokens_expires_at_idx").on(table.expiresAt),
   ],
 );
+
+/** Security events (src/db/audit.ts has the list of types). Kept after the user is
+ * deleted (no foreign key), until housekeeping removes them after `AUDIT_RETENTION`.
+ * `details` is a small JSON object that never holds a password, hash, token, code,
+ * secret or link. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    time: integer("time", { mode: "timestamp_ms" }).notNull(),
+    type: text("type").notNull(),
+    /** The account the event is about; null only if none (never an unknown email). */
+    userId: text("user_id"),
+    /** Who did it: the user themself, an admin, or the system. */
+    actorType: text("actor_type", { enum: ["user", "admin", "system"] }).notNull(),
+    /** The acting user's id (the admin's for admin actions); null for the system. */
+    actorId: text("actor_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    requestId: text("request_id"),
+    details: text("details"),
+  },
+  (table) => [
+    index("audit_events_time_idx").on(table.time, table.id),
+    index("audit_events_user_time_idx").on(table.userId, table.time, table.id),
+    index("audit_events_type_time_idx").on(table.type, table.time, table.id),
+  ],
+);

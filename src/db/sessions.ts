@@ -93,14 +93,13 @@ export function findLiveSessionUser(db: Db, sid: string, userId: string, now: Da
     .get();
 }
 
-/** Revokes every row of one family of `userId`; returns how many rows changed. */
-export async function revokeFamily(db: Db, userId: string, familyId: string, now: Date): Promise<number> {
-  const rows = await db
+/** Revokes every row of one family of `userId`, returning the rows revoked. Batchable. */
+export function revokeFamilyQuery(db: Db, userId: string, familyId: string, now: Date) {
+  return db
     .update(sessions)
     .set({ revokedAt: now })
     .where(and(eq(sessions.userId, userId), eq(sessions.familyId, familyId), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
-  return rows.length;
 }
 
 /** Revokes every row of family `familyId` but `keepId`: after a password change, no

@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import { type Role, sessions, users } from "./schema";
 
@@ -129,13 +130,15 @@ function keepsAnAdmin(id: string): SQL {
 }
 
 /** Changes role and/or disabled. Removing admin rights is guarded by `keepsAnAdmin`;
- * disabling revokes every session in the same batch. Returns the user, or undefined
- * when it does not exist or the guard refused. */
+ * disabling revokes every session in the same batch. `also` (audit events) runs right
+ * after the update, in the same batch. Returns the user, or undefined when it does not
+ * exist or the guard refused. */
 export async function updateAccess(
   db: Db,
   id: string,
   change: { role?: Role; disabled?: boolean },
   now: Date,
+  also: BatchItem<"sqlite">[] = [],
 ): Promise<User | undefined> {
   const losesAdmin = change.role === "user" || change.disabled === true;
   const update = db
@@ -153,15 +156,19 @@ export async function updateAccess(
         sql`(select ${users.disabled} from ${users} where ${users.id} = ${id}) = 1`,
       ),
     );
-  const [[user]] = await db.batch([update, revoke]);
+  const [[user]] = await db.batch([update, ...also, revoke]);
   return user;
 }
 
-/** Deletes a user unless it is the last enabled admin; returns whether a row went. */
-export async function deleteUserGuarded(db: Db, id: string): Promise<boolean> {
-  const rows = await db
-    .delete(users)
-    .where(and(eq(users.id, id), keepsAnAdmin(id)))
-    .returning({ id: users.id });
+/** Deletes a user unless it is the last enabled admin, with `also` (audit events) right
+ * after it in the same batch; returns whether a row went. */
+export async function deleteUserGuarded(db: Db, id: string, also: BatchItem<"sqlite">[] = []): Promise<boolean> {
+  const [rows] = await db.batch([
+    db
+      .delete(users)
+      .where(and(eq(users.id, id), keepsAnAdmin(id)))
+      .returning({ id: users.id }),
+    ...also,
+  ]);
   return rows.length > 0;
 }

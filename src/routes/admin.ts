@@ -1,12 +1,21 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { auditSourceOf } from "../auth/sessions";
+import {
+  AUDIT_EVENT_TYPES,
+  auditEvent,
+  auditJson,
+  decodeAuditCursor,
+  encodeAuditCursor,
+  listAuditEvents,
+} from "../db/audit";
 import { ROLES } from "../db/schema";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { jsonBody, queryParams } from "../middleware/json-body";
 import { requireRole } from "../middleware/require-auth";
-import { account, describe, doc, named } from "../openapi";
+import { account, auditPage, describe, doc, named } from "../openapi";
 
 export const listUsersQuery = z.object({
   limit: doc(
@@ -40,6 +49,25 @@ const userPage = named(
 );
 
 const userId = { id: "A user id" };
+
+export const auditQuery = z.object({
+  limit: listUsersQuery.shape.limit,
+  cursor: listUsersQuery.shape.cursor,
+  user_id: doc(
+    z.optional(z.string().check(z.maxLength(64, "user_id must be at most 64 characters"))),
+    "Only events about this user",
+  ),
+  type: doc(
+    z.optional(z.enum(AUDIT_EVENT_TYPES, { error: `type must be one of ${AUDIT_EVENT_TYPES.join(", ")}` })),
+    "Only events of this type",
+  ),
+  before: doc(
+    z.optional(
+      z.iso.datetime({ offset: true, error: "before must be an ISO 8601 date-time, e.g. 2026-11-30T12:00:00Z" }),
+    ),
+    "Only events strictly before this ISO 8601 date-time",
+  ),
+});
 
 /** Cursors are opaque to clients: the last email of a page, base64url. */
 function encodeCursor(email: string): string {
@@ -92,6 +120,39 @@ export const admin = new Hono<AppEnv>()
     },
   )
   .get(
+    "/admin/audit",
+    describe({
+      operationId: "listAuditEvents",
+      tag: "Admin",
+      summary: "Audit events, newest first",
+      description: "All users' security events, filterable, paginated by time then id. Kept for AUDIT_RETENTION.",
+      access: "admin",
+      ok: { status: 200, description: "One page", json: auditPage, cacheControl: "no-store" },
+      errors: ["invalid_input"],
+    }),
+    queryParams(auditQuery),
+    async (c) => {
+      const query = c.req.valid("query");
+      const limit = Number(query.limit ?? 20);
+      const after = query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor);
+      if (query.cursor !== undefined && !after) throw new ApiError("invalid_input", "cursor is not valid");
+      const rows = await listAuditEvents(c.var.db, {
+        userId: query.user_id,
+        type: query.type,
+        before: query.before === undefined ? undefined : new Date(query.before),
+        after,
+        limit: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      c.header("Cache-Control", "no-store");
+      return c.json({
+        events: page.map(auditJson),
+        next_cursor: rows.length > limit && last ? encodeAuditCursor({ time: last.time.getTime(), id: last.id }) : null,
+      });
+    },
+  )
+  .get(
     "/admin/users/:id",
     describe({
       operationId: "getUser",
@@ -128,7 +189,19 @@ export const admin = new Hono<AppEnv>()
         throw new ApiError("invalid_input", "Nothing to update: send role and/or disabled");
       }
       const id = c.req.param("id");
-      const user = await updateAccess(c.var.db, id, change, new Date());
+      const { db } = c.var;
+      const now = new Date();
+      const base = { userId: id, actor: { type: "admin", id: c.var.user.id }, source: auditSourceOf(c) } as const;
+      // Each event only if the update before it went through (see auditEvent).
+      const events = [
+        ...(change.role === undefined
+          ? []
+          : [{ ...base, type: "role_changed", details: { role: change.role } } as const]),
+        ...(change.disabled === undefined
+          ? []
+          : [{ ...base, type: change.disabled ? "account_disabled" : "account_enabled" } as const]),
+      ].map((event) => auditEvent(db, event, now, { onlyIfChanged: true }));
+      const user = await updateAccess(db, id, change, now, events);
       if (user) return c.json(accountJson(user));
       if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
       throw new ApiError("not_found", "No such user");
@@ -148,7 +221,9 @@ export const admin = new Hono<AppEnv>()
     }),
     async (c) => {
       const id = c.req.param("id");
-      if (await deleteUserGuarded(c.var.db, id)) return c.body(null, 204);
+      const event = { type: "user_deleted_by_admin", userId: id, actor: { type: "admin", id: c.var.user.id } } as const;
+      const audit = auditEvent(c.var.db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true });
+      if (await deleteUserGuarded(c.var.db, id, [audit])) return c.body(null, 204);
       if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
       throw new ApiError("not_found", "No such user");
     },

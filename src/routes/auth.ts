@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { checkPassword, hashPassword } from "../auth/passwords";
-import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
-import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
+import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { type AuditSource, auditEvent } from "../db/audit";
+import type { Db } from "../db/client";
+import { clearFailures, findFailures, lockedFor, nextFailure, recordFailure } from "../db/lockout";
 import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
@@ -33,6 +35,18 @@ export const loginBody = named(
 /** What register and login answer (`signedIn` below builds it). */
 const signedInJson = named("SignedIn", z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }));
 
+/** The audit events of a failed login of an existing account: the failure, and the lock it causes. */
+function failedLoginEvents(db: Db, user: User, lockSeconds: number, source: AuditSource, now: Date) {
+  const event = { userId: user.id, actor: { type: "user", id: user.id }, source } as const;
+  const reason = user.disabled ? "account_disabled" : "wrong_password";
+  return [
+    auditEvent(db, { ...event, type: "login_failed", details: { reason } }, now),
+    ...(lockSeconds > 0
+      ? [auditEvent(db, { ...event, type: "account_locked", details: { seconds: lockSeconds } }, now)]
+      : []),
+  ];
+}
+
 /** Register/login answer: the user, its token pair, nothing secret. */
 function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
   const { created_at, ...rest } = userJson(user);
@@ -62,10 +76,14 @@ export const auth = new Hono<AppEnv>()
       const userId = crypto.randomUUID();
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-      // One round trip: the user row; then, only if it won, the session row and the
-      // email's failed-login record (so a stranger's failures can't lock the new owner).
+      // One round trip: the user row; then, only if it won, its audit event, the session
+      // row and the email's failed-login record (so a stranger's failures can't lock the new owner).
+      const source = auditSourceOf(c);
       const [inserted] = await db.batch([
         insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
+        auditEvent(db, { type: "user_registered", userId, actor: { type: "user", id: userId }, source }, now, {
+          onlyIfChanged: true,
+        }),
         insertFirstToken(db, userId, token, now),
         clearFailures(db, email, userId),
       ]);
@@ -112,7 +130,11 @@ export const auth = new Hono<AppEnv>()
       const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost);
       // A disabled account gets the wrong-password answer, after the same work.
       if (!user || !valid || user.disabled) {
-        if (known) await recordFailure(db, email, record, config.lockout, now);
+        // Audited only for existing accounts (an attempted unknown address is never
+        // stored), in the same write as the failure count.
+        const { lockSeconds } = nextFailure(record, config.lockout, now);
+        const audit = user ? failedLoginEvents(db, user, lockSeconds, auditSourceOf(c), now) : [];
+        if (known) await db.batch([recordFailure(db, email, record, config.lockout, now), ...audit]);
         throw new ApiError("invalid_credentials");
       }
 
@@ -126,6 +148,11 @@ export const auth = new Hono<AppEnv>()
         : undefined;
       await db.batch([
         insertSession(db, user.id, token, now),
+        auditEvent(
+          db,
+          { type: "login_succeeded", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
+          now,
+        ),
         ...(rehashed ? [rehashed] : []),
         ...(record ? [clearFailures(db, email)] : []),
       ]);

@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { checkPassword, hashPassword } from "../auth/passwords";
-import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../db/audit";
 import type { Db } from "../db/client";
 import { sessions } from "../db/schema";
 import { revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
@@ -10,9 +11,9 @@ import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { name, newPassword, password } from "../fields";
-import { jsonBody } from "../middleware/json-body";
+import { jsonBody, queryParams } from "../middleware/json-body";
 import { requireSession } from "../middleware/require-auth";
-import { account, describe, named, tokenPair as tokenPairJson } from "../openapi";
+import { account, activityPage, describe, doc, named, tokenPair as tokenPairJson } from "../openapi";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
 // body that sends them changes nothing (no mass assignment).
@@ -31,6 +32,15 @@ export const changePasswordBody = named(
   }),
 );
 export const deleteMeBody = named("DeleteMeBody", z.object({ password: password("password") }));
+export const activityQuery = z.object({
+  cursor: doc(
+    z.optional(z.string().check(z.maxLength(200, "cursor is not valid"))),
+    "`next_cursor` of the previous page",
+  ),
+});
+
+/** Events per page of `GET /me/activity`. */
+const ACTIVITY_PAGE = 20;
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`.
  * No rehash here: the hash is replaced (password change) or deleted (account deletion). */
@@ -51,6 +61,34 @@ export const me = new Hono<AppEnv>()
     }),
     requireSession,
     (c) => c.json(accountJson(c.var.user)),
+  )
+  .get(
+    "/me/activity",
+    describe({
+      operationId: "getMyActivity",
+      tag: "Account",
+      summary: "The caller's recent security events",
+      description: "Newest first, 20 per page: logins (and failed ones), logouts, password changes, admin changes.",
+      access: "session",
+      ok: { status: 200, description: "One page", json: activityPage, cacheControl: "no-store" },
+      errors: ["invalid_input"],
+    }),
+    requireSession,
+    queryParams(activityQuery),
+    async (c) => {
+      const { cursor } = c.req.valid("query");
+      const after = cursor === undefined ? undefined : decodeAuditCursor(cursor);
+      if (cursor !== undefined && !after) throw new ApiError("invalid_input", "cursor is not valid");
+      const rows = await listAuditEvents(c.var.db, { userId: c.var.user.id, after, limit: ACTIVITY_PAGE + 1 });
+      const page = rows.slice(0, ACTIVITY_PAGE);
+      const last = page.at(-1);
+      c.header("Cache-Control", "no-store");
+      return c.json({
+        events: page.map(activityJson),
+        next_cursor:
+          rows.length > ACTIVITY_PAGE && last ? encodeAuditCursor({ time: last.time.getTime(), id: last.id }) : null,
+      });
+    },
   )
   .patch(
     "/me",
@@ -106,6 +144,11 @@ export const me = new Hono<AppEnv>()
         revokeAll(db, user.id, now, sid),
         ...rotate(db, eq(sessions.familyId, sid), next, now),
         revokeFamilyBefore(db, sid, next.id, now),
+        auditEvent(
+          db,
+          { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
+          now,
+        ),
       ]);
       if (rotated.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
@@ -128,7 +171,11 @@ export const me = new Hono<AppEnv>()
     async (c) => {
       const { config, db, user } = c.var;
       await confirmPassword(db, user.id, c.req.valid("json").password, config.bcryptCost);
-      await deleteUser(db, user.id);
+      const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      await db.batch([
+        deleteUser(db, user.id),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
+      ]);
       return c.body(null, 204);
     },
   );

@@ -1,9 +1,10 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { clientOf, hashRefreshToken, newRefresh, tokenPair } from "../auth/sessions";
+import { auditSourceOf, clientOf, hashRefreshToken, newRefresh, tokenPair } from "../auth/sessions";
+import { auditEvent } from "../db/audit";
 import { sessions } from "../db/schema";
-import { findByTokenHash, listLive, revokeAll, revokeFamily, rotate } from "../db/sessions";
+import { findByTokenHash, listLive, revokeAll, revokeFamilyQuery, rotate } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { password } from "../fields";
@@ -65,7 +66,20 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (row.replacedBy && !(reuse && row.lastUsedAt >= reuse.since)) {
         // Rotated longer ago than that: a copy is in someone else's hands. Revoke the
         // whole family, so the thief and the legitimate holder must both log in again.
-        await revokeFamily(db, row.userId, row.familyId, now);
+        await db.batch([
+          revokeFamilyQuery(db, row.userId, row.familyId, now),
+          auditEvent(
+            db,
+            {
+              type: "refresh_token_reused",
+              userId: row.userId,
+              actor: { type: "system" },
+              source: auditSourceOf(c),
+              details: { session_id: row.familyId },
+            },
+            now,
+          ),
+        ]);
         log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
         throw new ApiError("invalid_token");
       }
@@ -93,7 +107,17 @@ export const sessionRoutes = new Hono<AppEnv>()
     requireSession,
     async (c) => {
       const { claims, db, user } = c.var;
-      await revokeFamily(db, user.id, claims.sid ?? "", new Date());
+      const now = new Date();
+      const sid = claims.sid ?? "";
+      const actor = { type: "user", id: user.id } as const;
+      await db.batch([
+        revokeFamilyQuery(db, user.id, sid, now),
+        auditEvent(
+          db,
+          { type: "logout", userId: user.id, actor, source: auditSourceOf(c), details: { session_id: sid } },
+          now,
+        ),
+      ]);
       return c.body(null, 204);
     },
   )
@@ -108,7 +132,17 @@ export const sessionRoutes = new Hono<AppEnv>()
     }),
     requireSession,
     async (c) => {
-      await revokeAll(c.var.db, c.var.user.id, new Date());
+      const { db, user } = c.var;
+      const now = new Date();
+      const actor = { type: "user", id: user.id } as const;
+      await db.batch([
+        revokeAll(db, user.id, now),
+        auditEvent(
+          db,
+          { type: "logout", userId: user.id, actor, source: auditSourceOf(c), details: { scope: "all" } },
+          now,
+        ),
+      ]);
       return c.body(null, 204);
     },
   )
@@ -156,8 +190,17 @@ export const sessionRoutes = new Hono<AppEnv>()
     requireSession,
     async (c) => {
       // Someone else's session id gets the same 404 as a made-up one: ids can't be probed.
-      const revoked = await revokeFamily(c.var.db, c.var.user.id, c.req.param("id"), new Date());
-      if (revoked === 0) throw new ApiError("not_found", "No such session");
+      const { db, user } = c.var;
+      const now = new Date();
+      const id = c.req.param("id");
+      const event = { type: "session_revoked", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      const [revoked] = await db.batch([
+        revokeFamilyQuery(db, user.id, id, now),
+        auditEvent(db, { ...event, source: auditSourceOf(c), details: { session_id: id } }, now, {
+          onlyIfChanged: true,
+        }),
+      ]);
+      if (revoked.length === 0) throw new ApiError("not_found", "No such session");
       return c.body(null, 204);
     },
   );
