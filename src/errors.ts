@@ -10,9 +10,11 @@ export const ERRORS = {
   invalid_input: [400, "All input is required"],
   invalid_json: [400, "Request body must be a JSON object"],
   invalid_credentials: [400, "Invalid Credentials"],
+  invalid_link: [400, "This link is invalid or has expired"],
   invalid_token: [401, "Invalid Token"],
   token_required: [403, "A token is required for authentication"],
   forbidden: [403, "You do not have permission to do this"],
+  email_not_verified: [403, "Confirm your email address first: use the link we sent you"],
   not_found: [404, "Not Found"],
   method_not_allowed: [405, "Method Not Allowed"],
   user_exists: [409, "User Already Exist. Please Login"],
@@ -23,6 +25,7 @@ export const ERRORS = {
   internal: [500, "Internal Server Error"],
   server_misconfigured: [500, "Server is misconfigured"],
   service_unavailable: [503, "Service temporarily unavailable, try again shortly"],
+  mail_unavailable: [503, "This server does not send mail"],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
 export type ErrorCode = keyof typeof ERRORS;

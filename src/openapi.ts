@@ -3,7 +3,9 @@ import { version } from "../package.json";
 import { ERRORS } from "./errors";
 import { accessBody, listUsersQuery } from "./routes/admin";
 import { loginBody, registerBody } from "./routes/auth";
+import { changeEmailBody, confirmChangeBody, verifyBody } from "./routes/email";
 import { changePasswordBody, deleteMeBody, patchMeBody } from "./routes/me";
+import { forgotBody, resetBody } from "./routes/password";
 import { refreshBody } from "./routes/sessions";
 
 // The OpenAPI 3.1 document served at /openapi.json. Request schemas are the very zod
@@ -45,6 +47,7 @@ const account = z.object({
   created_at: timestamp(),
   role: z.enum(["user", "admin"]),
   disabled: doc(z.boolean(), "A disabled user cannot log in or refresh"),
+  email_verified: doc(z.boolean(), "Whether the owner proved the address with a mailed link"),
   updated_at: timestamp(),
 });
 
@@ -89,6 +92,14 @@ const SCHEMAS = {
   ChangePasswordBody: changePasswordBody,
   DeleteMeBody: deleteMeBody,
   AccessBody: accessBody,
+  ForgotBody: forgotBody,
+  ResetBody: resetBody,
+  VerifyBody: verifyBody,
+  ChangeEmailBody: changeEmailBody,
+  ConfirmChangeBody: confirmChangeBody,
+  Accepted: z.object({ message: doc(z.string(), "For people; the same whatever the outcome") }),
+  Verified: z.object({ email: z.string(), email_verified: z.literal(true) }),
+  AlreadyVerified: z.object({ email_verified: z.literal(true) }),
   SignedIn: z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }),
   TokenPair: z.object(tokenPairShape),
   Account: account,
@@ -112,7 +123,7 @@ type Route = {
   /** As the Hono router has it (`:id`, `:file{.+}`); see `openApiPath`. */
   path: string;
   operationId: string;
-  tag: "Auth" | "Sessions" | "Account" | "Admin" | "Service";
+  tag: "Auth" | "Sessions" | "Account" | "Email" | "Admin" | "Service";
   summary: string;
   description?: string;
   access: Access;
@@ -121,13 +132,15 @@ type Route = {
   query?: { schema: z.ZodMiniObject; describe: Record<string, string> };
   params?: Record<string, string>;
   ok: {
-    status: 200 | 201 | 204;
+    status: 200 | 201 | 202 | 204;
     description: string;
     json?: SchemaName;
     /** Non-JSON bodies: media type to example. */
     text?: Partial<Record<"text/plain" | "text/html" | "text/javascript" | "text/css", string>>;
     cacheControl?: string;
   };
+  /** A second success answer (POST /email/verify/resend when already verified). */
+  alsoOk?: { status: 200; description: string; json: SchemaName };
   /** Codes this route raises itself; those of its access level, body and D1 use are added. */
   errors?: Code[];
   /** False for routes that never touch D1 (and so never answer 503 for it). */
@@ -145,7 +158,13 @@ const ROUTES: Route[] = [
       'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; names are trimmed, 1 to 100 characters; `password` is 8 to 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
     access: "public",
     body: { schema: "RegisterBody" },
-    ok: { status: 201, description: "The new user and its token pair", json: "SignedIn", cacheControl: "no-store" },
+    ok: {
+      status: 201,
+      description:
+        "The new user and its token pair (with REQUIRE_EMAIL_VERIFICATION=true: the user only, no tokens). With mail on, a verification link goes to the address.",
+      json: "SignedIn",
+      cacheControl: "no-store",
+    },
     errors: ["user_exists", "rate_limited"],
   },
   {
@@ -159,7 +178,7 @@ const ROUTES: Route[] = [
     access: "public",
     body: { schema: "LoginBody" },
     ok: { status: 200, description: "The user and a fresh token pair", json: "SignedIn", cacheControl: "no-store" },
-    errors: ["invalid_credentials", "rate_limited"],
+    errors: ["invalid_credentials", "email_not_verified", "rate_limited"],
   },
   {
     method: "get",
@@ -287,6 +306,133 @@ const ROUTES: Route[] = [
     body: { schema: "DeleteMeBody" },
     ok: { status: 204, description: "Deleted" },
     errors: ["invalid_credentials"],
+  },
+  {
+    method: "get",
+    path: "/password/reset",
+    operationId: "passwordResetPage",
+    tag: "Email",
+    summary: "Page of a password-reset link",
+    description:
+      "The page a mailed link opens (when APP_URL is set, links open the app's page at the same path instead). Opening it changes nothing: its button POSTs the token from the address bar with the new password to POST /password/reset.",
+    access: "public",
+    ok: {
+      status: 200,
+      description: "An HTML page",
+      text: { "text/html": "<!doctype html>…" },
+      cacheControl: "no-store",
+    },
+    database: false,
+  },
+  {
+    method: "post",
+    path: "/password/forgot",
+    operationId: "forgotPassword",
+    tag: "Email",
+    summary: "Mail a password-reset link",
+    description:
+      "Always 202 with the same body, whether the address has an account, is disabled or locked: the lookup and the mail happen after the answer. A known, enabled account gets a link valid for 1 hour; unknown addresses get nothing. At most one mail per address per MAIL_COOLDOWN (later requests get the same 202 and send nothing). Per-IP limit (429).",
+    access: "public",
+    body: { schema: "ForgotBody" },
+    ok: { status: 202, description: "Accepted; a mail may be on its way", json: "Accepted" },
+    errors: ["rate_limited", "mail_unavailable"],
+  },
+  {
+    method: "post",
+    path: "/password/reset",
+    operationId: "resetPassword",
+    tag: "Email",
+    summary: "Set a new password with a reset link's token",
+    description:
+      "`newPassword` follows register's rules. Every session of the account is revoked, the email's lockout cleared, the address marked verified, and every other reset link dies. A link works once.",
+    access: "public",
+    body: { schema: "ResetBody" },
+    ok: { status: 204, description: "Password changed; sign in again" },
+    errors: ["invalid_link"],
+  },
+  {
+    method: "get",
+    path: "/email/verify",
+    operationId: "verifyEmailPage",
+    tag: "Email",
+    summary: "Page of a verification link",
+    description:
+      "The page a mailed link opens (when APP_URL is set, links open the app's page at the same path instead). Opening it changes nothing: its button POSTs the token from the address bar to POST /email/verify.",
+    access: "public",
+    ok: {
+      status: 200,
+      description: "An HTML page",
+      text: { "text/html": "<!doctype html>…" },
+      cacheControl: "no-store",
+    },
+    database: false,
+  },
+  {
+    method: "post",
+    path: "/email/verify",
+    operationId: "verifyEmail",
+    tag: "Email",
+    summary: "Confirm the address with a verification link's token",
+    access: "public",
+    body: { schema: "VerifyBody" },
+    ok: { status: 200, description: "The address is verified", json: "Verified" },
+    errors: ["invalid_link"],
+  },
+  {
+    method: "post",
+    path: "/email/verify/resend",
+    operationId: "resendVerification",
+    tag: "Email",
+    summary: "Mail a new verification link",
+    description:
+      "202 and a new link (valid 24 hours; older ones die), at most one per MAIL_COOLDOWN; 200 and no mail when already verified. Per-IP limit (429).",
+    access: "session",
+    ok: { status: 202, description: "A link is on its way", json: "Accepted" },
+    alsoOk: { status: 200, description: "Already verified: no mail", json: "AlreadyVerified" },
+    errors: ["rate_limited", "mail_unavailable"],
+  },
+  {
+    method: "post",
+    path: "/me/email",
+    operationId: "changeEmail",
+    tag: "Email",
+    summary: "Move the account to another address",
+    description:
+      "The password is checked again (400 invalid_credentials). The new address gets a confirmation link (1 hour) and the current one a notice; an address taken by another account gets the same 202 and no mail. At most one per MAIL_COOLDOWN. Per-IP limit (429).",
+    access: "session",
+    body: { schema: "ChangeEmailBody" },
+    ok: { status: 202, description: "Accepted; a link may be on its way to the new address", json: "Accepted" },
+    errors: ["invalid_credentials", "rate_limited", "mail_unavailable"],
+  },
+  {
+    method: "get",
+    path: "/email/change/confirm",
+    operationId: "confirmEmailChangePage",
+    tag: "Email",
+    summary: "Page of an email-change link",
+    description:
+      "The page a mailed link opens (when APP_URL is set, links open the app's page at the same path instead). Opening it changes nothing: its button POSTs the token from the address bar to POST /email/change/confirm.",
+    access: "public",
+    ok: {
+      status: 200,
+      description: "An HTML page",
+      text: { "text/html": "<!doctype html>…" },
+      cacheControl: "no-store",
+    },
+    database: false,
+  },
+  {
+    method: "post",
+    path: "/email/change/confirm",
+    operationId: "confirmEmailChange",
+    tag: "Email",
+    summary: "Confirm an email change with its link's token",
+    description:
+      "The account moves to the new address, verified; every session but the one that asked for the change is revoked, and the old address gets a notice. 409 user_exists when another account took the address meanwhile.",
+    access: "public",
+    body: { schema: "ConfirmChangeBody" },
+    ok: { status: 200, description: "The account, at its new address", json: "Account" },
+    errors: ["invalid_link", "user_exists"],
   },
   {
     method: "get",
@@ -527,6 +673,10 @@ function operation(route: Route): Json {
     }
   }
   const responses: Json = { [route.ok.status]: successResponse(route) };
+  if (route.alsoOk) {
+    const { status, description, json } = route.alsoOk;
+    responses[status] = { description, content: { "application/json": { schema: ref(json) } } };
+  }
   for (const [status, codes] of codesOf(route)) responses[status] = errorResponse(status, codes);
   return {
     operationId: route.operationId,
@@ -559,6 +709,7 @@ function build(): Json {
       { name: "Auth", description: "Register, log in, and the tutorial's protected route" },
       { name: "Sessions", description: "Refresh tokens, logout, the user's sessions" },
       { name: "Account", description: "The caller's own account" },
+      { name: "Email", description: "Mailed links: verification, password reset, email change" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
     ],

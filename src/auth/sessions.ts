@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
-import { issueAccessToken, type Role } from "./tokens";
+import { issueAccessToken, type TokenSubject } from "./tokens";
 
 /** Where a session was started from, as shown in `GET /sessions`. */
 export type Client = { userAgent: string | null; ip: string | null };
@@ -41,12 +41,7 @@ export async function newRefresh(config: Config, now: Date) {
 }
 
 /** The token pair answered by login, register, refresh and password change. */
-export async function tokenPair(
-  user: { id: string; email: string; role: Role },
-  sessionId: string,
-  refreshToken: string,
-  config: Config,
-) {
+export async function tokenPair(user: TokenSubject, sessionId: string, refreshToken: string, config: Config) {
   return {
     token: await issueAccessToken(user, sessionId, config),
     refresh_token: refreshToken,

@@ -15,8 +15,10 @@ import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
+import { afterResponse } from "../mail/send";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import { verificationFor } from "./email";
 
 export const registerBody = z.object({
   firstName: name("firstName"),
@@ -45,16 +47,24 @@ export const auth = new Hono<AppEnv>()
     const userId = crypto.randomUUID();
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+    // With mail on, a verification link, recorded only if the user row goes in.
+    const mailOn = config.mail.transport !== "none";
+    const verification = mailOn ? await verificationFor(c, { id: userId, email }, now, 0) : undefined;
+    // Until verified, REQUIRE_EMAIL_VERIFICATION gives no session.
+    const withSession = !config.mail.requireVerification;
     // One round trip: the user row; then, only if it won, the session row and the
     // email's failed-login record (so a stranger's failures can't lock the new owner).
     const [inserted] = await db.batch([
       insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
-      insertFirstToken(db, userId, token, now),
       clearFailures(db, email, userId),
+      ...(withSession ? [insertFirstToken(db, userId, token, now)] : []),
+      ...(verification ? [verification.insert] : []),
     ]);
     const user = inserted[0];
     if (!user) throw new ApiError("user_exists");
+    if (verification) afterResponse(c, "verify_mail_failed", () => verification.send(user));
     c.header("Cache-Control", "no-store");
+    if (!withSession) return c.json(userJson(user), 201);
     return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
   })
   .post("/login", jsonBody(loginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
@@ -84,6 +94,8 @@ export const auth = new Hono<AppEnv>()
       if (known) await recordFailure(db, email, record, config.lockout, now);
       throw new ApiError("invalid_credentials");
     }
+    // Said only to whoever knows the password, so it reveals nothing more than a login would.
+    if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");
 
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };

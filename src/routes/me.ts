@@ -5,6 +5,7 @@ import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from 
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { sessions } from "../db/schema";
 import { revokeAll, rotate } from "../db/sessions";
+import { retireSingleUse } from "../db/single-use";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
@@ -25,7 +26,7 @@ export const changePasswordBody = z.object({
 export const deleteMeBody = z.object({ password: password("password") });
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`. */
-async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {
+export async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {
   const passwordHash = await findPasswordHash(db, userId);
   const valid = passwordHash !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
   if (!valid || !(await verifyPassword(password, passwordHash))) throw new ApiError("invalid_credentials");
@@ -51,11 +52,13 @@ export const me = new Hono<AppEnv>()
     const now = new Date();
     const refresh = await newRefresh(config, now);
     const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-    // One batch: new hash, every other session revoked, this one rotated to a new pair.
+    // One batch: new hash, every other session revoked, this one rotated to a new pair,
+    // and any password-reset link still in a mailbox dead.
     const [, , rotated] = await db.batch([
       setPasswordHash(db, user.id, passwordHash, now),
       revokeAll(db, user.id, now, sid),
       ...rotate(db, eq(sessions.familyId, sid), next, now),
+      retireSingleUse(db, user.id, "reset_password", now),
     ]);
     if (rotated.length === 0) throw new ApiError("invalid_token");
     c.header("Cache-Control", "no-store");

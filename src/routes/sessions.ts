@@ -40,7 +40,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     // Live when read, gone when written: a concurrent refresh with the same token won.
     if (won.length === 0) throw new ApiError("invalid_token");
     c.header("Cache-Control", "no-store");
-    const user = { id: row.userId, email: row.email, role: row.role };
+    const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
     return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
   })
   .post("/logout", requireSession, async (c) => {
