@@ -45,6 +45,8 @@ export default defineConfig(async () => {
       include: ["test/**/*.test.ts"],
       exclude: ["test/http/**", "test/e2e/**"],
       setupFiles: ["./test/apply-migrations.ts"],
+      // A real SMTP server (maildev) in Node, for test/email.test.ts.
+      globalSetup: ["./test/support/mail-setup.ts"],
     },
   };
 });

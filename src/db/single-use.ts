@@ -1,5 +1,4 @@
 import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../env";
 import { type SingleUsePurpose, singleUseTokens, users } from "./schema";
 
@@ -28,7 +27,6 @@ export function insertSingleUseUnlessRecent(
   row: typeof singleUseTokens.$inferInsert & { userId: string },
   since: Date,
 ) {
-  const recent = alias(singleUseTokens, "recent");
   const target = row.target ?? null;
   return db
     .insert(singleUseTokens)
@@ -36,9 +34,9 @@ export function insertSingleUseUnlessRecent(
       sql`select ${row.id}, ${row.tokenHash}, ${row.purpose}, ${row.userId}, ${target}, ${row.data ?? null}, 0,
         ${row.createdAt.getTime()}, ${row.expiresAt.getTime()}, null
         where exists (select 1 from ${users} where ${users.id} = ${row.userId})
-        and not exists (select 1 from ${recent} where ${recent.purpose} = ${row.purpose}
-          and (${recent.userId} = ${row.userId} or ${recent.target} = ${target})
-          and ${recent.createdAt} > ${since.getTime()})`,
+        and not exists (select 1 from ${singleUseTokens} as recent where recent.purpose = ${row.purpose}
+          and (recent.user_id = ${row.userId} or recent.target = ${target})
+          and recent.created_at > ${since.getTime()})`,
     )
     .returning({ id: singleUseTokens.id });
 }
@@ -47,7 +45,6 @@ export function insertSingleUseUnlessRecent(
  * recorded: batch it after `insertSingleUseUnlessRecent`, so a request refused by the
  * cooldown leaves the earlier link working. */
 export function retireOthers(db: Db, userId: string, purpose: SingleUsePurpose, keepId: string, now: Date) {
-  const kept = alias(singleUseTokens, "kept");
   return db
     .update(singleUseTokens)
     .set({ usedAt: now })
@@ -57,7 +54,7 @@ export function retireOthers(db: Db, userId: string, purpose: SingleUsePurpose, 
         eq(singleUseTokens.purpose, purpose),
         isNull(singleUseTokens.usedAt),
         ne(singleUseTokens.id, keepId),
-        sql`exists (select 1 from ${kept} where ${kept.id} = ${keepId})`,
+        sql`exists (select 1 from ${singleUseTokens} as kept where kept.id = ${keepId})`,
       ),
     );
 }
