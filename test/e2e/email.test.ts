@@ -24,7 +24,7 @@ async function act(action: () => Promise<void>) {
 /** The text of the newest mail to `address` whose subject ends with `subject`. */
 async function mailText(address: string, subject: string): Promise<string> {
   for (let tries = 0; tries < 100; tries++) {
-    const mail = (await mailsTo(mailApi, address)).findLast((each) => each.subject.endsWith(subject));
+    const mail = (await mailsTo(mailApi, address)).filter((each) => each.subject.endsWith(subject)).at(-1);
     if (mail) return mail.text;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
