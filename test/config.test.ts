@@ -15,6 +15,16 @@ describe("readConfig", () => {
       bcryptCost: 10,
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
+      mail: {
+        transport: "none",
+        from: { email: "" },
+        appName: "edge-auth-api",
+        publicUrl: "",
+        appUrl: undefined,
+        smtp: undefined,
+        cooldownSeconds: 60,
+        requireVerification: false,
+      },
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });

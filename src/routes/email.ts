@@ -105,8 +105,8 @@ export const emailRoutes = new Hono<AppEnv>()
   .post(
     "/me/email",
     requireSession,
-    requireMail,
     jsonBody(changeEmailBody),
+    requireMail,
     rateLimit("MAIL_RATE_LIMIT"),
     async (c) => {
       const { newEmail, password: given } = c.req.valid("json");

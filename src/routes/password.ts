@@ -31,7 +31,7 @@ export const FORGOT_ACCEPTED = {
 } as const;
 
 export const password = new Hono<AppEnv>()
-  .post("/password/forgot", requireMail, jsonBody(forgotBody), rateLimit("MAIL_RATE_LIMIT"), (c) => {
+  .post("/password/forgot", jsonBody(forgotBody), requireMail, rateLimit("MAIL_RATE_LIMIT"), (c) => {
     const { email } = c.req.valid("json");
     // Everything that depends on the address (lookup, token, mail) happens after the
     // answer: known, unknown, disabled or locked, every request gets the same 202 at
