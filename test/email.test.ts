@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { getConfig } from "../src/config";
 import app from "../src/index";
 import { sendMail } from "../src/mail/send";
-import { bearer, claimsOf, type Json, newUser, uniqueEmail } from "./helpers";
+import { bearer, claimsOf, type Json, newUser, promote, uniqueEmail } from "./helpers";
 import { type CaughtMail, mailsTo, tokenIn } from "./support/mail-box";
 
 const mailApi = inject("mailApi");
@@ -244,6 +244,14 @@ describe("email verification", () => {
     expect(claimsOf(fresh.token).email_verified).toBe(true);
   });
 
+  it("shows email_verified to admins", async () => {
+    const admin = await register();
+    await promote(admin.body.id);
+    const { body } = await register();
+    const res = await request(`/admin/users/${body.id}`, { headers: bearer(admin.token) });
+    expect(((await res.json()) as Json).email_verified).toBe(false);
+  });
+
   it("lets exactly one of two concurrent confirmations of one link win", async () => {
     const { input } = await register();
     const link = linkToken((await inbox(input.email))[0], "/email/verify");
@@ -439,6 +447,18 @@ describe("email change", () => {
     const changed = await inbox(input.email, 3);
     expect(changed[2]?.subject).toContain("your email address was changed");
     expect(await errorCode(await post("/email/change/confirm", { token: link }))).toBe("invalid_link");
+  });
+
+  it("lets one of two concurrent confirmations of a change link win", async () => {
+    const { input, token } = await register();
+    const newEmail = uniqueEmail("raced");
+    await post("/me/email", { newEmail, password: input.password }, { token });
+    const link = linkToken((await inbox(newEmail))[0], "/email/change/confirm");
+    const answers = await Promise.all([
+      post("/email/change/confirm", { token: link }),
+      post("/email/change/confirm", { token: link }),
+    ]);
+    expect(answers.map((res) => res.status).sort()).toEqual([200, 400]);
   });
 
   it("answers a taken address with the same 202 and mails nobody", async () => {
