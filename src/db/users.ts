@@ -119,6 +119,11 @@ export function markVerified(db: Db, userId: string, email: string, now: Date) {
     .returning(publicColumns);
 }
 
+/** The current address of `userId` (empty when the user is gone). Batchable. */
+export function findEmail(db: Db, userId: string) {
+  return db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+}
+
 /** Moves the account to `email`, verified by the link that asked for it, unless another
  * account has taken the address meanwhile (then nothing changes). Batchable. */
 export function changeEmail(db: Db, userId: string, email: string, now: Date) {

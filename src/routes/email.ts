@@ -1,12 +1,10 @@
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
-import { users } from "../db/schema";
 import { revokeAll } from "../db/sessions";
 import { consumeSingleUse, retireOthers, retireSingleUse } from "../db/single-use";
-import { accountJson, changeEmail, findUserByEmail, markVerified } from "../db/users";
+import { accountJson, changeEmail, findEmail, findUserByEmail, markVerified } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { MAX_EMAIL_LENGTH, password, REQUIRED, text } from "../fields";
@@ -147,7 +145,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const now = new Date();
     const row = await consumeLink(c, c.req.valid("json").token, "change_email", now);
     const [[before], [after]] = await db.batch([
-      db.select({ email: users.email }).from(users).where(eq(users.id, row.userId)),
+      findEmail(db, row.userId),
       changeEmail(db, row.userId, row.target, now),
     ]);
     if (!before) throw new ApiError("invalid_link");
