@@ -35,6 +35,15 @@ export default defineConfig(async () => {
             LOCKOUT_BASE: "1m",
             LOCKOUT_MAX: "1h",
             AUDIT_RETENTION: "90d",
+            // Mail off by default; test/email.test.ts turns it on per call.
+            MAIL_TRANSPORT: "none",
+            MAIL_FROM: "",
+            APP_NAME: "edge-auth-api",
+            PUBLIC_URL: "",
+            APP_URL: "",
+            SMTP_URL: "",
+            MAIL_COOLDOWN: "60s",
+            REQUIRE_EMAIL_VERIFICATION: "false",
           },
         },
       }),
@@ -46,6 +55,8 @@ export default defineConfig(async () => {
       // The worker's own log lines (one JSON object each) and the low-cost warning are what
       // tests provoke on purpose; a failing test says what went wrong. TEST_LOGS=1 shows them.
       onConsoleLog: (line: string) => process.env.TEST_LOGS === "1" || !EXPECTED_LOG.test(line),
+      // A real SMTP server (maildev) in Node, for test/email.test.ts.
+      globalSetup: ["./test/support/mail-setup.ts"],
     },
   };
 });

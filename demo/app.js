@@ -8,12 +8,12 @@ const TIMEOUT_MS = 15_000;
 const SESSION_ROUTES = ["/me", "/token/refresh", "/logout"];
 
 /**
- * @typedef {{ token: string | null, refreshToken: string | null, expiresIn: number | null, user: string | null }} Session
+ * @typedef {{ token: string | null, refreshToken: string | null, expiresIn: number | null, user: string | null, verified: boolean | null }} Session
  * @typedef {"ok" | "error" | "not-deployed" | "cors" | "network" | "pending"} Outcome
  */
 
 /** @type {Session} */
-const session = { token: null, refreshToken: null, expiresIn: null, user: null };
+const session = { token: null, refreshToken: null, expiresIn: null, user: null, verified: null };
 let seq = 0;
 
 /** @param {string} id */
@@ -189,11 +189,29 @@ function remember(data) {
   if (typeof d.refresh_token === "string") session.refreshToken = d.refresh_token;
   if (typeof d.expires_in === "number") session.expiresIn = d.expires_in;
   if (typeof d.email === "string") session.user = d.email;
+  // From /me and POST /email/verify/resend, or else the access token's claim.
+  if (typeof d.email_verified === "boolean") session.verified = d.email_verified;
+  else if (typeof d.token === "string") session.verified = claimOf(d.token, "email_verified");
   renderSession();
 }
 
+/**
+ * One claim of a JWT, read without verifying it (display only), or null.
+ * @param {string} token
+ * @param {string} name
+ * @returns {boolean | null}
+ */
+function claimOf(token, name) {
+  try {
+    const payload = JSON.parse(atob((token.split(".")[1] ?? "").replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof payload[name] === "boolean" ? payload[name] : null;
+  } catch {
+    return null;
+  }
+}
+
 function forget() {
-  Object.assign(session, { token: null, refreshToken: null, expiresIn: null, user: null });
+  Object.assign(session, { token: null, refreshToken: null, expiresIn: null, user: null, verified: null });
   renderSession();
 }
 
@@ -204,6 +222,7 @@ function preview(token) {
 
 function renderSession() {
   el("session-user").textContent = session.user ?? (session.token ? "signed in" : "signed out");
+  el("session-verified").textContent = session.verified === null ? "unknown" : session.verified ? "yes" : "no";
   const expiry = session.expiresIn === null ? "" : `, expires in ${session.expiresIn} s`;
   el("session-token").textContent = session.token ? `${preview(session.token)}${expiry}` : "none";
   el("session-refresh").textContent =
@@ -252,7 +271,18 @@ onClick("welcome", async () => {
 });
 
 onClick("me", async () => {
-  await call("GET", "/me", { auth: true });
+  const res = await call("GET", "/me", { auth: true });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("forgot", async () => {
+  const email = /** @type {HTMLInputElement} */ (el("login-form").querySelector("[name=email]")).value;
+  await call("POST", "/password/forgot", { body: { email } });
+});
+
+onClick("resend", async () => {
+  const res = await call("POST", "/email/verify/resend", { auth: true });
+  if (res?.status === 200) remember(res.data);
 });
 
 onClick("refresh", async () => {

@@ -107,7 +107,7 @@ async function main() {
       // throwaway for this run only.
       ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
       ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
-      ...["--var", "D1_COUNT:true"],
+      ...["--var", "D1_COUNT:true", "--var", "MAIL_TRANSPORT:none"],
     ],
     readyPath: "/health",
   };

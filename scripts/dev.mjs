@@ -1,8 +1,11 @@
 // `npm run dev -- <wrangler dev flags>`: makes sure .dev.vars holds every secret (a fresh
 // random TOKEN_KEY when it is missing or empty), checks the whole configuration and the
-// port, copies Swagger UI for /docs, applies the D1 migrations to the local database, then
+// port, copies Swagger UI for /docs, applies the D1 migrations to the local database,
+// starts a local mail catcher (maildev: SMTP on MAIL_SMTP_PORT, default 1025; web UI and
+// REST API on MAIL_UI_PORT, default 1080) that the worker's smtp transport sends to, then
 // runs `wrangler dev` with every flag passed through (--port, --ip, --var KEY:VALUE,
-// --persist-to, ...). A bad setting or a busy port stops it before wrangler starts.
+// --persist-to, ...). A bad setting or a busy port stops it before wrangler starts;
+// stopping this script stops both.
 // `--skip-config-check` (not passed on) starts wrangler even with a bad configuration,
 // for tests of the worker's own 500 server_misconfigured answer.
 import { spawn, spawnSync } from "node:child_process";
@@ -26,8 +29,30 @@ const wranglerConfig = await readWranglerConfig({
   config: flagValue(args, ["--config", "-c"]),
   env: flagValue(args, ["--env", "-e"]),
 });
+// wrangler dev would quietly take the next free port (and share this checkout's local D1).
+const port = Number(flagValue(args, ["--port"]) ?? wranglerConfig.dev.port ?? 8787);
+const ip = flagValue(args, ["--ip"]) ?? wranglerConfig.dev.ip ?? "localhost";
+
+// Mail settings for local development, each only where neither a --var flag nor .dev.vars
+// sets it: links point at this dev server, mail goes to the catcher. Nothing here is secret.
+const fromFileAndFlags = { ...readDevVars(devVars), ...cliVars(args) };
+const given = new Set(Object.keys(fromFileAndFlags).filter((name) => fromFileAndFlags[name] !== ""));
+const linkHost = ["0.0.0.0", "::", "*"].includes(ip) ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
+const mailDefaults = {
+  ENVIRONMENT: "dev",
+  PUBLIC_URL: `http://${linkHost}:${port}`,
+  MAIL_FROM: "edge-auth-api (dev) <no-reply@localhost.test>",
+};
+const catcherWanted = !given.has("MAIL_TRANSPORT") && !given.has("SMTP_URL");
+const smtpPort = process.env.MAIL_SMTP_PORT || "1025";
+const uiPort = process.env.MAIL_UI_PORT || "1080";
+if (catcherWanted) Object.assign(mailDefaults, { MAIL_TRANSPORT: "smtp", SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
+const extra = Object.entries(mailDefaults)
+  .filter(([name]) => !given.has(name))
+  .flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+
 if (!skipCheck) {
-  const bindings = { ...wranglerConfig.vars, ...readDevVars(devVars), ...cliVars(args) };
+  const bindings = { ...wranglerConfig.vars, ...readDevVars(devVars), ...cliVars([...extra, ...args]) };
   const problems = await configProblems(bindings);
   if (problems.length > 0) {
     reportProblems(
@@ -39,9 +64,6 @@ if (!skipCheck) {
   }
 }
 
-// wrangler dev would quietly take the next free port (and share this checkout's local D1).
-const port = Number(flagValue(args, ["--port"]) ?? wranglerConfig.dev.port ?? 8787);
-const ip = flagValue(args, ["--ip"]) ?? wranglerConfig.dev.ip ?? "localhost";
 if (!(await canListen(port, ip))) {
   console.error(`
 npm run dev: port ${port} on ${ip} is already in use (another \`npm run dev\` or \`npm run demo\`?).
@@ -63,9 +85,47 @@ const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "appl
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, env, stdio: "inherit" });
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => dev.kill(signal));
-dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const catcher = catcherWanted ? await startCatcher(smtpPort, uiPort) : null;
+if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort}`);
+
+const dev = spawn(process.execPath, [wrangler, "dev", ...extra, ...args], { cwd: root, env, stdio: "inherit" });
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    dev.kill(signal);
+    catcher?.kill("SIGTERM");
+  });
+}
+dev.on("exit", (code, signal) => {
+  catcher?.kill("SIGTERM");
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+/** Starts maildev on exactly these ports (loopback only, STARTTLS hidden: its certificate
+ * is self-signed) and waits until its REST API answers; exits if it cannot start. */
+async function startCatcher(smtpPort, uiPort) {
+  const maildev = fileURLToPath(new URL("../node_modules/maildev/dist/bin/maildev.js", import.meta.url));
+  const flags = ["--smtp", smtpPort, "--web", uiPort, "--ip", "127.0.0.1", "--web-ip", "127.0.0.1"];
+  const child = spawn(process.execPath, [maildev, ...flags, "--hide-extensions", "STARTTLS", "--silent"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${uiPort}/api/email`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill("SIGTERM");
+  console.error(
+    `npm run dev: the mail catcher could not start on ports ${smtpPort} (SMTP) and ${uiPort} (web): set MAIL_SMTP_PORT and MAIL_UI_PORT to free ports`,
+  );
+  process.exit(1);
+}
 
 /** The value of the first of `names` in `argv` (`--flag value` or `--flag=value`). */
 function flagValue(argv, names) {

@@ -28,6 +28,36 @@ export type Config = {
   lockout: LockoutPolicy;
   /** How long audit events are kept before housekeeping deletes them. */
   auditRetentionSeconds: number;
+  /** Mail delivery and the links in it (src/mail/). */
+  mail: MailConfig;
+};
+
+/** How mail goes out (`MAIL_TRANSPORT`), and what every mail and link is built from. */
+export type MailConfig = {
+  transport: "none" | "smtp" | "cloudflare";
+  /** `MAIL_FROM`: the sender, checked to be one header-safe address. */
+  from: { email: string; name?: string };
+  /** `APP_NAME`, in every subject and body. */
+  appName: string;
+  /** `PUBLIC_URL`: the base of every link in every mail; never a request header. */
+  publicUrl: string;
+  /** `APP_URL`: when set, links open the app's own pages at the same paths instead of the API's. */
+  appUrl: string | undefined;
+  /** From the `SMTP_URL` secret, with `MAIL_TRANSPORT=smtp`. */
+  smtp: SmtpServer | undefined;
+  /** `MAIL_COOLDOWN`: at most one mail per address and purpose in this many seconds. */
+  cooldownSeconds: number;
+  /** `REQUIRE_EMAIL_VERIFICATION`: no tokens for an unverified address. */
+  requireVerification: boolean;
+};
+
+/** An SMTP server as `SMTP_URL` names it: `smtps://` is TLS from the first byte (465),
+ * `smtp://` upgrades with STARTTLS when the server offers it (587). */
+export type SmtpServer = {
+  host: string;
+  port: number;
+  secure: boolean;
+  credentials: { username: string; password: string } | undefined;
 };
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
@@ -49,7 +79,16 @@ type RawEnv = Partial<
     | "LOCKOUT_AFTER"
     | "LOCKOUT_BASE"
     | "LOCKOUT_MAX"
-    | "AUDIT_RETENTION",
+    | "AUDIT_RETENTION"
+    | "MAIL_TRANSPORT"
+    | "MAIL_FROM"
+    | "APP_NAME"
+    | "PUBLIC_URL"
+    | "APP_URL"
+    | "SMTP_URL"
+    | "MAIL_COOLDOWN"
+    | "REQUIRE_EMAIL_VERIFICATION"
+    | "EMAIL",
     unknown
   >
 >;
@@ -117,6 +156,7 @@ export function readConfig(env: RawEnv): Config {
     auditRetentionSeconds: check(() =>
       parseTtl("AUDIT_RETENTION", setting(env.AUDIT_RETENTION, defaultOf("AUDIT_RETENTION")), MAX_AUDIT_RETENTION),
     ),
+    mail: check(() => readMail(env)),
   };
   // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
   // keeps its own copy (readCors), since it runs before the configuration is enforced.
@@ -125,6 +165,104 @@ export function readConfig(env: RawEnv): Config {
   if (config.bcryptCost < 10)
     console.warn(`BCRYPT_COST ${config.bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return config;
+}
+
+const TRANSPORTS = ["none", "smtp", "cloudflare"] as const;
+/** CR, LF and every other control character: none may reach a mail header. */
+const HEADER_UNSAFE = /\p{Cc}/u;
+const ADDRESS = /^[^\s@<>"(),;:\\[\]]+@[^\s@<>"(),;:\\[\]]+\.[^\s@<>"(),;:\\[\]]+$/;
+
+/** The mail settings. With mail on, every link needs `PUBLIC_URL` (links never come from
+ * request headers), and outside ENVIRONMENT=dev/test it must be https (or loopback). */
+function readMail(env: RawEnv): MailConfig {
+  const transport = setting(env.MAIL_TRANSPORT, defaultOf("MAIL_TRANSPORT"));
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) {
+    throw new ConfigError(`MAIL_TRANSPORT "${transport}" must be one of ${TRANSPORTS.join(", ")}`);
+  }
+  const on = transport !== "none";
+  const relaxed = env.ENVIRONMENT === "test" || env.ENVIRONMENT === "dev";
+  const appName = setting(env.APP_NAME, defaultOf("APP_NAME"));
+  if (appName === "" || appName.length > 100 || HEADER_UNSAFE.test(appName)) {
+    throw new ConfigError("APP_NAME must be 1 to 100 characters of plain text on one line");
+  }
+  const requireVerification = parseBool(
+    "REQUIRE_EMAIL_VERIFICATION",
+    setting(env.REQUIRE_EMAIL_VERIFICATION, defaultOf("REQUIRE_EMAIL_VERIFICATION")),
+  );
+  if (requireVerification && !on) {
+    throw new ConfigError("REQUIRE_EMAIL_VERIFICATION=true needs MAIL_TRANSPORT smtp or cloudflare");
+  }
+  const publicUrl = optional(env.PUBLIC_URL);
+  if (on && publicUrl === undefined) {
+    throw new ConfigError(`MAIL_TRANSPORT=${transport} needs PUBLIC_URL, the base of every link in a mail`);
+  }
+  const appUrl = optional(env.APP_URL);
+  if (transport === "cloudflare" && (typeof env.EMAIL !== "object" || env.EMAIL === null)) {
+    throw new ConfigError("MAIL_TRANSPORT=cloudflare needs the send_email binding EMAIL in wrangler.toml");
+  }
+  return {
+    transport: transport as MailConfig["transport"],
+    from: on ? parseFrom(optional(env.MAIL_FROM)) : { email: "" },
+    appName,
+    publicUrl: publicUrl === undefined ? "" : parseBaseUrl("PUBLIC_URL", publicUrl, relaxed),
+    appUrl: appUrl === undefined ? undefined : parseBaseUrl("APP_URL", appUrl, relaxed),
+    smtp: transport === "smtp" ? parseSmtpUrl(env.SMTP_URL) : undefined,
+    cooldownSeconds: parseTtl("MAIL_COOLDOWN", setting(env.MAIL_COOLDOWN, defaultOf("MAIL_COOLDOWN")), DAY),
+    requireVerification,
+  };
+}
+
+/** `MAIL_FROM`: `no-reply@acme.dev` or `Acme <no-reply@acme.dev>`. */
+function parseFrom(value: string | undefined): MailConfig["from"] {
+  if (value === undefined) throw new ConfigError('MAIL_FROM is not set, e.g. "Acme <no-reply@acme.dev>"');
+  if (HEADER_UNSAFE.test(value)) throw new ConfigError("MAIL_FROM must be on one line");
+  const match = /^(?:"?([^"<>]*?)"?\s*)?<([^<>]+)>$/.exec(value);
+  const email = (match ? match[2] : value)?.trim() ?? "";
+  const name = match?.[1]?.trim() || undefined;
+  if (!ADDRESS.test(email))
+    throw new ConfigError(`MAIL_FROM "${value}" is not an address like "Acme <no-reply@acme.dev>"`);
+  return name ? { email, name } : { email };
+}
+
+/** An http(s) base URL without query or fragment, returned without a trailing slash. */
+function parseBaseUrl(name: string, value: string, relaxed: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} "${value}" is not a URL like https://auth.example.com`);
+  }
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && (relaxed || loopback));
+  if (!secure || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`${name} "${value}" must be an https URL with no query, fragment or credentials`);
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/** `SMTP_URL`: `smtp://user:pass@host:587` (STARTTLS) or `smtps://user:pass@host:465`. */
+function parseSmtpUrl(value: unknown): SmtpServer {
+  const raw = optional(value);
+  if (raw === undefined) {
+    throw new ConfigError("MAIL_TRANSPORT=smtp needs the SMTP_URL secret, e.g. smtps://user:pass@smtp.example.com:465");
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("SMTP_URL is not a URL like smtps://user:pass@smtp.example.com:465");
+  }
+  const secure = url.protocol === "smtps:";
+  if ((!secure && url.protocol !== "smtp:") || url.hostname === "") {
+    throw new ConfigError("SMTP_URL must start with smtp:// or smtps:// and name a host");
+  }
+  const username = decodeURIComponent(url.username);
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ""),
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    credentials: username ? { username, password: decodeURIComponent(url.password) } : undefined,
+  };
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();

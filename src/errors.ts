@@ -23,6 +23,11 @@ export const ERRORS = {
     "Invalid Credentials",
     'unknown email or wrong password ("Invalid Credentials"); both bodies are byte-identical',
   ],
+  invalid_link: [
+    400,
+    "This link is invalid or has expired",
+    "a mail link (verification, password reset, email change) that is unknown, expired, already used or replaced by a newer one",
+  ],
   invalid_token: [
     401,
     "Invalid Token",
@@ -34,6 +39,11 @@ export const ERRORS = {
     "no token; when one was sent where this route does not read it (no `Bearer `, `?token=` switched off), the message says where tokens go",
   ],
   forbidden: [403, "You do not have permission to do this", "an admin route called by a user who is not an admin"],
+  email_not_verified: [
+    403,
+    "Confirm your email address first: use the link we sent you",
+    "login or refresh of an unverified address while `REQUIRE_EMAIL_VERIFICATION=true`",
+  ],
   not_found: [404, "Not Found", "unknown route, or an id that is not yours to see"],
   method_not_allowed: [
     405,
@@ -63,6 +73,11 @@ export const ERRORS = {
     503,
     "Service temporarily unavailable, try again shortly",
     "D1 failed; comes with `Retry-After`",
+  ],
+  mail_unavailable: [
+    503,
+    "This server does not send mail",
+    "a route that sends mail on a deployment with `MAIL_TRANSPORT=none`",
   ],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string, string?]>;
 

@@ -52,8 +52,8 @@ export function canonicalEmail(email: string): string | undefined {
 /** Emails are compared in one canonical form: trimmed, NFC, lowercase, the domain in
  * ASCII (`canonicalEmail`). A login with an email that has no canonical form can match
  * no account; register refuses it. */
-export const email = () =>
-  text("email").check(
+export const email = (field = "email") =>
+  text(field).check(
     z.trim(),
     z.normalize("NFC"),
     z.toLowerCase(),
@@ -62,8 +62,8 @@ export const email = () =>
   );
 
 /** What register says about an address it refuses. */
-const INVALID_EMAIL =
-  "email must be a valid email address: the part before @ in ASCII letters, digits and . _ ' + -, the domain in any script";
+const invalidEmail = (field: string) =>
+  `${field} must be a valid email address: the part before @ in ASCII letters, digits and . _ ' + -, the domain in any script`;
 
 /** zod's practical email pattern, with internationalized top-level domains (`.xn--p1ai`)
  * accepted next to the all-letter ones. */
@@ -73,11 +73,11 @@ const EMAIL_PATTERN =
 /** An email as register accepts it: RFC 5321 with an ASCII local part (RFC 6531
  * addresses, which need SMTPUTF8 from every mail server on the way, are refused) and
  * any domain name, internationalized ones stored in ASCII. */
-export const newEmail = () =>
-  email().check(
-    z.maxLength(MAX_EMAIL_LENGTH, `email must be at most ${MAX_EMAIL_LENGTH} characters`),
-    z.refine((value) => canonicalEmail(value) === value, INVALID_EMAIL),
-    z.email({ pattern: EMAIL_PATTERN, error: INVALID_EMAIL }),
+export const newEmail = (field = "email") =>
+  email(field).check(
+    z.maxLength(MAX_EMAIL_LENGTH, `${field} must be at most ${MAX_EMAIL_LENGTH} characters`),
+    z.refine((value) => canonicalEmail(value) === value, invalidEmail(field)),
+    z.email({ pattern: EMAIL_PATTERN, error: invalidEmail(field) }),
   );
 
 /** Characters that change how the text around them displays, or show nothing: controls

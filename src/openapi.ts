@@ -57,6 +57,12 @@ export const tokenPairShape = {
 
 export const tokenPair = named("TokenPair", z.object(tokenPairShape));
 
+/** The answer of a route that mails a link, the same whatever the outcome. */
+export const accepted = named(
+  "Accepted",
+  z.object({ message: doc(z.string(), "For people; the same whatever the outcome") }),
+);
+
 /** One security event as its user sees it (GET /me/activity). */
 const activity = z.object({
   id: uuid("The event id"),
@@ -92,6 +98,7 @@ export const account = named(
     created_at: timestamp(),
     role: z.enum(ROLES),
     disabled: doc(z.boolean(), "A disabled user cannot log in or refresh"),
+    email_verified: doc(z.boolean(), "Whether the owner proved the address with a mailed link"),
     updated_at: timestamp(),
   }),
 );
@@ -126,7 +133,7 @@ type MediaExamples = Partial<Record<"text/plain" | "text/html" | "text/javascrip
 /** A route's documentation, written beside its handler. */
 export type RouteDoc = {
   operationId: string;
-  tag: "Auth" | "Sessions" | "Account" | "Admin" | "Service";
+  tag: "Auth" | "Sessions" | "Account" | "Email" | "Admin" | "Service";
   summary: string;
   description?: string;
   access: Access;
@@ -144,6 +151,8 @@ export type RouteDoc = {
     text?: MediaExamples;
     cacheControl?: string;
   };
+  /** A second success answer (POST /email/verify/resend when already verified). */
+  alsoOk?: { status: 200; description: string; json: z.ZodMiniType };
   /** Codes the route's own checks answer, `invalid_input` from its validator among them.
    * Those of its access level, of having a body, of D1 and of any route are added. */
   errors?: ErrorCode[];
@@ -283,6 +292,10 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     ...ANY_ROUTE_CODES,
   ]);
   const responses: Json = { [ok.status]: success };
+  if (route.alsoOk) {
+    const { status, description, json } = route.alsoOk;
+    responses[status] = { description, content: { "application/json": { schema: ref(json) } } };
+  }
   for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
     const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
     if (codes.length > 0) responses[status] = errorResponse(status, codes);
@@ -329,6 +342,7 @@ function build(app: Routes): Json {
       { name: "Auth", description: "Register, log in, and the tutorial's protected route" },
       { name: "Sessions", description: "Refresh tokens, logout, the user's sessions" },
       { name: "Account", description: "The caller's own account" },
+      { name: "Email", description: "Mailed links: verification, password reset, email change" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
     ],

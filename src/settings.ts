@@ -113,6 +113,60 @@ export const SETTINGS = [
       "How long audit events (`GET /me/activity`, `GET /admin/audit`) are kept; the hourly housekeeping run deletes older ones. A duration, 1 s to 3650 d",
   },
   {
+    name: "MAIL_TRANSPORT",
+    kind: "var",
+    default: "none",
+    meaning:
+      "Mail for verification, password reset and email change: `none` (the mail routes answer 503 `mail_unavailable`), `smtp` (through the `SMTP_URL` secret) or `cloudflare` (the `EMAIL` send_email binding, Cloudflare Email Service). With mail on, `PUBLIC_URL` and `MAIL_FROM` are required. `npm run dev` sets `smtp` and its local mail catcher unless you set this or `SMTP_URL`",
+  },
+  {
+    name: "MAIL_FROM",
+    kind: "var",
+    default: "",
+    meaning: "The sender of every mail, `no-reply@acme.dev` or `Acme <no-reply@acme.dev>`; required with mail on",
+  },
+  {
+    name: "APP_NAME",
+    kind: "var",
+    default: "edge-auth-api",
+    meaning:
+      "The product name in mail subjects and bodies, link pages and the TOTP issuer; 1 to 100 characters on one line",
+  },
+  {
+    name: "PUBLIC_URL",
+    kind: "var",
+    default: "",
+    meaning:
+      "The base URL of every link in every mail (never taken from request headers); required with mail on, https outside local development. `npm run dev` sets it to the dev server's own address",
+  },
+  {
+    name: "APP_URL",
+    kind: "var",
+    default: "",
+    meaning:
+      "Optional: mailed links open `APP_URL` + `/password/reset?token=…` (your app's own pages) instead of the API's pages at `PUBLIC_URL`",
+  },
+  {
+    name: "MAIL_COOLDOWN",
+    kind: "var",
+    default: "60s",
+    meaning:
+      "At most one mail per address and purpose in this time (up to 1 d); more requests get the same 202 and send nothing",
+  },
+  {
+    name: "REQUIRE_EMAIL_VERIFICATION",
+    kind: "var",
+    default: "false",
+    meaning:
+      "`true`: register gives no tokens and login answers 403 `email_not_verified` until the address is verified; needs mail on",
+  },
+  {
+    name: "SMTP_URL",
+    kind: "secret",
+    meaning:
+      "With `MAIL_TRANSPORT=smtp`: `smtps://user:pass@host:465` (TLS) or `smtp://user:pass@host:587` (STARTTLS when offered). `npm run dev` points it at its mail catcher unless set",
+  },
+  {
     name: "ENVIRONMENT",
     kind: "internal",
     meaning: "`test` lets the test suite use a low `BCRYPT_COST`; the worker logs a warning whenever it takes effect",

@@ -17,6 +17,16 @@ describe("readConfig", () => {
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
       auditRetentionSeconds: 90 * 24 * 3600,
+      mail: {
+        transport: "none",
+        from: { email: "" },
+        appName: "edge-auth-api",
+        publicUrl: "",
+        appUrl: undefined,
+        smtp: undefined,
+        cooldownSeconds: 60,
+        requireVerification: false,
+      },
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });

@@ -34,6 +34,7 @@ describe("GET /me", () => {
       created_at: body.created_at,
       role: "user",
       disabled: false,
+      email_verified: false,
       updated_at: body.created_at,
     });
     expect(text).not.toMatch(/password|hash|\$2[aby]\$/i);

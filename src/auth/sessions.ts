@@ -2,9 +2,8 @@ import type { Context } from "hono";
 import { parseIp } from "../client-ip";
 import type { Config } from "../config";
 import type { AuditSource } from "../db/audit";
-import type { Role } from "../db/schema";
 import type { Client } from "../db/sessions";
-import { issueAccessToken } from "./tokens";
+import { issueAccessToken, type TokenSubject } from "./tokens";
 
 const MAX_USER_AGENT = 256;
 
@@ -48,12 +47,7 @@ export async function newRefresh(config: Config, now: Date) {
 }
 
 /** The token pair answered by login, register, refresh and password change. */
-export async function tokenPair(
-  user: { id: string; email: string; role: Role },
-  sessionId: string,
-  refreshToken: string,
-  config: Config,
-) {
+export async function tokenPair(user: TokenSubject, sessionId: string, refreshToken: string, config: Config) {
   return {
     token: await issueAccessToken(user, sessionId, config),
     refresh_token: refreshToken,

@@ -1,6 +1,6 @@
 import type { Db } from "../db/client";
 import type { SingleUsePurpose } from "../db/schema";
-import { insertSingleUse } from "../db/single-use";
+import { insertSingleUse, insertSingleUseUnlessRecent } from "../db/single-use";
 import { newRefreshToken as randomToken, hashRefreshToken as sha256Hex } from "./sessions";
 
 /** Longest token value worth hashing: ours are 43 characters (256 bits, base64url). */
@@ -34,4 +34,33 @@ export async function mintSingleUse(
 export async function singleUseHash(value: unknown): Promise<string | undefined> {
   if (typeof value !== "string" || value.length > MAX_SINGLE_USE_LENGTH || !BASE64URL.test(value)) return undefined;
   return sha256Hex(value);
+}
+
+/** A single-use token for a mail: like `mintSingleUse`, but `insert` records it only if
+ * the user exists and no token of this purpose went to the same user or `target` in the
+ * last `cooldownSeconds` (it then returns `[{ id }]`, else `[]`). Batch `retireOthers(db,
+ * userId, purpose, id, now)` after it so a new link kills the older ones. */
+export async function mintMailToken(
+  db: Db,
+  purpose: SingleUsePurpose,
+  options: { userId: string; ttlSeconds: number; target: string; cooldownSeconds: number; data?: unknown },
+  now: Date,
+) {
+  const value = randomToken();
+  const id = crypto.randomUUID();
+  const insert = insertSingleUseUnlessRecent(
+    db,
+    {
+      id,
+      tokenHash: await sha256Hex(value),
+      purpose,
+      userId: options.userId,
+      target: options.target,
+      data: options.data === undefined ? null : JSON.stringify(options.data),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + options.ttlSeconds * 1000),
+    },
+    new Date(now.getTime() - options.cooldownSeconds * 1000),
+  );
+  return { value, id, insert };
 }

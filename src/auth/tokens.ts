@@ -11,6 +11,8 @@ export type AccessClaims = {
   user_id: string;
   email: string;
   role: Role;
+  /** Whether the address was verified when the token was issued. */
+  email_verified?: boolean;
   sid?: string;
   jti?: string;
   iat: number;
@@ -24,18 +26,18 @@ const CLOCK_SKEW_SECONDS = 30;
 /** No token of ours lives longer than the longest TOKEN_TTL allowed. */
 const MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 
+/** Who an access token is for. */
+export type TokenSubject = { id: string; email: string; role: Role; emailVerifiedAt: Date | null };
+
 /** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`. */
-export async function issueAccessToken(
-  user: { id: string; email: string; role: Role },
-  sid: string,
-  config: Config,
-): Promise<string> {
+export async function issueAccessToken(user: TokenSubject, sid: string, config: Config): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
   const claims = {
     sub: user.id,
     user_id: user.id,
     email: user.email,
     role: user.role,
+    email_verified: user.emailVerifiedAt !== null,
     sid,
     jti: crypto.randomUUID(),
     iat,

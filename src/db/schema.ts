@@ -16,6 +16,8 @@ export const users = sqliteTable("users", {
   role: text("role", { enum: ROLES }).notNull().default("user"),
   /** A disabled account cannot log in or refresh; its sessions are revoked. */
   disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+  /** When the owner proved the address (a verification, reset or email-change link); null until then. */
+  emailVerifiedAt: integer("email_verified_at", { mode: "timestamp_ms" }),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });

@@ -75,6 +75,7 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
       email: users.email,
       role: users.role,
       disabled: users.disabled,
+      emailVerifiedAt: users.emailVerifiedAt,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))

@@ -11,6 +11,8 @@ export type User = {
   lastName: string;
   role: Role;
   disabled: boolean;
+  /** When the address was proved by a link; null until then. */
+  emailVerifiedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -23,6 +25,7 @@ export const publicColumns = {
   lastName: users.lastName,
   role: users.role,
   disabled: users.disabled,
+  emailVerifiedAt: users.emailVerifiedAt,
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
 };
@@ -96,8 +99,44 @@ export function accountJson(user: User) {
     ...userJson(user),
     role: user.role,
     disabled: user.disabled,
+    email_verified: user.emailVerifiedAt !== null,
     updated_at: user.updatedAt.toISOString(),
   };
+}
+
+/** The account registered with `email` (normalized), if any. */
+export function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
+  return db.select(publicColumns).from(users).where(eq(users.email, email)).get();
+}
+
+/** Marks the address verified, only while the account still has `email` (a link sent to
+ * an address the account has since left proves nothing). Batchable. */
+export function markVerified(db: Db, userId: string, email: string, now: Date) {
+  return db
+    .update(users)
+    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now.getTime()})` })
+    .where(and(eq(users.id, userId), eq(users.email, email)))
+    .returning(publicColumns);
+}
+
+/** The current address of `userId` (empty when the user is gone). Batchable. */
+export function findEmail(db: Db, userId: string) {
+  return db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+}
+
+/** Moves the account to `email`, verified by the link that asked for it, unless another
+ * account has taken the address meanwhile (then nothing changes). Batchable. */
+export function changeEmail(db: Db, userId: string, email: string, now: Date) {
+  return db
+    .update(users)
+    .set({ email, emailVerifiedAt: now, updatedAt: now })
+    .where(
+      and(
+        eq(users.id, userId),
+        sql`not exists (select 1 from ${users} as other where other.email = ${email} and other.id <> ${userId})`,
+      ),
+    )
+    .returning(publicColumns);
 }
 
 export function findUser(db: Db, id: string): Promise<User | undefined> {

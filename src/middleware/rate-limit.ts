@@ -4,7 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
 /** The rate-limit bindings declared in wrangler.toml (`[[ratelimits]]`). */
-type LimiterName = "LOGIN_RATE_LIMIT" | "REGISTER_RATE_LIMIT" | "REFRESH_RATE_LIMIT";
+type LimiterName = "LOGIN_RATE_LIMIT" | "REGISTER_RATE_LIMIT" | "REFRESH_RATE_LIMIT" | "MAIL_RATE_LIMIT";
 
 /** Matches the `period` of every `[[ratelimits]]` entry in wrangler.toml. */
 const PERIOD_SECONDS = 60;

@@ -10,9 +10,11 @@ import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
+import { afterResponse } from "../mail/send";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { describe, named, timestamp, tokenPairShape, userShape } from "../openapi";
+import { verificationFor } from "./email";
 
 export const registerBody = named(
   "RegisterBody",
@@ -63,7 +65,13 @@ export const auth = new Hono<AppEnv>()
       description:
         'Every field is a string. `email` is trimmed, NFC-normalized and lowercased; an internationalized domain is stored in its ASCII form (`x@münchen.de` is `x@xn--mnchen-3ya.de`), the part before @ must be ASCII; names are trimmed, 1 to 100 characters, with a visible character and no control, format or invisible ones; `password` is at least 8 characters (code points, NFC) and at most 72 **bytes** of UTF-8 (bcrypt ignores what follows byte 72, so longer passwords are refused, never cut) and not one of the 10,000 most common passwords. Missing, null or blank fields: 400 "All input is required". Unknown fields are ignored. Well-formed requests count against a per-IP limit (429).',
       access: "public",
-      ok: { status: 201, description: "The new user and its token pair", json: signedInJson, cacheControl: "no-store" },
+      ok: {
+        status: 201,
+        description:
+          "The new user and its token pair (with REQUIRE_EMAIL_VERIFICATION=true: the user only, no tokens). With mail on, a verification link goes to the address.",
+        json: signedInJson,
+        cacheControl: "no-store",
+      },
       errors: ["invalid_input", "user_exists", "rate_limited"],
     }),
     jsonBody(registerBody),
@@ -76,20 +84,29 @@ export const auth = new Hono<AppEnv>()
       const userId = crypto.randomUUID();
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      // With mail on, a verification link, recorded only if the user row goes in.
+      const mailOn = config.mail.transport !== "none";
+      const verification = mailOn ? await verificationFor(c, { id: userId, email }, now, 0) : undefined;
+      // Until verified, REQUIRE_EMAIL_VERIFICATION gives no session.
+      const withSession = !config.mail.requireVerification;
       // One round trip: the user row; then, only if it won, its audit event, the session
-      // row and the email's failed-login record (so a stranger's failures can't lock the new owner).
+      // row, the verification link and the email's failed-login record (so a stranger's
+      // failures can't lock the new owner).
       const source = auditSourceOf(c);
       const [inserted] = await db.batch([
         insertUserQuery(db, { id: userId, email, firstName, lastName, passwordHash }, now),
         auditEvent(db, { type: "user_registered", userId, actor: { type: "user", id: userId }, source }, now, {
           onlyIfChanged: true,
         }),
-        insertFirstToken(db, userId, token, now),
         clearFailures(db, email, userId),
+        ...(withSession ? [insertFirstToken(db, userId, token, now)] : []),
+        ...(verification ? [verification.insert] : []),
       ]);
       const user = inserted[0];
       if (!user) throw new ApiError("user_exists");
+      if (verification) afterResponse(c, "verify_mail_failed", () => verification.send(user));
       c.header("Cache-Control", "no-store");
+      if (!withSession) return c.json(userJson(user), 201);
       return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
     },
   )
@@ -103,7 +120,7 @@ export const auth = new Hono<AppEnv>()
         "The email matches whatever its letter case and surrounding spaces. An unknown email, a wrong password and a disabled account get the same answer after the same work. After LOCKOUT_AFTER failures in a row the email is locked for a while (429, even with the right password), and well-formed requests count against a per-IP limit (429).",
       access: "public",
       ok: { status: 200, description: "The user and a fresh token pair", json: signedInJson, cacheControl: "no-store" },
-      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+      errors: ["invalid_input", "invalid_credentials", "email_not_verified", "rate_limited"],
     }),
     jsonBody(loginBody),
     rateLimit("LOGIN_RATE_LIMIT"),
@@ -137,6 +154,8 @@ export const auth = new Hono<AppEnv>()
         if (known) await db.batch([recordFailure(db, email, record, config.lockout, now), ...audit]);
         throw new ApiError("invalid_credentials");
       }
+      // Said only to whoever knows the password, so it reveals nothing more than a login would.
+      if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");
 
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };

@@ -7,6 +7,7 @@ import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAud
 import type { Db } from "../db/client";
 import { sessions } from "../db/schema";
 import { revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
+import { retireSingleUse } from "../db/single-use";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -44,7 +45,7 @@ const ACTIVITY_PAGE = 20;
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`.
  * No rehash here: the hash is replaced (password change) or deleted (account deletion). */
-async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
+export async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
   const { valid } = await checkPassword(password, await findPasswordHash(db, userId), cost);
   if (!valid) throw new ApiError("invalid_credentials");
 }
@@ -138,12 +139,14 @@ export const me = new Hono<AppEnv>()
       const refresh = await newRefresh(config, now);
       const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
       // One batch: new hash, every other session revoked, this one rotated to a new pair,
-      // and every earlier refresh token of this one revoked (none is reusable).
+      // every earlier refresh token of this one revoked (none is reusable), and any
+      // password-reset link still in a mailbox dead.
       const [, , rotated] = await db.batch([
         setPasswordHash(db, user.id, passwordHash, now),
         revokeAll(db, user.id, now, sid),
         ...rotate(db, eq(sessions.familyId, sid), next, now),
         revokeFamilyBefore(db, sid, next.id, now),
+        retireSingleUse(db, user.id, "reset_password", now),
         auditEvent(
           db,
           { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },

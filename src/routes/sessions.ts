@@ -91,7 +91,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       // concurrent refresh with the same token won.
       if (inserted.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
-      const user = { id: row.userId, email: row.email, role: row.role };
+      const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
       return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
     },
   )

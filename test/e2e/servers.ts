@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
 
 /** The API and the two origins the demo page is served from. */
 export type Demo = {
@@ -12,6 +12,8 @@ export type Demo = {
   allowed: string;
   /** The same page on another port: an origin the API does not allow. */
   blocked: string;
+  /** The REST API of the mail catcher the API's `npm run dev` started. */
+  mailApi: string;
 };
 
 declare module "vitest" {
@@ -24,8 +26,8 @@ const running: Running[] = [];
 const dirs: string[] = [];
 
 /** Runs `npm run demo -- <args>`. */
-function npmRunDemo(name: string, args: string[]): Running {
-  const demo = spawnNpm(name, ["run", "demo", "--", ...args]);
+function npmRunDemo(name: string, args: string[], env: Record<string, string> = {}): Running {
+  const demo = spawnNpm(name, ["run", "demo", "--", ...args], env);
   running.push(demo);
   return demo;
 }
@@ -46,26 +48,32 @@ export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), "edge-auth-e2e-"));
   dirs.push(dir);
   const host = "127.0.0.1";
+  const mail = await mailCatcherPorts();
   const demo: Demo = {
+    mailApi: mail.mailApi,
     api: `http://${host}:${apiPort}`,
     allowed: `http://${host}:${allowedPort}`,
     blocked: `http://${host}:${blockedPort}`,
   };
   try {
     const common = ["--host", host, "--api-port", String(apiPort)];
-    const withApi = npmRunDemo("npm run demo", [
-      ...common,
-      "--port",
-      String(allowedPort),
-      "--",
-      // Credentials mode on, so the browser test can use credentials: "include".
-      "--var",
-      "CORS_CREDENTIALS:true",
-      "--persist-to",
-      dir,
-      "--inspector-port",
-      String(inspector),
-    ]);
+    const withApi = npmRunDemo(
+      "npm run demo",
+      [
+        ...common,
+        "--port",
+        String(allowedPort),
+        "--",
+        // Credentials mode on, so the browser test can use credentials: "include".
+        "--var",
+        "CORS_CREDENTIALS:true",
+        "--persist-to",
+        dir,
+        "--inspector-port",
+        String(inspector),
+      ],
+      mail.env,
+    );
     const pageOnly = npmRunDemo("npm run demo --no-api", [...common, "--port", String(blockedPort), "--no-api"]);
     await Promise.all([
       waitFor(withApi, `${demo.api}/health`),

@@ -40,8 +40,10 @@ const secretsPattern = () => new RegExp(`\\$2[aby]\\$|password_hash|refresh_toke
 
 /** Checks one response against the rules every answer must keep. */
 async function expectWellBehaved(res: Response, label: string) {
-  expect(res.status, label).toBeLessThan(500);
   const body = await res.text();
+  // The one 5xx a sound server gives by design: the mail routes while MAIL_TRANSPORT=none.
+  const mailOff = res.status === 503 && body.includes('"code":"mail_unavailable"');
+  if (!mailOff) expect(res.status, label).toBeLessThan(500);
   expect(body, label).not.toMatch(secretsPattern());
   if (res.status >= 400 && body !== "") {
     expect(res.headers.get("content-type"), label).toMatch(/^application\/json/);

@@ -3,13 +3,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
 
 /** The servers every black-box test can reach, by what makes them different. */
 export type Servers = {
   defaults: string;
   /** The local D1 of `defaults`, for scripts such as `npm run admin:grant -- --persist-to`. */
   defaultsDir: string;
+  /** The REST API of the mail catcher `npm run dev` started beside `defaults`. */
+  defaultsMail: string;
   allowlist: string;
   misconfigured: string;
   /** Signing with ES256 and a key made by `npm run keys:generate`. */
@@ -33,7 +35,7 @@ export const HOSTILE_ORIGIN = "https://app.example.com";
 /** Short, so the hostile run can wait it out and see a later replay treated as theft. */
 export const HOSTILE_REUSE_INTERVAL = 2;
 
-type Started = { url: string; dir: string };
+type Started = { url: string; dir: string; mailApi: string };
 const running: Running[] = [];
 const dirs: string[] = [];
 
@@ -53,11 +55,12 @@ async function start(flags: string[]): Promise<Started> {
     "--persist-to",
     dir,
   ];
-  const server = spawnNpm(`npm run dev ${flags.join(" ")}`, ["run", "dev", "--", ...args, ...flags]);
+  const mail = await mailCatcherPorts();
+  const server = spawnNpm(`npm run dev ${flags.join(" ")}`, ["run", "dev", "--", ...args, ...flags], mail.env);
   running.push(server);
   // Any answer will do: the misconfigured server answers /health with a 500.
   await waitFor(server, `${url}/health`, true);
-  return { url, dir };
+  return { url, dir, mailApi: mail.mailApi };
 }
 
 async function stop() {
@@ -89,6 +92,7 @@ export default async function setup(project: TestProject) {
     project.provide("servers", {
       defaults: defaults.url,
       defaultsDir: defaults.dir,
+      defaultsMail: defaults.mailApi,
       allowlist: allowlist.url,
       misconfigured: misconfigured.url,
       es256: es256.url,

@@ -6,11 +6,11 @@ export type Running = { name: string; child: ChildProcess; log: string[] };
 
 /** Runs `npm <args>` in its own process group (so stopping it stops wrangler and
  * workerd too), with no stdin and metrics off. */
-export function spawnNpm(name: string, args: string[]): Running {
+export function spawnNpm(name: string, args: string[], extraEnv: Record<string, string> = {}): Running {
   const child = spawn("npm", args, {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...extraEnv },
   });
   const running: Running = { name, child, log: [] };
   child.stdout?.on("data", (chunk) => running.log.push(String(chunk)));
@@ -72,4 +72,11 @@ function signal(pid: number, name: NodeJS.Signals) {
   } catch {
     // already gone
   }
+}
+
+/** Free ports for the mail catcher `npm run dev` starts (never its defaults, 1025 and 1080),
+ * as the environment variables the dev script reads, and the catcher's web address. */
+export async function mailCatcherPorts(): Promise<{ env: Record<string, string>; mailApi: string }> {
+  const [smtp, ui] = [await freePort(), await freePort()];
+  return { env: { MAIL_SMTP_PORT: String(smtp), MAIL_UI_PORT: String(ui) }, mailApi: `http://127.0.0.1:${ui}` };
 }

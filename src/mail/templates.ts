@@ -1,0 +1,131 @@
+import type { MailConfig } from "../config";
+import type { Message } from "./send";
+
+/** The link a mail carries: `APP_URL` (when set) or `PUBLIC_URL`, plus `path?token=`.
+ * Built from configuration only, never from a request header. */
+export function linkTo(mail: MailConfig, path: string, token: string): string {
+  return `${mail.appUrl ?? mail.publicUrl}${path}?token=${encodeURIComponent(token)}`;
+}
+
+/** Escapes text for HTML element content and quoted attributes. */
+export function escapeHtml(value: string): string {
+  return value.replace(
+    /[&<>"']/g,
+    (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch,
+  );
+}
+
+/** "1 hour", "24 hours", "30 minutes". */
+export function lifetime(seconds: number): string {
+  const [amount, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : [Math.ceil(seconds / 60), "minute"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
+}
+
+type Parts = {
+  to: string;
+  subject: string;
+  greeting: string;
+  /** Paragraphs, plain text (escaped for HTML here). */
+  lines: string[];
+  action?: { label: string; link: string; lifetime: string };
+  notMe: string;
+};
+
+/** One message with its text and HTML parts built from the same plain-text pieces. */
+function compose(mail: MailConfig, parts: Parts): Message {
+  const { action } = parts;
+  const text = [
+    parts.greeting,
+    ...parts.lines,
+    ...(action ? [`${action.label}: ${action.link}`, `This link works once, for ${action.lifetime}.`] : []),
+    parts.notMe,
+    `— ${mail.appName}`,
+  ].join("\n\n");
+  const paragraph = (line: string) => `<p>${escapeHtml(line)}</p>`;
+  const html = [
+    "<!doctype html>",
+    '<html><body style="font-family:sans-serif;line-height:1.5">',
+    paragraph(parts.greeting),
+    ...parts.lines.map(paragraph),
+    ...(action
+      ? [
+          `<p><a href="${escapeHtml(action.link)}">${escapeHtml(action.label)}</a></p>`,
+          paragraph(`Or open this address: ${action.link}`),
+          paragraph(`This link works once, for ${action.lifetime}.`),
+        ]
+      : []),
+    paragraph(parts.notMe),
+    paragraph(`— ${mail.appName}`),
+    "</body></html>",
+  ].join("\n");
+  return { to: parts.to, subject: `${mail.appName}: ${parts.subject}`, text, html };
+}
+
+type Recipient = { email: string; firstName: string };
+
+/** Asks the owner of a (new) account's address to prove it. */
+export function verifyEmailMail(mail: MailConfig, user: Recipient, link: string, seconds: number): Message {
+  return compose(mail, {
+    to: user.email,
+    subject: "confirm your email address",
+    greeting: `Hello ${user.firstName},`,
+    lines: [`Please confirm that ${user.email} is your address for ${mail.appName}.`],
+    action: { label: "Confirm my email address", link, lifetime: lifetime(seconds) },
+    notMe: "If this wasn't you, ignore this mail: nothing changes unless the link is used.",
+  });
+}
+
+/** A password-reset link for a known, enabled account. */
+export function resetPasswordMail(mail: MailConfig, user: Recipient, link: string, seconds: number): Message {
+  return compose(mail, {
+    to: user.email,
+    subject: "reset your password",
+    greeting: `Hello ${user.firstName},`,
+    lines: [`Someone asked to reset the password of your ${mail.appName} account.`],
+    action: { label: "Choose a new password", link, lifetime: lifetime(seconds) },
+    notMe:
+      "If this wasn't you, ignore this mail: your password stays as it is. Setting a new one signs out every device.",
+  });
+}
+
+/** The confirmation link of an email change, sent to the new address. */
+export function changeEmailMail(
+  mail: MailConfig,
+  user: Recipient,
+  newEmail: string,
+  link: string,
+  seconds: number,
+): Message {
+  return compose(mail, {
+    to: newEmail,
+    subject: "confirm your new email address",
+    greeting: `Hello ${user.firstName},`,
+    lines: [`Please confirm that ${newEmail} should become the address of your ${mail.appName} account.`],
+    action: { label: "Confirm my new email address", link, lifetime: lifetime(seconds) },
+    notMe: "If this wasn't you, ignore this mail: the account keeps its address unless the link is used.",
+  });
+}
+
+/** Tells the current address that a change to another one was asked for (no link). */
+export function changeRequestedMail(mail: MailConfig, user: Recipient): Message {
+  return compose(mail, {
+    to: user.email,
+    subject: "a change of your email address was requested",
+    greeting: `Hello ${user.firstName},`,
+    lines: [
+      `Someone signed in to your ${mail.appName} account asked to move it to another email address. It changes only when the link sent to that address is used.`,
+    ],
+    notMe: "If this wasn't you, change your password now: whoever asked knows it.",
+  });
+}
+
+/** Tells the old address that the account moved to another one. */
+export function emailChangedMail(mail: MailConfig, user: Recipient, oldEmail: string): Message {
+  return compose(mail, {
+    to: oldEmail,
+    subject: "your email address was changed",
+    greeting: `Hello ${user.firstName},`,
+    lines: [`Your ${mail.appName} account no longer uses ${oldEmail}: its address was changed.`],
+    notMe: `If this wasn't you, contact the ${mail.appName} team at once.`,
+  });
+}

@@ -1,0 +1,11 @@
+import "vitest";
+
+declare module "vitest" {
+  // Provided by test/support/mail-setup.ts (Node) to the workerd tests.
+  export interface ProvidedContext {
+    /** The SMTP_URL of a real SMTP server (maildev) the worker sends to over cloudflare:sockets. */
+    smtpUrl: string;
+    /** That server's REST API, where tests read what was sent. */
+    mailApi: string;
+  }
+}
