@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
 import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
-import { canListen } from "./ports.mjs";
+import { anyFreePort, canListen } from "./ports.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
@@ -44,8 +44,8 @@ const mailDefaults = {
   MAIL_FROM: "edge-auth-api (dev) <no-reply@localhost.test>",
 };
 const catcherWanted = !given.has("MAIL_TRANSPORT") && !given.has("SMTP_URL");
-const smtpPort = process.env.MAIL_SMTP_PORT || "1025";
-const uiPort = process.env.MAIL_UI_PORT || "1080";
+const smtpPort = catcherWanted ? await catcherPort("MAIL_SMTP_PORT", 1025) : "";
+const uiPort = catcherWanted ? await catcherPort("MAIL_UI_PORT", 1080) : "";
 if (catcherWanted) Object.assign(mailDefaults, { MAIL_TRANSPORT: "smtp", SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
 const extra = Object.entries(mailDefaults)
   .filter(([name]) => !given.has(name))
@@ -99,6 +99,14 @@ dev.on("exit", (code, signal) => {
   catcher?.kill("SIGTERM");
   process.exit(code ?? (signal ? 1 : 0));
 });
+
+/** The catcher's port: exactly `name`'s value when that environment variable is set;
+ * otherwise `fallback`, or any free port when another catcher (a second `npm run dev`)
+ * already holds it. */
+async function catcherPort(name, fallback) {
+  if (process.env[name]) return process.env[name];
+  return String((await canListen(fallback, "127.0.0.1")) ? fallback : await anyFreePort());
+}
 
 /** Starts maildev on exactly these ports (loopback only, STARTTLS hidden: its certificate
  * is self-signed) and waits until its REST API answers; exits if it cannot start. */

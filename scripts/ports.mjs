@@ -9,3 +9,15 @@ export function canListen(port, host) {
     probe.listen(port, host === "localhost" ? "127.0.0.1" : host, () => probe.close(() => resolve(true)));
   });
 }
+
+/** A loopback port free right now, chosen by the kernel. */
+export function anyFreePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}

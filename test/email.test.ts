@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { getConfig } from "../src/config";
 import { app } from "../src/index";
 import { sendMail } from "../src/mail/send";
-import { bearer, claimsOf, type Json, newUser, promote, uniqueEmail } from "./helpers";
+import { bearer, claimsOf, type Json, newUser, note, promote, uniqueEmail } from "./helpers";
 import { type CaughtMail, mailsTo, tokenIn } from "./support/mail-box";
 
 const mailApi = inject("mailApi");
@@ -40,6 +40,7 @@ async function request(path: string, init: RequestInit, bindings: object = withM
   const ctx = createExecutionContext();
   const res = await app.request(path, init, bindings, ctx);
   await waitOnExecutionContext(ctx);
+  await note(init.method ?? "GET", path, res);
   return res;
 }
 

@@ -37,7 +37,8 @@ export function routeOf(method: string, path: string): string | undefined {
   return route && `${route.method} ${openApiPath(route.path)}`;
 }
 
-async function note(method: string, path: string, res: Response): Promise<void> {
+/** Notes `res`'s error code for its route (for tests that call `app.request` themselves). */
+export async function note(method: string, path: string, res: Response): Promise<void> {
   const route = routeOf(method, path);
   // HEAD answers carry the headers of GET's, and no body to read a code from.
   if (!route || res.status < 400 || res.body === null) return;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { fillDevVars } from "../../scripts/dev-vars.mjs";
-import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
 
 // The first hour of a newcomer, over real processes: every mistake gets an answer that
 // names the cause and the fix, never a stack trace.
@@ -28,7 +28,7 @@ function tempDir(): string {
 
 /** Runs `npm <args>` to its end; resolves to its exit code and everything it printed. */
 async function npmToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
-  const run = spawnNpm(`npm ${args.join(" ")}`, args);
+  const run = spawnNpm(`npm ${args.join(" ")}`, args, (await mailCatcherPorts()).env);
   started.push(run);
   const code = await new Promise<number | null>((resolve) => run.child.once("exit", resolve));
   // Output may still be in the pipes when the process exits.
@@ -130,7 +130,7 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
     writeFileSync(file, "# mine\nBCRYPT_COST=12");
     await fillDevVars(file);
     const text = readFileSync(file, "utf8");
-    expect(text).toMatch(/^# mine\nBCRYPT_COST=12\nTOKEN_KEY=[0-9a-f]{64}\nJWT_PRIVATE_KEYS=\n$/);
+    expect(text).toMatch(/^# mine\nBCRYPT_COST=12\nTOKEN_KEY=[0-9a-f]{64}\nJWT_PRIVATE_KEYS=\nSMTP_URL=\n$/);
     writeFileSync(file, "TOKEN_KEY=my-own-key-that-is-long-enough-0123456789\n");
     await fillDevVars(file);
     expect(readFileSync(file, "utf8")).toContain("TOKEN_KEY=my-own-key-that-is-long-enough-0123456789\n");
