@@ -501,6 +501,15 @@ describe("abuse limits", () => {
     expect(statuses[0]).toBe(202);
     expect(statuses).toContain(429);
     expect(new Set(statuses)).toEqual(new Set([202, 429]));
+    // One limit for every route that mails: the same address is refused on the others too.
+    const { input, token } = await register();
+    while ((await post("/password/forgot", { email: uniqueEmail("limited") }, { ip })).status !== 429);
+    const resend = await post("/email/verify/resend", {}, { token, ip });
+    expect(resend.status).toBe(429);
+    expect(await errorCode(resend)).toBe("rate_limited");
+    const change = await post("/me/email", { newEmail: uniqueEmail("moved"), password: input.password }, { token, ip });
+    expect(change.status).toBe(429);
+    expect(await errorCode(change)).toBe("rate_limited");
   });
 });
 

@@ -68,14 +68,16 @@ function storedHash(id: string): string {
   return String(d1(`SELECT password_hash FROM users WHERE id = '${id}'`)[0]?.password_hash);
 }
 
-/** fetch, once more on a fresh socket when wrangler dev's proxy had closed the kept-alive
- * one while wrangler ran (the request never reached the worker). */
-async function request(url: string, init: RequestInit = {}, retry = true): Promise<Response> {
+/** fetch, again (up to 4 more times, a moment apart) when wrangler dev's proxy had closed
+ * the kept-alive socket while `wrangler d1 execute` ran on the same database (the request
+ * never reached the worker: the server logs nothing for it). */
+async function request(url: string, init: RequestInit = {}, retries = 4): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch (err) {
-    if (retry && (err as { cause?: { code?: string } }).cause?.code === "UND_ERR_SOCKET") {
-      return request(url, init, false);
+    if (retries > 0 && (err as { cause?: { code?: string } }).cause?.code === "UND_ERR_SOCKET") {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return request(url, init, retries - 1);
     }
     throw err;
   }
