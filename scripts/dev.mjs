@@ -4,7 +4,7 @@
 // --persist-to, ...).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { copyDocsAssets } from "./docs-assets.mjs";
 
@@ -19,6 +19,11 @@ if (!existsSync(devVars)) {
     mode: 0o600,
   });
   console.log("Created .dev.vars with a random 256-bit TOKEN_KEY");
+}
+// A .dev.vars made before MFA existed gets its key added, never replaced.
+if (!/^MFA_ENCRYPTION_KEY=./m.test(readFileSync(devVars, "utf8"))) {
+  appendFileSync(devVars, `MFA_ENCRYPTION_KEY=${randomBytes(32).toString("hex")}\n`);
+  console.log("Added a random 256-bit MFA_ENCRYPTION_KEY to .dev.vars");
 }
 
 copyDocsAssets();

@@ -22,7 +22,16 @@ export type Config = {
   bcryptCost: number;
   allowQueryToken: boolean;
   lockout: LockoutPolicy;
+  /** Shown in authenticator apps and as the WebAuthn relying party's default name. */
+  appName: string;
+  /** `MFA_ENCRYPTION_KEY`: TOTP secrets are stored AES-GCM encrypted under a key derived from it. */
+  mfaKey: string;
+  webauthn: WebAuthnConfig;
 };
+
+/** The WebAuthn relying party: `rpId` is the domain passkeys are bound to, `origins`
+ * the exact origins accepted in `clientDataJSON`. */
+export type WebAuthnConfig = { rpId: string; rpName: string; origins: readonly string[] };
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
 type RawEnv = Partial<
@@ -41,7 +50,12 @@ type RawEnv = Partial<
     | "CORS_CREDENTIALS"
     | "LOCKOUT_AFTER"
     | "LOCKOUT_BASE"
-    | "LOCKOUT_MAX",
+    | "LOCKOUT_MAX"
+    | "APP_NAME"
+    | "MFA_ENCRYPTION_KEY"
+    | "WEBAUTHN_RP_ID"
+    | "WEBAUTHN_RP_NAME"
+    | "WEBAUTHN_ORIGINS",
     unknown
   >
 >;
@@ -64,6 +78,7 @@ export function readConfig(env: RawEnv): Config {
   // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
   // keeps its own copy (readCors), since it runs before the configuration is enforced.
   parseCors(env);
+  const appName = setting(env.APP_NAME, "Edge Auth") || "Edge Auth";
   if (bcryptCost < 10)
     console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return {
@@ -78,6 +93,13 @@ export function readConfig(env: RawEnv): Config {
       after: parseCount("LOCKOUT_AFTER", setting(env.LOCKOUT_AFTER, "5")),
       baseSeconds: parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, "1m"), DAY),
       maxSeconds: parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, "1h"), 30 * DAY),
+    },
+    appName,
+    mfaKey: secretKey("MFA_ENCRYPTION_KEY", env.MFA_ENCRYPTION_KEY),
+    webauthn: {
+      rpId: parseRpId(setting(env.WEBAUTHN_RP_ID, "localhost")),
+      rpName: setting(env.WEBAUTHN_RP_NAME, "") || appName,
+      origins: parseWebAuthnOrigins(setting(env.WEBAUTHN_ORIGINS, "http://localhost:8787,http://localhost:5173")),
     },
   };
 }
@@ -185,6 +207,45 @@ function parsePrivateKeys(raw: unknown, alg: AsymmetricAlg): PrivateJwk[] {
     if (alg === "RS256" && String(jwk.n).length < 342) throw new ConfigError(`${where} is shorter than 2048 bits`);
     return jwk as unknown as PrivateJwk;
   });
+}
+
+/** A secret of at least MIN_KEY_BYTES bytes; missing or shorter fails closed. */
+function secretKey(name: string, value: unknown): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ConfigError(`${name} is not set: run \`wrangler secret put ${name}\` (locally: put it in .dev.vars)`);
+  }
+  if (new TextEncoder().encode(value).length < MIN_KEY_BYTES) {
+    throw new ConfigError(`${name} is shorter than ${MIN_KEY_BYTES} bytes`);
+  }
+  return value;
+}
+
+/** A WebAuthn RP ID is a domain (no scheme, port or path); IP addresses cannot be one. */
+function parseRpId(value: string): string {
+  const rpId = value.toLowerCase();
+  if (
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(rpId) ||
+    /^[0-9.]+$/.test(rpId)
+  ) {
+    throw new ConfigError(
+      `WEBAUTHN_RP_ID "${value}" must be a domain such as example.com (not a URL or an IP address)`,
+    );
+  }
+  return rpId;
+}
+
+/** `WEBAUTHN_ORIGINS`: a comma-separated list of exact origins, never `*`. */
+function parseWebAuthnOrigins(value: string): string[] {
+  const origins = value
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.length === 0 || !origins.every(isOrigin)) {
+    throw new ConfigError(
+      `WEBAUTHN_ORIGINS "${value}" must be a comma-separated list of origins like https://app.example.com`,
+    );
+  }
+  return origins;
 }
 
 function optional(value: unknown): string | undefined {

@@ -13,10 +13,12 @@ export const ERRORS = {
   invalid_token: [401, "Invalid Token"],
   token_required: [403, "A token is required for authentication"],
   forbidden: [403, "You do not have permission to do this"],
+  mfa_required: [403, "A second factor is required: send it to POST /login/mfa with the mfa_token"],
   not_found: [404, "Not Found"],
   method_not_allowed: [405, "Method Not Allowed"],
   user_exists: [409, "User Already Exist. Please Login"],
   last_admin: [409, "This would leave no enabled admin"],
+  mfa_already_enabled: [409, "TOTP is already enabled: disable it first"],
   payload_too_large: [413, "Request body is larger than 16 KiB"],
   unsupported_media_type: [415, "Content-Type must be application/json"],
   rate_limited: [429, "Too many attempts, try again later"],
@@ -40,8 +42,16 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   /** Extra response headers, such as `Retry-After` or `Allow`. */
   readonly headers: Record<string, string>;
+  /** Fields sent beside `error` in the body, such as `mfa_token` with `mfa_required`. */
+  readonly extra: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message?: string, detail?: string, headers: Record<string, string> = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    detail?: string,
+    headers: Record<string, string> = {},
+    extra: Record<string, unknown> = {},
+  ) {
     const [status, fallback] = ERRORS[code];
     super(message ?? fallback);
     this.name = "ApiError";
@@ -49,13 +59,15 @@ export class ApiError extends Error {
     this.status = status;
     this.detail = detail;
     this.headers = status === 503 ? { "Retry-After": "5", ...headers } : headers;
+    this.extra = extra;
   }
 }
 
-/** The single place error JSON is built: `{"error":{"code","message"}}`. */
+/** The single place error JSON is built: `{"error":{"code","message"}}`, plus the
+ * error's `extra` fields beside `error`. */
 export function errorResponse(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+  return c.json({ ...error.extra, error: { code: error.code, message: error.message } }, error.status);
 }
 
 export const onError: ErrorHandler = (err, c) => {

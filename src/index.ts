@@ -15,6 +15,8 @@ import { docs } from "./routes/docs";
 import { health } from "./routes/health";
 import { jwks } from "./routes/jwks";
 import { me } from "./routes/me";
+import { mfa } from "./routes/mfa";
+import { passkeyRoutes } from "./routes/passkeys";
 import { sessionRoutes } from "./routes/sessions";
 import { welcome } from "./routes/welcome";
 
@@ -58,6 +60,8 @@ app.route("/", auth);
 app.route("/", welcome);
 app.route("/", sessionRoutes);
 app.route("/", me);
+app.route("/", mfa);
+app.route("/", passkeyRoutes);
 app.route("/", admin);
 app.route("/", jwks);
 app.route("/", docs);

@@ -4,6 +4,8 @@ import { ERRORS } from "./errors";
 import { accessBody, listUsersQuery } from "./routes/admin";
 import { loginBody, registerBody } from "./routes/auth";
 import { changePasswordBody, deleteMeBody, patchMeBody } from "./routes/me";
+import { loginMfaBody, mfaTokenBody, totpCodeBody, totpDisableBody, totpEnrolBody } from "./routes/mfa";
+import { deletePasskeyBody, newPasskeyBody, passkeyLoginBody, renamePasskeyBody } from "./routes/passkeys";
 import { refreshBody } from "./routes/sessions";
 
 // The OpenAPI 3.1 document served at /openapi.json. Request schemas are the very zod
@@ -48,6 +50,31 @@ const account = z.object({
   updated_at: timestamp(),
 });
 
+const factors = doc(
+  z.object({
+    totp: doc(z.boolean(), "TOTP is confirmed and required at login"),
+    passkeys: doc(z.int().check(z.nonnegative()), "Registered passkeys"),
+    recovery_codes: doc(z.int().check(z.nonnegative()), "Unused recovery codes"),
+  }),
+  "The enrolled second factors; never their secrets",
+);
+
+const passkey = z.object({
+  id: uuid("The passkey id, for PATCH and DELETE /me/passkeys/{id}"),
+  name: z.string(),
+  created_at: timestamp(),
+  last_used_at: z.nullable(timestamp()),
+  device_type: doc(z.enum(["singleDevice", "multiDevice"]), "multiDevice: a synced passkey"),
+  backed_up: z.boolean(),
+  transports: z.array(z.string()),
+});
+
+const webauthnOptions = (what: string) =>
+  doc(
+    z.record(z.string(), z.unknown()),
+    `${what}, as @simplewebauthn/browser and PublicKeyCredential.parseXOptionsFromJSON take them`,
+  );
+
 const session = z.object({
   id: uuid("The session id, for DELETE /sessions/{id}"),
   created_at: timestamp(),
@@ -89,6 +116,32 @@ const SCHEMAS = {
   ChangePasswordBody: changePasswordBody,
   DeleteMeBody: deleteMeBody,
   AccessBody: accessBody,
+  TotpEnrolBody: totpEnrolBody,
+  TotpCodeBody: totpCodeBody,
+  TotpDisableBody: totpDisableBody,
+  LoginMfaBody: loginMfaBody,
+  MfaTokenBody: mfaTokenBody,
+  NewPasskeyBody: newPasskeyBody,
+  RenamePasskeyBody: renamePasskeyBody,
+  DeletePasskeyBody: deletePasskeyBody,
+  PasskeyLoginBody: passkeyLoginBody,
+  TotpEnrolment: z.object({
+    secret: doc(z.string(), "160 bits, base32: for typing into an authenticator app"),
+    otpauth_uri: doc(z.string(), "otpauth://totp/APP_NAME:email?issuer=…&secret=…&algorithm=SHA1&digits=6&period=30"),
+    qr_svg: doc(z.string(), "An SVG document: the QR code of otpauth_uri"),
+  }),
+  RecoveryCodes: z.object({
+    recovery_codes: doc(z.array(z.string()), "Ten single-use codes such as 7KQ2-M9XD-4TNB, shown once"),
+  }),
+  Passkey: passkey,
+  PasskeyList: z.object({ passkeys: z.array(passkey) }),
+  RegistrationOptions: webauthnOptions("PublicKeyCredentialCreationOptionsJSON"),
+  AuthenticationOptions: z.object({ options: webauthnOptions("PublicKeyCredentialRequestOptionsJSON") }),
+  PasskeyLoginOptions: z.object({
+    options: webauthnOptions("PublicKeyCredentialRequestOptionsJSON"),
+    challenge_id: doc(z.string(), "Send back with the response to POST /login/passkey"),
+  }),
+  AccountWithFactors: z.object({ ...account.shape, mfa: factors }),
   SignedIn: z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }),
   TokenPair: z.object(tokenPairShape),
   Account: account,
@@ -112,7 +165,7 @@ type Route = {
   /** As the Hono router has it (`:id`, `:file{.+}`); see `openApiPath`. */
   path: string;
   operationId: string;
-  tag: "Auth" | "Sessions" | "Account" | "Admin" | "Service";
+  tag: "Auth" | "Sessions" | "Account" | "Second factors" | "Admin" | "Service";
   summary: string;
   description?: string;
   access: Access;
@@ -159,6 +212,56 @@ const ROUTES: Route[] = [
     access: "public",
     body: { schema: "LoginBody" },
     ok: { status: 200, description: "The user and a fresh token pair", json: "SignedIn", cacheControl: "no-store" },
+    errors: ["invalid_credentials", "mfa_required", "rate_limited"],
+  },
+  {
+    method: "post",
+    path: "/login/mfa",
+    operationId: "loginMfa",
+    tag: "Auth",
+    summary: "Second step of a login: a TOTP code, a recovery code or a passkey assertion",
+    description:
+      'When the account has a second factor, POST /login with the right password answers 403 `mfa_required` with `mfa_token` (opaque, 5 minutes, single-use) and `mfa_methods` (`totp`, `webauthn`, `recovery_code`) beside `error`. Send the token back with exactly one of `code` (6 digits; the previous and next 30-second step are accepted, a step already used is not), `recovery_code` (single-use) or `webauthn` (an assertion over the challenge of POST /login/mfa/webauthn/options). A wrong answer is 400 invalid_credentials and counts toward the email\'s lockout; the fifth kills the mfa_token. The access token\'s `amr` is `["pwd","otp","mfa"]` or `["pwd","hwk"|"swk","mfa"]`.',
+    access: "public",
+    body: { schema: "LoginMfaBody" },
+    ok: { status: 200, description: "As POST /login", json: "SignedIn", cacheControl: "no-store" },
+    errors: ["invalid_credentials", "rate_limited"],
+  },
+  {
+    method: "post",
+    path: "/login/mfa/webauthn/options",
+    operationId: "loginMfaWebAuthnOptions",
+    tag: "Auth",
+    summary: "Passkey challenge for the second step of a login",
+    description: "Options naming the account's passkeys; the challenge lives 5 minutes and works once.",
+    access: "public",
+    body: { schema: "MfaTokenBody" },
+    ok: { status: 200, description: "Authentication options", json: "AuthenticationOptions", cacheControl: "no-store" },
+    errors: ["invalid_credentials", "rate_limited"],
+  },
+  {
+    method: "post",
+    path: "/login/passkey/options",
+    operationId: "passkeyLoginOptions",
+    tag: "Auth",
+    summary: "Start a passwordless login",
+    description:
+      "Options for a discoverable credential (empty allowCredentials, user verification required) and the challenge_id to send back.",
+    access: "public",
+    ok: { status: 200, description: "Authentication options", json: "PasskeyLoginOptions", cacheControl: "no-store" },
+    errors: ["rate_limited"],
+  },
+  {
+    method: "post",
+    path: "/login/passkey",
+    operationId: "passkeyLogin",
+    tag: "Auth",
+    summary: "Log in with a passkey alone",
+    description:
+      'A passkey with user verification is a complete login: no password, no further factor. The signature counter must move forward (a regression is refused and logged). Wrong origin, RP ID or challenge, an unknown credential or a replayed assertion: 400 invalid_credentials. `amr` is `["hwk"|"swk","user","mfa"]`.',
+    access: "public",
+    body: { schema: "PasskeyLoginBody" },
+    ok: { status: 200, description: "As POST /login", json: "SignedIn", cacheControl: "no-store" },
     errors: ["invalid_credentials", "rate_limited"],
   },
   {
@@ -249,7 +352,7 @@ const ROUTES: Route[] = [
     tag: "Account",
     summary: "The caller's account",
     access: "session",
-    ok: { status: 200, description: "The account", json: "Account" },
+    ok: { status: 200, description: "The account and its enrolled second factors", json: "AccountWithFactors" },
   },
   {
     method: "patch",
@@ -289,6 +392,119 @@ const ROUTES: Route[] = [
     errors: ["invalid_credentials"],
   },
   {
+    method: "post",
+    path: "/me/mfa/totp",
+    operationId: "enrolTotp",
+    tag: "Second factors",
+    summary: "Start TOTP enrolment",
+    description:
+      "Re-checks the password. The secret is stored encrypted and is not required at login until confirmed; calling again before confirming starts over.",
+    access: "session",
+    body: { schema: "TotpEnrolBody" },
+    ok: {
+      status: 200,
+      description: "The secret, its URI and QR code",
+      json: "TotpEnrolment",
+      cacheControl: "no-store",
+    },
+    errors: ["invalid_credentials", "mfa_already_enabled"],
+  },
+  {
+    method: "post",
+    path: "/me/mfa/totp/confirm",
+    operationId: "confirmTotp",
+    tag: "Second factors",
+    summary: "Confirm TOTP with a code; get recovery codes",
+    description: "From now on login asks for a second factor. The ten recovery codes are shown only here.",
+    access: "session",
+    body: { schema: "TotpCodeBody" },
+    ok: { status: 200, description: "Ten recovery codes", json: "RecoveryCodes", cacheControl: "no-store" },
+    errors: ["invalid_credentials"],
+  },
+  {
+    method: "delete",
+    path: "/me/mfa/totp",
+    operationId: "disableTotp",
+    tag: "Second factors",
+    summary: "Turn TOTP off",
+    description:
+      "Needs the password and a current code (or a recovery code). Recovery codes go too unless a passkey remains.",
+    access: "session",
+    body: { schema: "TotpDisableBody" },
+    ok: { status: 204, description: "TOTP is off" },
+    errors: ["invalid_credentials", "not_found"],
+  },
+  {
+    method: "post",
+    path: "/me/mfa/recovery-codes",
+    operationId: "regenerateRecoveryCodes",
+    tag: "Second factors",
+    summary: "Replace the recovery codes",
+    description: "Needs a current TOTP code. Every earlier recovery code stops working.",
+    access: "session",
+    body: { schema: "TotpCodeBody" },
+    ok: { status: 200, description: "Ten new recovery codes", json: "RecoveryCodes", cacheControl: "no-store" },
+    errors: ["invalid_credentials"],
+  },
+  {
+    method: "post",
+    path: "/me/passkeys/options",
+    operationId: "passkeyRegistrationOptions",
+    tag: "Second factors",
+    summary: "Start registering a passkey",
+    description:
+      "Registration options: resident key and user verification preferred, the user's passkeys excluded. The challenge lives 5 minutes and works once.",
+    access: "session",
+    ok: { status: 200, description: "Registration options", json: "RegistrationOptions", cacheControl: "no-store" },
+  },
+  {
+    method: "post",
+    path: "/me/passkeys",
+    operationId: "registerPasskey",
+    tag: "Second factors",
+    summary: "Finish registering a passkey",
+    description:
+      "`response` is the browser's RegistrationResponseJSON. Wrong origin, RP ID or challenge, or a credential already registered: 400 invalid_credentials.",
+    access: "session",
+    body: { schema: "NewPasskeyBody" },
+    ok: { status: 201, description: "The new passkey", json: "Passkey" },
+    errors: ["invalid_credentials"],
+  },
+  {
+    method: "get",
+    path: "/me/passkeys",
+    operationId: "listPasskeys",
+    tag: "Second factors",
+    summary: "The caller's passkeys",
+    access: "session",
+    ok: { status: 200, description: "Newest first", json: "PasskeyList" },
+  },
+  {
+    method: "patch",
+    path: "/me/passkeys/:id",
+    operationId: "renamePasskey",
+    tag: "Second factors",
+    summary: "Rename a passkey",
+    access: "session",
+    params: { id: "A passkey id from GET /me/passkeys" },
+    body: { schema: "RenamePasskeyBody" },
+    ok: { status: 200, description: "The renamed passkey", json: "Passkey" },
+    errors: ["not_found"],
+  },
+  {
+    method: "delete",
+    path: "/me/passkeys/:id",
+    operationId: "deletePasskey",
+    tag: "Second factors",
+    summary: "Delete a passkey",
+    description: "Needs the password, or another factor as `code` (a TOTP code or a recovery code).",
+    access: "session",
+    params: { id: "A passkey id from GET /me/passkeys" },
+    body: { schema: "DeletePasskeyBody" },
+    ok: { status: 204, description: "Deleted" },
+    errors: ["invalid_credentials", "not_found"],
+  },
+  {
     method: "get",
     path: "/admin/users",
     operationId: "listUsers",
@@ -314,7 +530,7 @@ const ROUTES: Route[] = [
     summary: "One user",
     access: "admin",
     params: { id: "A user id" },
-    ok: { status: 200, description: "The account", json: "Account" },
+    ok: { status: 200, description: "The account and its factor counts", json: "AccountWithFactors" },
     errors: ["not_found"],
   },
   {
@@ -330,6 +546,18 @@ const ROUTES: Route[] = [
     body: { schema: "AccessBody" },
     ok: { status: 200, description: "The updated account", json: "Account" },
     errors: ["not_found", "last_admin"],
+  },
+  {
+    method: "delete",
+    path: "/admin/users/:id/mfa",
+    operationId: "resetUserMfa",
+    tag: "Admin",
+    summary: "Remove every second factor of a user",
+    description: "For a user who lost their device: TOTP, recovery codes and passkeys go; the reset is logged.",
+    access: "admin",
+    params: { id: "A user id" },
+    ok: { status: 204, description: "Removed" },
+    errors: ["not_found"],
   },
   {
     method: "delete",
@@ -559,6 +787,7 @@ function build(): Json {
       { name: "Auth", description: "Register, log in, and the tutorial's protected route" },
       { name: "Sessions", description: "Refresh tokens, logout, the user's sessions" },
       { name: "Account", description: "The caller's own account" },
+      { name: "Second factors", description: "TOTP, recovery codes and passkeys of the caller" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
     ],

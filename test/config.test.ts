@@ -3,10 +3,12 @@ import { ConfigError, readConfig, readCors } from "../src/config";
 import { call, errorOf, newUser, postJson } from "./helpers";
 
 const KEY = "k".repeat(32);
+/** Every required secret, valid. */
+const SECRETS = { TOKEN_KEY: KEY, MFA_ENCRYPTION_KEY: "m".repeat(32) };
 
 describe("readConfig", () => {
   it("applies the tutorial's defaults", () => {
-    expect(readConfig({ TOKEN_KEY: KEY })).toEqual({
+    expect(readConfig({ ...SECRETS })).toEqual({
       signing: { alg: "HS256", secret: KEY },
       issuer: undefined,
       audience: undefined,
@@ -15,6 +17,13 @@ describe("readConfig", () => {
       bcryptCost: 10,
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
+      appName: "Edge Auth",
+      mfaKey: SECRETS.MFA_ENCRYPTION_KEY,
+      webauthn: {
+        rpId: "localhost",
+        rpName: "Edge Auth",
+        origins: ["http://localhost:8787", "http://localhost:5173"],
+      },
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });
@@ -26,7 +35,7 @@ describe("readConfig", () => {
     ["90s", 90],
     ["3600", 3600],
   ])("reads TOKEN_TTL %s as %i seconds", (ttl, seconds) => {
-    expect(readConfig({ TOKEN_KEY: KEY, TOKEN_TTL: ttl }).tokenTtlSeconds).toBe(seconds);
+    expect(readConfig({ ...SECRETS, TOKEN_TTL: ttl }).tokenTtlSeconds).toBe(seconds);
   });
 
   it("splits and trims CORS_ORIGINS", () => {
@@ -40,29 +49,34 @@ describe("readConfig", () => {
     ["a missing TOKEN_KEY", {}],
     ["an empty TOKEN_KEY", { TOKEN_KEY: "" }],
     ["a 31-byte TOKEN_KEY", { TOKEN_KEY: "k".repeat(31) }],
-    ["BCRYPT_COST below 10 outside tests", { TOKEN_KEY: KEY, BCRYPT_COST: "9" }],
-    ["BCRYPT_COST 4 outside tests", { TOKEN_KEY: KEY, BCRYPT_COST: "4" }],
-    ["BCRYPT_COST below 4 in tests", { TOKEN_KEY: KEY, BCRYPT_COST: "3", ENVIRONMENT: "test" }],
-    ["BCRYPT_COST that is not a number", { TOKEN_KEY: KEY, BCRYPT_COST: "ten" }],
-    ["BCRYPT_COST above 14", { TOKEN_KEY: KEY, BCRYPT_COST: "15" }],
-    ["TOKEN_TTL without a number", { TOKEN_KEY: KEY, TOKEN_TTL: "h" }],
-    ["TOKEN_TTL of zero", { TOKEN_KEY: KEY, TOKEN_TTL: "0" }],
-    ["TOKEN_TTL with an unknown unit", { TOKEN_KEY: KEY, TOKEN_TTL: "5y" }],
-    ["TOKEN_TTL over 30 days", { TOKEN_KEY: KEY, TOKEN_TTL: "31d" }],
-    ["REFRESH_TTL over a year", { TOKEN_KEY: KEY, REFRESH_TTL: "366d" }],
-    ["REFRESH_TTL that is not a duration", { TOKEN_KEY: KEY, REFRESH_TTL: "30 days" }],
-    ["ALLOW_QUERY_TOKEN that is not a boolean", { TOKEN_KEY: KEY, ALLOW_QUERY_TOKEN: "yes" }],
-    ["a CORS origin with a path", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/app" }],
-    ["a CORS origin with a trailing slash", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/" }],
-    ["a CORS origin of null", { TOKEN_KEY: KEY, CORS_ORIGINS: "null" }],
-    ["a CORS wildcard inside a list", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example,*" }],
-    ["an empty CORS_ORIGINS", { TOKEN_KEY: KEY, CORS_ORIGINS: " , " }],
+    ["BCRYPT_COST below 10 outside tests", { ...SECRETS, BCRYPT_COST: "9" }],
+    ["BCRYPT_COST 4 outside tests", { ...SECRETS, BCRYPT_COST: "4" }],
+    ["BCRYPT_COST below 4 in tests", { ...SECRETS, BCRYPT_COST: "3", ENVIRONMENT: "test" }],
+    ["BCRYPT_COST that is not a number", { ...SECRETS, BCRYPT_COST: "ten" }],
+    ["BCRYPT_COST above 14", { ...SECRETS, BCRYPT_COST: "15" }],
+    ["TOKEN_TTL without a number", { ...SECRETS, TOKEN_TTL: "h" }],
+    ["TOKEN_TTL of zero", { ...SECRETS, TOKEN_TTL: "0" }],
+    ["TOKEN_TTL with an unknown unit", { ...SECRETS, TOKEN_TTL: "5y" }],
+    ["TOKEN_TTL over 30 days", { ...SECRETS, TOKEN_TTL: "31d" }],
+    ["REFRESH_TTL over a year", { ...SECRETS, REFRESH_TTL: "366d" }],
+    ["REFRESH_TTL that is not a duration", { ...SECRETS, REFRESH_TTL: "30 days" }],
+    ["ALLOW_QUERY_TOKEN that is not a boolean", { ...SECRETS, ALLOW_QUERY_TOKEN: "yes" }],
+    ["a CORS origin with a path", { ...SECRETS, CORS_ORIGINS: "https://a.example/app" }],
+    ["a CORS origin with a trailing slash", { ...SECRETS, CORS_ORIGINS: "https://a.example/" }],
+    ["a CORS origin of null", { ...SECRETS, CORS_ORIGINS: "null" }],
+    ["a CORS wildcard inside a list", { ...SECRETS, CORS_ORIGINS: "https://a.example,*" }],
+    ["an empty CORS_ORIGINS", { ...SECRETS, CORS_ORIGINS: " , " }],
+    ["a missing MFA_ENCRYPTION_KEY", { TOKEN_KEY: KEY }],
+    ["a 31-byte MFA_ENCRYPTION_KEY", { TOKEN_KEY: KEY, MFA_ENCRYPTION_KEY: "m".repeat(31) }],
+    ["a WEBAUTHN_RP_ID that is a URL", { ...SECRETS, WEBAUTHN_RP_ID: "https://example.com" }],
+    ["a WEBAUTHN_RP_ID that is an IP address", { ...SECRETS, WEBAUTHN_RP_ID: "127.0.0.1" }],
+    ["a WEBAUTHN_ORIGINS entry with a path", { ...SECRETS, WEBAUTHN_ORIGINS: "https://a.example/login" }],
   ])("refuses %s", (_label, env) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
   });
 
   it("allows a low BCRYPT_COST only when ENVIRONMENT is test", () => {
-    expect(readConfig({ TOKEN_KEY: KEY, BCRYPT_COST: "4", ENVIRONMENT: "test" }).bcryptCost).toBe(4);
+    expect(readConfig({ ...SECRETS, BCRYPT_COST: "4", ENVIRONMENT: "test" }).bcryptCost).toBe(4);
   });
 });
 
@@ -70,6 +84,8 @@ describe("a misconfigured deployment", () => {
   it.each([
     ["no TOKEN_KEY", { TOKEN_KEY: undefined as unknown as string }],
     ["a short TOKEN_KEY", { TOKEN_KEY: "short" }],
+    ["no MFA_ENCRYPTION_KEY", { MFA_ENCRYPTION_KEY: undefined as unknown as string }],
+    ["a short MFA_ENCRYPTION_KEY", { MFA_ENCRYPTION_KEY: "short" }],
     ["a bad TOKEN_TTL", { TOKEN_TTL: "forever" }],
     ["a bad CORS_ORIGINS", { CORS_ORIGINS: "https://a.example/" }],
   ])("with %s fails every request closed with 500 server_misconfigured", async (_label, overrides) => {

@@ -35,6 +35,7 @@ describe("GET /me", () => {
       role: "user",
       disabled: false,
       updated_at: body.created_at,
+      mfa: { totp: false, passkeys: 0, recovery_codes: 0 },
     });
     expect(text).not.toMatch(/password|hash|\$2[aby]\$/i);
   });

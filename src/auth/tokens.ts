@@ -14,6 +14,8 @@ export type AccessClaims = {
   role: Role;
   sid?: string;
   jti?: string;
+  /** How the user authenticated (RFC 8176), e.g. `["pwd"]` or `["pwd","otp","mfa"]`. */
+  amr?: string[];
   iat: number;
   exp: number;
 };
@@ -25,11 +27,13 @@ const CLOCK_SKEW_SECONDS = 30;
 /** No token of ours lives longer than the longest TOKEN_TTL allowed. */
 const MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 
-/** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`. */
+/** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`; `amr`
+ * (RFC 8176) says how the user authenticated, when the caller knows. */
 export async function issueAccessToken(
   user: { id: string; email: string; role: Role },
   sid: string,
   config: Config,
+  amr?: readonly string[],
 ): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
   const claims = {
@@ -41,6 +45,7 @@ export async function issueAccessToken(
     jti: crypto.randomUUID(),
     iat,
     exp: iat + config.tokenTtlSeconds,
+    ...(amr && { amr }),
     ...(config.issuer && { iss: config.issuer }),
     ...(config.audience && { aud: config.audience }),
   };

@@ -1,8 +1,11 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { deleteAllFactors, findFactors } from "../db/mfa";
+import { retireSingleUse } from "../db/single-use";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { log } from "../log";
 import { jsonBody } from "../middleware/json-body";
 import { requireRole } from "../middleware/require-auth";
 
@@ -65,7 +68,7 @@ export const admin = new Hono<AppEnv>()
   .get("/admin/users/:id", async (c) => {
     const user = await findUser(c.var.db, c.req.param("id"));
     if (!user) throw new ApiError("not_found", "No such user");
-    return c.json(accountJson(user));
+    return c.json({ ...accountJson(user), mfa: await findFactors(c.var.db, user.id) });
   })
   .patch("/admin/users/:id", jsonBody(accessBody), async (c) => {
     const change = c.req.valid("json");
@@ -77,6 +80,15 @@ export const admin = new Hono<AppEnv>()
     if (user) return c.json(accountJson(user));
     if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
     throw new ApiError("not_found", "No such user");
+  })
+  .delete("/admin/users/:id/mfa", async (c) => {
+    const id = c.req.param("id");
+    const { db } = c.var;
+    if (!(await findUser(db, id))) throw new ApiError("not_found", "No such user");
+    await db.batch([...deleteAllFactors(db, id), retireSingleUse(db, id, "mfa_login", new Date())]);
+    // Recorded: who removed whose factors (a user who lost their device).
+    log(c, "warn", "mfa_reset", { admin_id: c.var.user.id, user_id: id });
+    return c.body(null, 204);
   })
   .delete("/admin/users/:id", async (c) => {
     const id = c.req.param("id");

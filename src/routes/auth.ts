@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { requireSecondFactor, signedIn } from "../auth/login";
 import {
   burnPasswordCheck,
   hashPassword,
@@ -10,8 +11,9 @@ import {
 } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { clearFailures, findFailures, lockedFor, recordFailure } from "../db/lockout";
+import { findFactorsByEmail, mfaMethods, summary } from "../db/mfa";
 import { insertFirstToken, insertSession } from "../db/sessions";
-import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
+import { findUserWithHash, insertUserQuery, setPasswordHash } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
@@ -29,12 +31,6 @@ export const loginBody = z.object({
   email: email(),
   password: password("password"),
 });
-
-/** Register/login answer: the user, its token pair, nothing secret. */
-function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
-  const { created_at, ...rest } = userJson(user);
-  return { ...rest, ...tokens, created_at };
-}
 
 export const auth = new Hono<AppEnv>()
   .post("/register", jsonBody(registerBody), rateLimit("REGISTER_RATE_LIMIT"), async (c) => {
@@ -55,7 +51,7 @@ export const auth = new Hono<AppEnv>()
     const user = inserted[0];
     if (!user) throw new ApiError("user_exists");
     c.header("Cache-Control", "no-store");
-    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
+    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"])), 201);
   })
   .post("/login", jsonBody(loginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
     const { email, password } = c.req.valid("json");
@@ -63,7 +59,9 @@ export const auth = new Hono<AppEnv>()
     const now = new Date();
     // Oversized emails can match no account and get no failure record.
     const known = email.length <= MAX_EMAIL_LENGTH;
-    const [users, failures] = known ? await db.batch([findUserWithHash(db, email), findFailures(db, email)]) : [[], []];
+    const [users, failures, factors] = known
+      ? await db.batch([findUserWithHash(db, email), findFailures(db, email), findFactorsByEmail(db, email)])
+      : [[], [], []];
     const [user] = users;
     const [record] = failures;
     // Locked emails, registered or not, get the same 429 whatever the password.
@@ -84,6 +82,8 @@ export const auth = new Hono<AppEnv>()
       if (known) await recordFailure(db, email, record, config.lockout, now);
       throw new ApiError("invalid_credentials");
     }
+    // An account with a second factor gets a 403 mfa_required and an mfa_token instead.
+    await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now);
 
     const refresh = await newRefresh(config, now);
     const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
@@ -98,5 +98,5 @@ export const auth = new Hono<AppEnv>()
       ...(record ? [clearFailures(db, email)] : []),
     ]);
     c.header("Cache-Control", "no-store");
-    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
+    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"])), 200);
   });

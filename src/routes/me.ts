@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
+import { findFactors } from "../db/mfa";
 import { sessions } from "../db/schema";
 import { revokeAll, rotate } from "../db/sessions";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
@@ -25,14 +26,16 @@ export const changePasswordBody = z.object({
 export const deleteMeBody = z.object({ password: password("password") });
 
 /** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`. */
-async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {
+export async function confirmPassword(db: Db, userId: string, password: string): Promise<void> {
   const passwordHash = await findPasswordHash(db, userId);
   const valid = passwordHash !== undefined && passwordBytes(password) <= MAX_PASSWORD_BYTES;
   if (!valid || !(await verifyPassword(password, passwordHash))) throw new ApiError("invalid_credentials");
 }
 
 export const me = new Hono<AppEnv>()
-  .get("/me", requireSession, (c) => c.json(accountJson(c.var.user)))
+  .get("/me", requireSession, async (c) =>
+    c.json({ ...accountJson(c.var.user), mfa: await findFactors(c.var.db, c.var.user.id) }),
+  )
   .patch("/me", requireSession, jsonBody(patchMeBody), async (c) => {
     const names = c.req.valid("json");
     if (names.firstName === undefined && names.lastName === undefined) {
