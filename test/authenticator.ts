@@ -1,4 +1,4 @@
-import { encodeCBOR } from "@levischuck/tiny-cbor";
+import { type CBORType, encodeCBOR } from "@levischuck/tiny-cbor";
 
 // A software WebAuthn authenticator for the tests: an ES256 key pair made with
 // WebCrypto, attestation objects in CBOR with `fmt: "none"`, authenticator data with
@@ -104,7 +104,7 @@ export class SoftwareAuthenticator {
     const { origin = "http://localhost:5173", uv = true } = ceremony;
     const rpId = ceremony.rpId ?? options.rp?.id ?? "localhost";
     this.userHandle = options.user?.id;
-    const jwk = await crypto.subtle.exportKey("jwk", this.keys.publicKey);
+    const jwk = (await crypto.subtle.exportKey("jwk", this.keys.publicKey)) as JsonWebKey;
     const fromB64 = (text = "") =>
       Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
     // COSE_Key (RFC 9053): kty EC2, alg ES256, crv P-256, x, y.
@@ -122,9 +122,9 @@ export class SoftwareAuthenticator {
     const attested = concat(new Uint8Array(16), idLength, this.credentialId, coseKey);
     const authData = await this.authData(rpId, this.flags(uv, FLAG_AT), attested);
     const attestationObject = encodeCBOR(
-      new Map<string, string | Uint8Array | Map<string, never>>([
+      new Map<string, CBORType>([
         ["fmt", "none"],
-        ["attStmt", new Map()],
+        ["attStmt", new Map<string, CBORType>()],
         ["authData", authData],
       ]),
     );
