@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Options, SoftwareAuthenticator } from "./authenticator";
 import { claimsOf, errorOf, type Json, postJson, registered, SIGNED_IN_FIELDS, send } from "./helpers";
+import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
 
 // WebAuthn ceremonies against the real API, with the software authenticator of
 // test/authenticator.ts. vitest.config.ts pins WEBAUTHN_RP_ID=localhost and

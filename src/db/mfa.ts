@@ -1,6 +1,8 @@
 import { and, eq, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../env";
-import { passkeys, recoveryCodes, totpFactors, users } from "./schema";
+import { loginFailures, passkeys, recoveryCodes, singleUseTokens, totpFactors, users } from "./schema";
+import { findSingleUse } from "./single-use";
+import { publicColumns } from "./users";
 
 /** The second factors of an account, as `/me` and the admin API show them (never secrets). */
 export type FactorSummary = { totp: boolean; passkeys: number; recovery_codes: number };
@@ -24,12 +26,15 @@ export function summary(counts: Counts | undefined): FactorSummary {
 
 /** The factors of `userId`. */
 export async function findFactors(db: Db, userId: string): Promise<FactorSummary> {
-  const row = await db
+  return summary((await factorsQuery(db, userId))[0]);
+}
+
+/** The factor counts of `userId` as a batchable query; `summary` reads its row. */
+export function factorsQuery(db: Db, userId: string) {
+  return db
     .select(countsOf(sql`${userId}`))
     .from(users)
-    .where(eq(users.id, userId))
-    .get();
-  return summary(row);
+    .where(eq(users.id, userId));
 }
 
 /** The factor counts of the account with `email`, batchable with the login's user lookup. */
@@ -135,5 +140,21 @@ export function deleteAllFactors(db: Db, userId: string) {
     deleteTotp(db, userId),
     deleteRecoveryCodes(db, userId),
     db.delete(passkeys).where(eq(passkeys.userId, userId)),
+  ] as const;
+}
+
+/** Everything `/login/mfa` reads, by the mfa_token's hash, for one batch (one round
+ * trip): the live token row, its user, the email's failure record, the TOTP factor. The
+ * last three are only meaningful when the first is not empty. */
+export function pendingLoginQueries(db: Db, tokenHash: string, now: Date) {
+  const owner = sql`(select ${singleUseTokens.userId} from ${singleUseTokens} where ${singleUseTokens.tokenHash} = ${tokenHash})`;
+  return [
+    findSingleUse(db, tokenHash, "mfa_login", now),
+    db.select(publicColumns).from(users).where(eq(users.id, owner)),
+    db
+      .select()
+      .from(loginFailures)
+      .where(eq(loginFailures.email, sql`(select ${users.email} from ${users} where ${users.id} = ${owner})`)),
+    db.select().from(totpFactors).where(eq(totpFactors.userId, owner)),
   ] as const;
 }

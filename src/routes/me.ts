@@ -3,15 +3,15 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { hashPassword, MAX_PASSWORD_BYTES, passwordBytes, verifyPassword } from "../auth/passwords";
 import { clientOf, newRefresh, tokenPair } from "../auth/sessions";
-import { findFactors } from "../db/mfa";
+import { factorsQuery, summary } from "../db/mfa";
 import { sessions } from "../db/schema";
-import { revokeAll, rotate } from "../db/sessions";
+import { liveSessionUserQuery, revokeAll, rotate } from "../db/sessions";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
 import { name, newPassword, password } from "../fields";
 import { jsonBody } from "../middleware/json-body";
-import { requireSession } from "../middleware/require-auth";
+import { requireSession, requireSessionClaims } from "../middleware/require-auth";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
 // body that sends them changes nothing (no mass assignment).
@@ -33,9 +33,17 @@ export async function confirmPassword(db: Db, userId: string, password: string):
 }
 
 export const me = new Hono<AppEnv>()
-  .get("/me", requireSession, async (c) =>
-    c.json({ ...accountJson(c.var.user), mfa: await findFactors(c.var.db, c.var.user.id) }),
-  )
+  .get("/me", requireSessionClaims, async (c) => {
+    const { claims, db } = c.var;
+    if (!claims.sid) throw new ApiError("invalid_token");
+    // The session check and the factor counts in one round trip.
+    const [[user], [factors]] = await db.batch([
+      liveSessionUserQuery(db, claims.sid, claims.sub, new Date()),
+      factorsQuery(db, claims.sub),
+    ]);
+    if (!user) throw new ApiError("invalid_token");
+    return c.json({ ...accountJson(user), mfa: summary(factors) });
+  })
   .patch("/me", requireSession, jsonBody(patchMeBody), async (c) => {
     const names = c.req.valid("json");
     if (names.firstName === undefined && names.lastName === undefined) {

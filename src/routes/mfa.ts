@@ -12,18 +12,18 @@ import {
   recoveryCodeHash,
 } from "../auth/totp";
 import { verifyPasskeyForMfa } from "../auth/webauthn";
-import { findFailures, lockedFor, recordFailure } from "../db/lockout";
+import { lockedFor, recordFailure } from "../db/lockout";
 import {
   deleteOrphanRecoveryCodes,
   deleteTotp,
   findTotp,
+  pendingLoginQueries,
   replaceRecoveryCodes,
   upsertPendingTotp,
   useRecoveryCode,
   useTotpStep,
 } from "../db/mfa";
-import { consumeSingleUse, findSingleUse, spendAttempt } from "../db/single-use";
-import { findUser } from "../db/users";
+import { consumeSingleUse, spendAttempt } from "../db/single-use";
 import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
 import { password, REQUIRED, text } from "../fields";
@@ -48,10 +48,20 @@ export const loginMfaBody = z.object({
   webauthn: z.optional(z.record(z.string(), z.unknown())),
 });
 
+type TotpRow = NonNullable<Awaited<ReturnType<typeof findTotp>>>;
+
 /** The step `code` matches for the user's TOTP factor (confirmed or pending, as asked),
- * or undefined. */
-async function totpStep(db: Db, mfaKey: string, userId: string, code: string, confirmed: boolean, now: Date) {
-  const factor = await findTotp(db, userId);
+ * or undefined. `factor` when the caller has read it already. */
+async function totpStep(
+  db: Db,
+  mfaKey: string,
+  userId: string,
+  code: string,
+  confirmed: boolean,
+  now: Date,
+  known?: TotpRow | null,
+) {
+  const factor = known === undefined ? await findTotp(db, userId) : known;
   if (!factor || (factor.confirmedAt !== null) !== confirmed) return undefined;
   const secret = await decryptTotpSecret(mfaKey, userId, factor.secretCiphertext);
   return matchingStep(secret, code, now);
@@ -66,9 +76,10 @@ export async function acceptCode(
   value: string,
   now: Date,
   orRecovery: boolean,
+  factor?: TotpRow | null,
 ) {
   if (/^\d{6}$/.test(value.trim())) {
-    const step = await totpStep(db, mfaKey, userId, value.trim(), true, now);
+    const step = await totpStep(db, mfaKey, userId, value.trim(), true, now, factor);
     return step !== undefined && (await useTotpStep(db, userId, step, now)).length > 0;
   }
   if (!orRecovery) return false;
@@ -144,10 +155,10 @@ export const mfa = new Hono<AppEnv>()
     const { config, db } = c.var;
     const now = new Date();
     const hash = await singleUseHash(body.mfa_token);
-    const [pending] = hash ? await findSingleUse(db, hash, MFA_PURPOSE, now) : [];
-    const user = pending?.userId ? await findUser(db, pending.userId) : undefined;
-    if (!hash || !user || user.disabled) throw new ApiError("invalid_credentials");
-    const [record] = await findFailures(db, user.email);
+    if (!hash) throw new ApiError("invalid_credentials");
+    // One round trip reads the token, its user, the email's failures and the TOTP factor.
+    const [[pending], [user], [record], [factor]] = await db.batch(pendingLoginQueries(db, hash, now));
+    if (!pending || !user || user.id !== pending.userId || user.disabled) throw new ApiError("invalid_credentials");
     const wait = lockedFor(record, now);
     if (wait > 0) {
       throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
@@ -157,7 +168,8 @@ export const mfa = new Hono<AppEnv>()
 
     let amr: string[] | undefined;
     if (body.code !== undefined) {
-      if (await acceptCode(db, config.mfaKey, user.id, body.code, now, false)) amr = ["pwd", "otp", "mfa"];
+      if (await acceptCode(db, config.mfaKey, user.id, body.code, now, false, factor ?? null))
+        amr = ["pwd", "otp", "mfa"];
     } else if (body.recovery_code !== undefined) {
       // RFC 8176 has no value for recovery codes; they are one-time passwords.
       const codeHash = await recoveryCodeHash(body.recovery_code);

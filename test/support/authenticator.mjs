@@ -1,20 +1,23 @@
-import { type CBORType, encodeCBOR } from "@levischuck/tiny-cbor";
+import { encodeCBOR } from "@levischuck/tiny-cbor";
 
-// A software WebAuthn authenticator for the tests: an ES256 key pair made with
-// WebCrypto, attestation objects in CBOR with `fmt: "none"`, authenticator data with
-// its flags and signature counter, and signed assertions. It answers what a browser's
-// `PublicKeyCredential.toJSON()` would send.
+// A software WebAuthn authenticator for the tests and the benchmark: an ES256 key pair
+// made with WebCrypto, attestation objects in CBOR with `fmt: "none"`, authenticator
+// data with its flags and signature counter, and signed assertions. It answers what a
+// browser's `PublicKeyCredential.toJSON()` would send. Plain JavaScript (types in
+// authenticator.d.mts), so workerd tests and scripts/bench.mjs share it.
 
 const encoder = new TextEncoder();
 
-export function base64url(bytes: Uint8Array): string {
+/** @param {Uint8Array} bytes */
+export function base64url(bytes) {
   return btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+/** @param {...Uint8Array} parts */
+function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
   let at = 0;
   for (const part of parts) {
@@ -24,13 +27,16 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+/** @param {Uint8Array} bytes */
+async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 /** WebCrypto signs ECDSA as r||s; WebAuthn wants an ASN.1 DER SEQUENCE of two INTEGERs. */
-function derSignature(raw: Uint8Array): Uint8Array {
-  const integer = (bytes: Uint8Array) => {
+/** @param {Uint8Array} raw */
+function derSignature(raw) {
+  /** @param {Uint8Array} bytes */
+  const integer = (bytes) => {
     let start = 0;
     while (start < bytes.length - 1 && bytes[start] === 0) start++;
     const trimmed = bytes.slice(start);
@@ -47,69 +53,56 @@ const FLAG_BE = 0x08;
 const FLAG_BS = 0x10;
 const FLAG_AT = 0x40;
 
-export type Ceremony = {
-  /** The origin the "browser" puts in clientDataJSON. */
-  origin?: string;
-  /** The RP ID whose hash starts the authenticator data. */
-  rpId?: string;
-  /** User verification done (PIN, biometrics). Default true. */
-  uv?: boolean;
-  /** Signs this challenge instead of the one in the options. */
-  challenge?: string;
-};
-
-export type Options = { challenge: string; rp?: { id?: string }; rpId?: string; user?: { id: string } };
-
 /** One credential on a software authenticator. `counter` is what the next signature says. */
 export class SoftwareAuthenticator {
-  readonly credentialId = crypto.getRandomValues(new Uint8Array(16));
+  credentialId = crypto.getRandomValues(new Uint8Array(16));
   counter = 0;
-  /** A synced passkey sets the backup flags (deviceType multiDevice). */
-  constructor(
-    private readonly keys: CryptoKeyPair,
-    private readonly synced = false,
-  ) {}
+  /** The user handle registration gave this credential (the API's user id, UTF-8). @type {string | undefined} */
+  userHandle = undefined;
 
-  static async create(synced = false): Promise<SoftwareAuthenticator> {
-    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
-      "sign",
-      "verify",
-    ])) as CryptoKeyPair;
-    return new SoftwareAuthenticator(keys, synced);
+  /** @param {CryptoKeyPair} keys @param {boolean} synced a synced passkey sets the backup flags */
+  constructor(keys, synced = false) {
+    this.keys = keys;
+    this.synced = synced;
   }
 
-  get id(): string {
+  static async create(synced = false) {
+    const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    return new SoftwareAuthenticator(/** @type {CryptoKeyPair} */ (keys), synced);
+  }
+
+  get id() {
     return base64url(this.credentialId);
   }
 
-  /** The user handle registration gave this credential (the API's user id, UTF-8). */
-  userHandle: string | undefined;
-
-  private flags(uv: boolean, extra = 0) {
+  /** @param {boolean} uv */
+  flags(uv, extra = 0) {
     return FLAG_UP | (uv ? FLAG_UV : 0) | (this.synced ? FLAG_BE | FLAG_BS : 0) | extra;
   }
 
-  private async authData(rpId: string, flags: number, attested?: Uint8Array) {
+  /** @param {string} rpId @param {number} flags @param {Uint8Array} [attested] */
+  async authData(rpId, flags, attested) {
     const counter = new Uint8Array(4);
     new DataView(counter.buffer).setUint32(0, this.counter);
     return concat(await sha256(encoder.encode(rpId)), new Uint8Array([flags]), counter, attested ?? new Uint8Array());
   }
 
-  private clientData(type: "webauthn.create" | "webauthn.get", challenge: string, origin: string) {
+  /** @param {string} type @param {string} challenge @param {string} origin */
+  clientData(type, challenge, origin) {
     return encoder.encode(JSON.stringify({ type, challenge, origin, crossOrigin: false }));
   }
 
   /** `navigator.credentials.create()` answered for registration `options`. */
-  async register(options: Options, ceremony: Ceremony = {}) {
+  async register(options, ceremony = {}) {
     const { origin = "http://localhost:5173", uv = true } = ceremony;
     const rpId = ceremony.rpId ?? options.rp?.id ?? "localhost";
     this.userHandle = options.user?.id;
-    const jwk = (await crypto.subtle.exportKey("jwk", this.keys.publicKey)) as JsonWebKey;
+    const jwk = await crypto.subtle.exportKey("jwk", this.keys.publicKey);
     const fromB64 = (text = "") =>
       Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
     // COSE_Key (RFC 9053): kty EC2, alg ES256, crv P-256, x, y.
     const coseKey = encodeCBOR(
-      new Map<number, number | Uint8Array>([
+      new Map([
         [1, 2],
         [3, -7],
         [-1, 1],
@@ -122,9 +115,9 @@ export class SoftwareAuthenticator {
     const attested = concat(new Uint8Array(16), idLength, this.credentialId, coseKey);
     const authData = await this.authData(rpId, this.flags(uv, FLAG_AT), attested);
     const attestationObject = encodeCBOR(
-      new Map<string, CBORType>([
+      new Map([
         ["fmt", "none"],
-        ["attStmt", new Map<string, CBORType>()],
+        ["attStmt", new Map()],
         ["authData", authData],
       ]),
     );
@@ -143,7 +136,7 @@ export class SoftwareAuthenticator {
 
   /** `navigator.credentials.get()` answered for authentication `options`; the counter
    * goes up by one first, as a real authenticator's does. */
-  async assert(options: Options, ceremony: Ceremony = {}) {
+  async assert(options, ceremony = {}) {
     const { origin = "http://localhost:5173", uv = true } = ceremony;
     const rpId = ceremony.rpId ?? options.rpId ?? "localhost";
     this.counter += 1;
