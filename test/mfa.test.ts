@@ -192,6 +192,14 @@ describe("login with TOTP", () => {
     expect(results.map((res) => res.status).sort()).toEqual([200, 400]);
   });
 
+  it("makes four D1 round trips: one batched read, the step, the token, the session", async () => {
+    const user = await withTotp();
+    const counting = { D1_COUNT: "true" };
+    const res = await loginMfa({ mfa_token: await mfaToken(user.input), code: codeAt(user.secret, at(0)) }, counting);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-d1-round-trips")).toBe("4");
+  });
+
   it("uses an mfa_token once", async () => {
     const user = await withTotp();
     const token = await mfaToken(user.input);

@@ -131,6 +131,15 @@ describe("passwordless login", () => {
     expect((await send("GET", "/me", body.token)).status).toBe(200);
   });
 
+  it("makes three D1 round trips: challenge, key and owner batched; the counter; the session", async () => {
+    const user = await withPasskey();
+    const { options, challenge_id } = await passwordlessOptions();
+    const response = await user.authenticator.assert(options);
+    const res = await postJson("/login/passkey", { challenge_id, response }, {}, { D1_COUNT: "true" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-d1-round-trips")).toBe("3");
+  });
+
   it("calls a synced passkey swk", async () => {
     const user = await withPasskey(true);
     const { options, challenge_id } = await passwordlessOptions();

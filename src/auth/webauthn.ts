@@ -9,7 +9,14 @@ import {
 } from "@simplewebauthn/server";
 import { decodeClientDataJSON, isoBase64URL } from "@simplewebauthn/server/helpers";
 import type { Context } from "hono";
-import { findPasskeyByCredential, insertPasskey, listPasskeys, type PasskeyRow, usePasskey } from "../db/passkeys";
+import {
+  findPasskeyByCredential,
+  findPasskeyOwner,
+  insertPasskey,
+  listPasskeys,
+  type PasskeyRow,
+  usePasskey,
+} from "../db/passkeys";
 import type { SingleUsePurpose } from "../db/schema";
 import { consumeSingleUse, type SingleUseRow } from "../db/single-use";
 import type { User } from "../db/users";
@@ -171,26 +178,39 @@ async function verifyAssertion(c: Ctx, key: PasskeyRow, response: object, challe
   return moved.length > 0;
 }
 
+/** The credential id a response names, if it can be one. */
+function credentialIdOf(response: object): string | undefined {
+  const id = (response as { id?: unknown }).id;
+  return typeof id === "string" && id.length > 0 && id.length <= 1024 ? id : undefined;
+}
+
 /** The credential a response names, if it is a stored passkey. */
 async function storedKey(c: Ctx, response: object): Promise<PasskeyRow | undefined> {
-  const id = (response as { id?: unknown }).id;
-  if (typeof id !== "string" || id.length === 0 || id.length > 1024) return undefined;
-  return findPasskeyByCredential(c.var.db, id);
+  const id = credentialIdOf(response);
+  return id === undefined ? undefined : (await findPasskeyByCredential(c.var.db, id))[0];
 }
 
 /** Passwordless login: the challenge `challengeId` names, the assertion it signed, a
- * stored passkey with user verification. The passkey row, or undefined. */
+ * stored passkey with user verification. The passkey row and its owner, or undefined. */
 export async function verifyPasskeyLogin(c: Ctx, challengeId: string, response: object, now: Date) {
-  const consumed = await consumeChallenge(c, "webauthn_login", response, now);
-  if (!consumed || consumed.challenge !== challengeId || !isPasswordless(consumed.row)) return undefined;
-  const key = await storedKey(c, response);
-  if (!key) return undefined;
+  const { db } = c.var;
+  const challenge = signedChallenge(response as { response?: { clientDataJSON?: unknown } });
+  const hash = await singleUseHash(challenge);
+  const id = credentialIdOf(response);
+  if (!challenge || !hash || !id || challenge !== challengeId) return undefined;
+  // One round trip: the challenge used up, the passkey and its owner read.
+  const [[row], [key], [user]] = await db.batch([
+    consumeSingleUse(db, hash, "webauthn_login", now),
+    findPasskeyByCredential(db, id),
+    findPasskeyOwner(db, id),
+  ]);
+  if (!row || !isPasswordless(row) || !key || !user || user.id !== key.userId) return undefined;
   // A discoverable credential's userHandle, when sent, must name the key's owner.
   const userHandle = (response as { response?: { userHandle?: unknown } }).response?.userHandle;
   if (userHandle !== undefined && userHandle !== null && userHandle !== isoBase64URL.fromUTF8String(key.userId)) {
     return undefined;
   }
-  return (await verifyAssertion(c, key, response, consumed.challenge, true)) ? { key, amr: amrOf(key) } : undefined;
+  return (await verifyAssertion(c, key, response, challenge, true)) ? { key, user, amr: amrOf(key) } : undefined;
 }
 
 /** The second factor of a login: an assertion over the challenge issued for the

@@ -1,6 +1,7 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../env";
-import { passkeys } from "./schema";
+import { passkeys, users } from "./schema";
+import { publicColumns } from "./users";
 
 export type PasskeyRow = typeof passkeys.$inferSelect;
 
@@ -9,9 +10,15 @@ export function listPasskeys(db: Db, userId: string) {
   return db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(desc(passkeys.createdAt));
 }
 
-/** The passkey with WebAuthn credential id `credentialId` (base64url), of any user. */
+/** The passkey with WebAuthn credential id `credentialId` (base64url), of any user. Batchable. */
 export function findPasskeyByCredential(db: Db, credentialId: string) {
-  return db.select().from(passkeys).where(eq(passkeys.credentialId, credentialId)).get();
+  return db.select().from(passkeys).where(eq(passkeys.credentialId, credentialId)).limit(1);
+}
+
+/** The owner of the passkey `credentialId`, batchable with `findPasskeyByCredential`. */
+export function findPasskeyOwner(db: Db, credentialId: string) {
+  const owner = sql`(select ${passkeys.userId} from ${passkeys} where ${passkeys.credentialId} = ${credentialId})`;
+  return db.select(publicColumns).from(users).where(eq(users.id, owner));
 }
 
 /** Records a new passkey; nothing when the credential is already registered. */

@@ -6,7 +6,6 @@ import { authenticationOptions, registerPasskey, registrationOptions, verifyPass
 import { deleteOrphanRecoveryCodes } from "../db/mfa";
 import { deletePasskey, listPasskeys, passkeyJson, renamePasskey } from "../db/passkeys";
 import { findSingleUse } from "../db/single-use";
-import { findUser } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { name, password, REQUIRED, text } from "../fields";
@@ -84,7 +83,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
   .post("/login/passkey", jsonBody(passkeyLoginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
     const body = c.req.valid("json");
     const verified = await verifyPasskeyLogin(c, body.challenge_id, body.response, new Date());
-    const user = verified ? await findUser(c.var.db, verified.key.userId) : undefined;
+    const user = verified?.user;
     if (!verified || !user || user.disabled) throw new ApiError("invalid_credentials");
     // Possession of the key plus the user verification the authenticator did (RFC 8176
     // "user"): two factors, so "mfa".
