@@ -193,6 +193,11 @@ function remember(data) {
   if (typeof d.email_verified === "boolean") session.verified = d.email_verified;
   else if (typeof d.token === "string") session.verified = claimOf(d.token, "email_verified");
   renderSession();
+  if (typeof d.token === "string") {
+    mfaToken = null;
+    el("mfa-pending").textContent = "No login is waiting for a second factor.";
+    void renderFactors();
+  }
 }
 
 /**
@@ -213,6 +218,7 @@ function claimOf(token, name) {
 function forget() {
   Object.assign(session, { token: null, refreshToken: null, expiresIn: null, user: null, verified: null });
   renderSession();
+  void renderFactors();
 }
 
 /** @param {string | null} token */
@@ -264,6 +270,7 @@ onSubmit("register-form", async (fields) => {
 onSubmit("login-form", async (fields) => {
   const res = await call("POST", "/login", { body: fields });
   if (res?.status === 200) remember(res.data);
+  if (res?.status === 403) awaitSecondFactor(res.data);
 });
 
 onClick("welcome", async () => {
@@ -298,6 +305,169 @@ onClick("logout", async () => {
     forget();
     el("result-detail").append(" Signed out in this page only: the token stays valid until it expires.");
   }
+});
+
+// Second factors and passkeys. WebAuthn options and responses travel as JSON through
+// the browser's own PublicKeyCredential.parse*OptionsFromJSON and toJSON().
+
+/** The mfa_token of a login waiting for its second factor. @type {string | null} */
+let mfaToken = null;
+
+/** @param {string} id */
+function input(id) {
+  return /** @type {HTMLInputElement} */ (el(id));
+}
+
+/** @param {unknown} data */
+function awaitSecondFactor(data) {
+  const d = /** @type {Record<string, unknown>} */ (data ?? {});
+  if (typeof d.mfa_token !== "string") return;
+  mfaToken = d.mfa_token;
+  const methods = Array.isArray(d.mfa_methods) ? d.mfa_methods.join(", ") : "";
+  el("mfa-pending").textContent = `Password accepted; finish with one of: ${methods} (5 minutes).`;
+}
+
+/** Reads the account's factors and passkeys without touching the result panel. */
+async function renderFactors() {
+  const list = el("passkey-list");
+  list.replaceChildren();
+  if (!session.token) {
+    el("factors").textContent = "Sign in to see your second factors.";
+    return;
+  }
+  const headers = { Authorization: `Bearer ${session.token}` };
+  try {
+    const [me, keys] = await Promise.all([
+      fetch(`${apiBase()}/me`, { headers, credentials: "omit" }).then((r) => r.json()),
+      fetch(`${apiBase()}/me/passkeys`, { headers, credentials: "omit" }).then((r) => r.json()),
+    ]);
+    const mfa = me?.mfa;
+    el("factors").textContent = mfa
+      ? `TOTP: ${mfa.totp ? "on" : "off"} · passkeys: ${mfa.passkeys} · recovery codes left: ${mfa.recovery_codes}`
+      : "This API does not report second factors.";
+    for (const key of Array.isArray(keys?.passkeys) ? keys.passkeys : []) list.append(passkeyItem(key));
+  } catch {
+    el("factors").textContent = "Could not read the factors.";
+  }
+}
+
+/** @param {{ id: string, name: string, created_at: string, last_used_at: string | null }} key */
+function passkeyItem(key) {
+  const item = document.createElement("li");
+  item.dataset.id = key.id;
+  const label = document.createElement("span");
+  label.className = "passkey-name";
+  label.textContent = `${key.name} (added ${key.created_at.slice(0, 10)}, last used ${key.last_used_at?.slice(0, 10) ?? "never"})`;
+  const rename = document.createElement("button");
+  rename.type = "button";
+  rename.textContent = "Rename";
+  rename.addEventListener("click", async () => {
+    await call("PATCH", `/me/passkeys/${key.id}`, { auth: true, body: { name: input("passkey-name").value } });
+    await renderFactors();
+  });
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.textContent = "Delete";
+  remove.addEventListener("click", async () => {
+    await call("DELETE", `/me/passkeys/${key.id}`, { auth: true, body: { password: input("factor-password").value } });
+    await renderFactors();
+  });
+  item.append(label, rename, remove);
+  return item;
+}
+
+/**
+ * Runs `navigator.credentials.get` for request options JSON; the response as JSON, or null.
+ * @param {unknown} options
+ */
+async function getAssertion(options) {
+  try {
+    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(
+      /** @type {PublicKeyCredentialRequestOptionsJSON} */ (options),
+    );
+    const credential = /** @type {PublicKeyCredential | null} */ (await navigator.credentials.get({ publicKey }));
+    return credential?.toJSON() ?? null;
+  } catch (err) {
+    show(++seq, "error", "navigator.credentials.get → failed", String(err), "");
+    return null;
+  }
+}
+
+onClick("mfa-code", async () => {
+  const res = await call("POST", "/login/mfa", {
+    body: { mfa_token: mfaToken ?? "", code: input("factor-code").value },
+  });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("mfa-recovery", async () => {
+  const body = { mfa_token: mfaToken ?? "", recovery_code: input("factor-code").value };
+  const res = await call("POST", "/login/mfa", { body });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("mfa-passkey", async () => {
+  const options = await call("POST", "/login/mfa/webauthn/options", { body: { mfa_token: mfaToken ?? "" } });
+  if (options?.status !== 200) return;
+  const webauthn = await getAssertion(/** @type {{ options: unknown }} */ (options.data).options);
+  if (!webauthn) return;
+  const res = await call("POST", "/login/mfa", { body: { mfa_token: mfaToken ?? "", webauthn } });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("passkey-login", async () => {
+  const start = await call("POST", "/login/passkey/options");
+  if (start?.status !== 200) return;
+  const { options, challenge_id } = /** @type {{ options: unknown, challenge_id: string }} */ (start.data);
+  const response = await getAssertion(options);
+  if (!response) return;
+  const res = await call("POST", "/login/passkey", { body: { challenge_id, response } });
+  if (res?.status === 200) remember(res.data);
+});
+
+onClick("passkey-add", async () => {
+  const start = await call("POST", "/me/passkeys/options", { auth: true });
+  if (start?.status !== 200) return;
+  let response;
+  try {
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(
+      /** @type {PublicKeyCredentialCreationOptionsJSON} */ (start.data),
+    );
+    const credential = /** @type {PublicKeyCredential | null} */ (await navigator.credentials.create({ publicKey }));
+    response = credential?.toJSON();
+  } catch (err) {
+    show(++seq, "error", "navigator.credentials.create → failed", String(err), "");
+    return;
+  }
+  await call("POST", "/me/passkeys", { auth: true, body: { response, name: input("passkey-name").value } });
+  await renderFactors();
+});
+
+onClick("totp-enrol", async () => {
+  const res = await call("POST", "/me/mfa/totp", { auth: true, body: { password: input("factor-password").value } });
+  if (res?.status !== 200) return;
+  const { secret, qr_svg } = /** @type {{ secret: string, qr_svg: string }} */ (res.data);
+  el("totp-secret").textContent = secret;
+  // As an image, so the SVG is drawn but never parsed into this page.
+  /** @type {HTMLImageElement} */ (el("totp-qr")).src = `data:image/svg+xml,${encodeURIComponent(qr_svg)}`;
+  el("totp-enrolment").hidden = false;
+});
+
+onClick("totp-confirm", async () => {
+  await call("POST", "/me/mfa/totp/confirm", { auth: true, body: { code: input("factor-code").value } });
+  el("totp-enrolment").hidden = true;
+  await renderFactors();
+});
+
+onClick("recovery-codes", async () => {
+  await call("POST", "/me/mfa/recovery-codes", { auth: true, body: { code: input("factor-code").value } });
+  await renderFactors();
+});
+
+onClick("totp-disable", async () => {
+  const body = { password: input("factor-password").value, code: input("factor-code").value };
+  await call("DELETE", "/me/mfa/totp", { auth: true, body });
+  await renderFactors();
 });
 
 renderSession();

@@ -25,6 +25,7 @@ import autocannon from "autocannon";
 import { breakdown, bundleSize, withoutPackage } from "./bench/bundle.mjs";
 import { fromNextClient, runScenario } from "./bench/load.mjs";
 import { markdown, svg } from "./bench/report.mjs";
+import { mfaLoginRequest, passkeyLoginRequest } from "./bench/second-factors.mjs";
 import { cpuMs, startServer, workerdProcesses } from "./bench/servers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -106,6 +107,8 @@ async function main() {
       // Pinned so a developer's .dev.vars cannot change what is measured. The key is a
       // throwaway for this run only.
       ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
+      ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
+      ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
       ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
       ...["--var", "D1_COUNT:true", "--var", "MAIL_TRANSPORT:none"],
     ],
@@ -159,6 +162,14 @@ async function main() {
   const me = await probe(api.url, "/me", { headers: { authorization: `Bearer ${users.accounts[0].token}` } });
   const refresh = await probe(api.url, "/token/refresh", jsonPost({}));
   console.log(`bench: ${users.accounts.length} users registered after ${elapsed()}`);
+  // Second factors: each request spends a single-use mfa_token or challenge, prepared
+  // before each run (see scripts/bench/second-factors.mjs). CPU rows only: a timed run
+  // would need an unbounded supply.
+  const factorRun = cpuRequests({ slow: true });
+  const factorOptions = { amount: factorRun, password: PASSWORD };
+  const mfaLogin = await mfaLoginRequest(api.url, { ...factorOptions, users: quick ? 8 : 128 });
+  const passkeyLogin = await passkeyLoginRequest(api.url, { ...factorOptions, users: factorRun });
+  console.log(`bench: TOTP and passkey users enrolled after ${elapsed()}`);
 
   const apiScenarios = [
     {
@@ -211,6 +222,26 @@ async function main() {
             ? "POST /token/refresh: the route exists, but register returned no `refresh_token` to rotate"
             : "POST /token/refresh: the route does not exist in this build (probe answered 404)",
         ),
+    {
+      name: "login-mfa",
+      label: "POST /login/mfa (TOTP code)",
+      request: mfaLogin,
+      expect: 200,
+      baseline: "reference",
+      slow: true,
+      cpuOnly: true,
+      warmRequests: 0,
+    },
+    {
+      name: "login-passkey",
+      label: "POST /login/passkey",
+      request: passkeyLogin,
+      expect: 200,
+      baseline: "reference",
+      slow: true,
+      cpuOnly: true,
+      warmRequests: 0,
+    },
     {
       name: "preflight",
       label: "OPTIONS /login (CORS preflight)",
@@ -308,7 +339,7 @@ async function main() {
   for (const scenario of apiScenarios) {
     const baseScenario = referenceScenarios.find((s) => s.name === scenario.baseline);
     const pairs = [];
-    for (let round = quick ? 1 : 0; round <= cpuRounds(scenario); round++) {
+    for (let round = quick || scenario.cpuOnly ? 1 : 0; round <= cpuRounds(scenario); round++) {
       const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, round);
       pairs.push({ base, run: await measure(scenario, apiTarget, round) });
     }

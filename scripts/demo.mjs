@@ -31,6 +31,11 @@ const apiPort = Number(values["api-port"]);
 const host = values.host;
 const origin = `http://${host}:${port}`;
 const api = `http://${host}:${apiPort}`;
+// Passkeys need a domain as RP ID, never an IP address: on a loopback IP the page is
+// also allowed as http://localhost:<port>, the origin its passkeys are made on.
+const isIp = /^[\d.]+$|:/.test(host);
+const rpId = isIp ? "localhost" : host;
+const pageOrigins = isIp ? [origin, `http://localhost:${port}`] : [origin];
 
 // Both ports are checked before anything starts, so a busy one gets a plain answer.
 const busy = [];
@@ -86,7 +91,7 @@ server.on("error", (err) => {
 server.listen(port, host, () => {
   const page = apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
   console.log(`demo: page on ${page}`);
-  if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${origin}`);
+  if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${pageOrigins.join(",")}`);
 });
 
 let dev = null;
@@ -94,7 +99,22 @@ let stopping = false;
 if (!values["no-api"]) {
   dev = spawn(
     "npm",
-    ["run", "dev", "--", "--port", String(apiPort), "--ip", host, "--var", `CORS_ORIGINS:${origin}`, ...devFlags],
+    [
+      "run",
+      "dev",
+      "--",
+      "--port",
+      String(apiPort),
+      "--ip",
+      host,
+      "--var",
+      `CORS_ORIGINS:${pageOrigins.join(",")}`,
+      "--var",
+      `WEBAUTHN_ORIGINS:${pageOrigins.join(",")}`,
+      "--var",
+      `WEBAUTHN_RP_ID:${rpId}`,
+      ...devFlags,
+    ],
     // Its own process group, so stopping reaches wrangler and workerd behind npm's `sh -c`;
     // no stdin, since a background group that reads the terminal gets stopped.
     {

@@ -28,6 +28,11 @@ export type Config = {
   lockout: LockoutPolicy;
   /** How long audit events are kept before housekeeping deletes them. */
   auditRetentionSeconds: number;
+  /** `APP_NAME`: in mail subjects and bodies, authenticator apps, and the WebAuthn relying party's default name. */
+  appName: string;
+  /** `MFA_ENCRYPTION_KEY`: TOTP secrets are stored AES-GCM encrypted under a key derived from it. */
+  mfaKey: string;
+  webauthn: WebAuthnConfig;
   /** Mail delivery and the links in it (src/mail/). */
   mail: MailConfig;
 };
@@ -60,6 +65,10 @@ export type SmtpServer = {
   credentials: { username: string; password: string } | undefined;
 };
 
+/** The WebAuthn relying party: `rpId` is the domain passkeys are bound to, `origins`
+ * the exact origins accepted in `clientDataJSON`. */
+export type WebAuthnConfig = { rpId: string; rpName: string; origins: readonly string[] };
+
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
 type RawEnv = Partial<
   Record<
@@ -88,7 +97,11 @@ type RawEnv = Partial<
     | "SMTP_URL"
     | "MAIL_COOLDOWN"
     | "REQUIRE_EMAIL_VERIFICATION"
-    | "EMAIL",
+    | "EMAIL"
+    | "MFA_ENCRYPTION_KEY"
+    | "WEBAUTHN_RP_ID"
+    | "WEBAUTHN_RP_NAME"
+    | "WEBAUTHN_ORIGINS",
     unknown
   >
 >;
@@ -128,6 +141,7 @@ export function readConfig(env: RawEnv): Config {
     }
   };
   const isTest = env.ENVIRONMENT === "test";
+  const appName = check(() => readAppName(env));
   const config: Config = {
     signing: check(() => readSigning(env)),
     issuer: optional(env.JWT_ISSUER),
@@ -156,7 +170,14 @@ export function readConfig(env: RawEnv): Config {
     auditRetentionSeconds: check(() =>
       parseTtl("AUDIT_RETENTION", setting(env.AUDIT_RETENTION, defaultOf("AUDIT_RETENTION")), MAX_AUDIT_RETENTION),
     ),
-    mail: check(() => readMail(env)),
+    appName,
+    mfaKey: check(() => secretKey("MFA_ENCRYPTION_KEY", env.MFA_ENCRYPTION_KEY)),
+    webauthn: check(() => ({
+      rpId: parseRpId(setting(env.WEBAUTHN_RP_ID, defaultOf("WEBAUTHN_RP_ID"))),
+      rpName: setting(env.WEBAUTHN_RP_NAME, defaultOf("WEBAUTHN_RP_NAME")) || appName,
+      origins: parseWebAuthnOrigins(setting(env.WEBAUTHN_ORIGINS, defaultOf("WEBAUTHN_ORIGINS"))),
+    })),
+    mail: check(() => readMail(env, appName)),
   };
   // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
   // keeps its own copy (readCors), since it runs before the configuration is enforced.
@@ -167,6 +188,15 @@ export function readConfig(env: RawEnv): Config {
   return config;
 }
 
+/** `APP_NAME`: plain text on one line, since it goes into mail headers and otpauth URIs. */
+function readAppName(env: RawEnv): string {
+  const appName = setting(env.APP_NAME, defaultOf("APP_NAME"));
+  if (appName === "" || appName.length > 100 || HEADER_UNSAFE.test(appName)) {
+    throw new ConfigError("APP_NAME must be 1 to 100 characters of plain text on one line");
+  }
+  return appName;
+}
+
 const TRANSPORTS = ["none", "smtp", "cloudflare"] as const;
 /** CR, LF and every other control character: none may reach a mail header. */
 const HEADER_UNSAFE = /\p{Cc}/u;
@@ -174,17 +204,13 @@ const ADDRESS = /^[^\s@<>"(),;:\\[\]]+@[^\s@<>"(),;:\\[\]]+\.[^\s@<>"(),;:\\[\]]
 
 /** The mail settings. With mail on, every link needs `PUBLIC_URL` (links never come from
  * request headers), and outside ENVIRONMENT=dev/test it must be https (or loopback). */
-function readMail(env: RawEnv): MailConfig {
+function readMail(env: RawEnv, appName: string): MailConfig {
   const transport = setting(env.MAIL_TRANSPORT, defaultOf("MAIL_TRANSPORT"));
   if (!(TRANSPORTS as readonly string[]).includes(transport)) {
     throw new ConfigError(`MAIL_TRANSPORT "${transport}" must be one of ${TRANSPORTS.join(", ")}`);
   }
   const on = transport !== "none";
   const relaxed = env.ENVIRONMENT === "test" || env.ENVIRONMENT === "dev";
-  const appName = setting(env.APP_NAME, defaultOf("APP_NAME"));
-  if (appName === "" || appName.length > 100 || HEADER_UNSAFE.test(appName)) {
-    throw new ConfigError("APP_NAME must be 1 to 100 characters of plain text on one line");
-  }
   const requireVerification = parseBool(
     "REQUIRE_EMAIL_VERIFICATION",
     setting(env.REQUIRE_EMAIL_VERIFICATION, defaultOf("REQUIRE_EMAIL_VERIFICATION")),
@@ -372,6 +398,47 @@ function parsePrivateKeys(raw: unknown, alg: AsymmetricAlg): PrivateJwk[] {
     if (alg === "RS256" && String(jwk.n).length < 342) throw new ConfigError(`${where} is shorter than 2048 bits`);
     return jwk as unknown as PrivateJwk;
   });
+}
+
+/** A secret of at least MIN_KEY_BYTES bytes; missing or shorter fails closed. */
+function secretKey(name: string, value: unknown): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ConfigError(
+      `${name} is not set: run \`wrangler secret put ${name}\` (locally: leave it empty in .dev.vars and \`npm run dev\` makes one)`,
+    );
+  }
+  if (new TextEncoder().encode(value).length < MIN_KEY_BYTES) {
+    throw new ConfigError(`${name} is shorter than ${MIN_KEY_BYTES} bytes`);
+  }
+  return value;
+}
+
+/** A WebAuthn RP ID is a domain (no scheme, port or path); IP addresses cannot be one. */
+function parseRpId(value: string): string {
+  const rpId = value.toLowerCase();
+  if (
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(rpId) ||
+    /^[0-9.]+$/.test(rpId)
+  ) {
+    throw new ConfigError(
+      `WEBAUTHN_RP_ID "${value}" must be a domain such as example.com (not a URL or an IP address)`,
+    );
+  }
+  return rpId;
+}
+
+/** `WEBAUTHN_ORIGINS`: a comma-separated list of exact origins, never `*`. */
+function parseWebAuthnOrigins(value: string): string[] {
+  const origins = value
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.length === 0 || !origins.every(isOrigin)) {
+    throw new ConfigError(
+      `WEBAUTHN_ORIGINS "${value}" must be a comma-separated list of origins like https://app.example.com`,
+    );
+  }
+  return origins;
 }
 
 function optional(value: unknown): string | undefined {

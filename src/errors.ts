@@ -44,6 +44,11 @@ export const ERRORS = {
     "Confirm your email address first: use the link we sent you",
     "login or refresh of an unverified address while `REQUIRE_EMAIL_VERIFICATION=true`",
   ],
+  mfa_required: [
+    403,
+    "A second factor is required: send it to POST /login/mfa with the mfa_token",
+    "login of an account with TOTP on: the answer carries `mfa_token` (5 minutes, 5 tries) for `POST /login/mfa`",
+  ],
   not_found: [404, "Not Found", "unknown route, or an id that is not yours to see"],
   method_not_allowed: [
     405,
@@ -56,6 +61,7 @@ export const ERRORS = {
     "This would leave no enabled admin",
     "the last enabled admin demoting, disabling or deleting themself",
   ],
+  mfa_already_enabled: [409, "TOTP is already enabled: disable it first", "TOTP enrolment while TOTP is on"],
   payload_too_large: [413, "Request body is larger than 16 KiB", "body over 16 KiB"],
   unsupported_media_type: [415, "Content-Type must be application/json", "a body that is not `application/json`"],
   rate_limited: [
@@ -96,8 +102,16 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   /** Extra response headers, such as `Retry-After` or `Allow`. */
   readonly headers: Record<string, string>;
+  /** Fields sent beside `error` in the body, such as `mfa_token` with `mfa_required`. */
+  readonly extra: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message?: string, detail?: string, headers: Record<string, string> = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    detail?: string,
+    headers: Record<string, string> = {},
+    extra: Record<string, unknown> = {},
+  ) {
     const [status, fallback] = ERRORS[code];
     super(message ?? fallback);
     this.name = "ApiError";
@@ -107,13 +121,15 @@ export class ApiError extends Error {
     // RFC 6750 section 3: a 401 names the scheme and the error; a forged token gets no description.
     if (status === 401) headers = { "WWW-Authenticate": 'Bearer error="invalid_token"', ...headers };
     this.headers = status === 503 ? { "Retry-After": "5", ...headers } : headers;
+    this.extra = extra;
   }
 }
 
-/** The single place error JSON is built: `{"error":{"code","message"}}`. */
+/** The single place error JSON is built: `{"error":{"code","message"}}`, plus the
+ * error's `extra` fields beside `error`. */
 export function errorResponse(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+  return c.json({ ...error.extra, error: { code: error.code, message: error.message } }, error.status);
 }
 
 export const onError: ErrorHandler = (err, c) => {

@@ -57,6 +57,62 @@ export const tokenPairShape = {
 
 export const tokenPair = named("TokenPair", z.object(tokenPairShape));
 
+/** What register and every kind of login answer (src/auth/login.ts `signedIn`). */
+export const signedInJson = named("SignedIn", z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }));
+
+/** A passkey as GET /me/passkeys lists it (src/db/passkeys.ts `passkeyJson`). */
+export const passkeySchema = named(
+  "Passkey",
+  z.object({
+    id: uuid("The passkey id, for PATCH and DELETE /me/passkeys/{id}"),
+    name: z.string(),
+    created_at: timestamp(),
+    last_used_at: z.nullable(timestamp()),
+    device_type: doc(z.enum(["singleDevice", "multiDevice"]), "multiDevice: a synced passkey"),
+    backed_up: z.boolean(),
+    transports: z.array(z.string()),
+  }),
+);
+
+export const passkeyList = named("PasskeyList", z.object({ passkeys: z.array(passkeySchema) }));
+
+/** WebAuthn options, passed through from @simplewebauthn/server. */
+const webauthnOptions = (what: string) =>
+  doc(
+    z.record(z.string(), z.unknown()),
+    `${what}, as @simplewebauthn/browser and PublicKeyCredential.parseXOptionsFromJSON take them`,
+  );
+
+export const registrationOptionsJson = named(
+  "RegistrationOptions",
+  webauthnOptions("PublicKeyCredentialCreationOptionsJSON"),
+);
+export const authenticationOptionsJson = named(
+  "AuthenticationOptions",
+  z.object({ options: webauthnOptions("PublicKeyCredentialRequestOptionsJSON") }),
+);
+export const passkeyLoginOptions = named(
+  "PasskeyLoginOptions",
+  z.object({
+    options: webauthnOptions("PublicKeyCredentialRequestOptionsJSON"),
+    challenge_id: doc(z.string(), "Send back with the response to POST /login/passkey"),
+  }),
+);
+
+export const totpEnrolment = named(
+  "TotpEnrolment",
+  z.object({
+    secret: doc(z.string(), "160 bits, base32: for typing into an authenticator app"),
+    otpauth_uri: doc(z.string(), "otpauth://totp/APP_NAME:email?issuer=…&secret=…&algorithm=SHA1&digits=6&period=30"),
+    qr_svg: doc(z.string(), "An SVG document: the QR code of otpauth_uri"),
+  }),
+);
+
+export const recoveryCodes = named(
+  "RecoveryCodes",
+  z.object({ recovery_codes: doc(z.array(z.string()), "Ten single-use codes such as 7KQ2-M9XD-4TNB, shown once") }),
+);
+
 /** The answer of a route that mails a link, the same whatever the outcome. */
 export const accepted = named(
   "Accepted",
@@ -103,6 +159,18 @@ export const account = named(
   }),
 );
 
+/** The enrolled second factors of an account (src/db/mfa.ts `summary`). */
+const factors = doc(
+  z.object({
+    totp: doc(z.boolean(), "TOTP is confirmed and required at login"),
+    passkeys: doc(z.int().check(z.nonnegative()), "Registered passkeys"),
+    recovery_codes: doc(z.int().check(z.nonnegative()), "Unused recovery codes"),
+  }),
+  "The enrolled second factors; never their secrets",
+);
+
+export const accountWithFactors = named("AccountWithFactors", z.object({ ...account.shape, mfa: factors }));
+
 /** The JSON error envelope; each response lists its own codes, with an example of each. */
 const errorEnvelope = z.object({
   error: z.object({ code: z.enum(ALL_CODES), message: doc(z.string(), "For people; branch on `code`") }),
@@ -133,7 +201,7 @@ type MediaExamples = Partial<Record<"text/plain" | "text/html" | "text/javascrip
 /** A route's documentation, written beside its handler. */
 export type RouteDoc = {
   operationId: string;
-  tag: "Auth" | "Sessions" | "Account" | "Email" | "Admin" | "Service";
+  tag: "Auth" | "Sessions" | "Account" | "Email" | "Second factors" | "Admin" | "Service";
   summary: string;
   description?: string;
   access: Access;
@@ -343,6 +411,7 @@ function build(app: Routes): Json {
       { name: "Sessions", description: "Refresh tokens, logout, the user's sessions" },
       { name: "Account", description: "The caller's own account" },
       { name: "Email", description: "Mailed links: verification, password reset, email change" },
+      { name: "Second factors", description: "TOTP with recovery codes, and passkeys (WebAuthn)" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
     ],

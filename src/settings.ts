@@ -167,6 +167,33 @@ export const SETTINGS = [
       "With `MAIL_TRANSPORT=smtp`: `smtps://user:pass@host:465` (TLS) or `smtp://user:pass@host:587` (STARTTLS when offered). `npm run dev` points it at its mail catcher unless set",
   },
   {
+    name: "MFA_ENCRYPTION_KEY",
+    kind: "secret",
+    generate: "hex32",
+    meaning:
+      "At least 32 bytes; TOTP secrets are stored AES-GCM encrypted under a key derived from it. Required: `wrangler secret put MFA_ENCRYPTION_KEY` in production; locally `npm run dev` fills an empty one in `.dev.vars`. Changing it makes every enrolled TOTP unreadable",
+  },
+  {
+    name: "WEBAUTHN_RP_ID",
+    kind: "var",
+    default: "localhost",
+    meaning:
+      "The WebAuthn relying party id: the domain passkeys are bound to (`example.com` serves `app.example.com` too); a domain, not a URL or an IP address",
+  },
+  {
+    name: "WEBAUTHN_RP_NAME",
+    kind: "var",
+    default: "",
+    meaning: "The name authenticators show for this site; empty means `APP_NAME`",
+  },
+  {
+    name: "WEBAUTHN_ORIGINS",
+    kind: "var",
+    default: "http://localhost:8787,http://localhost:5173",
+    meaning:
+      "Comma-separated exact origins of the pages that create and use passkeys (checked against `clientDataJSON`), each on `WEBAUTHN_RP_ID` or a subdomain of it",
+  },
+  {
     name: "ENVIRONMENT",
     kind: "internal",
     meaning: "`test` lets the test suite use a low `BCRYPT_COST`; the worker logs a warning whenever it takes effect",

@@ -3,10 +3,12 @@ import { ConfigError, readConfig, readCors } from "../src/config";
 import { call, errorOf, newUser, postJson } from "./helpers";
 
 const KEY = "k".repeat(32);
+/** Every required secret, valid. */
+const SECRETS = { TOKEN_KEY: KEY, MFA_ENCRYPTION_KEY: "m".repeat(32) };
 
 describe("readConfig", () => {
   it("applies the tutorial's defaults", () => {
-    expect(readConfig({ TOKEN_KEY: KEY })).toEqual({
+    expect(readConfig({ ...SECRETS })).toEqual({
       signing: { alg: "HS256", secret: KEY },
       issuer: undefined,
       audience: undefined,
@@ -17,6 +19,13 @@ describe("readConfig", () => {
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
       auditRetentionSeconds: 90 * 24 * 3600,
+      appName: "edge-auth-api",
+      mfaKey: SECRETS.MFA_ENCRYPTION_KEY,
+      webauthn: {
+        rpId: "localhost",
+        rpName: "edge-auth-api",
+        origins: ["http://localhost:8787", "http://localhost:5173"],
+      },
       mail: {
         transport: "none",
         from: { email: "" },
@@ -32,8 +41,8 @@ describe("readConfig", () => {
   });
 
   it("reads AUDIT_RETENTION and refuses one that is not a duration", () => {
-    expect(readConfig({ TOKEN_KEY: KEY, AUDIT_RETENTION: "7d" }).auditRetentionSeconds).toBe(7 * 24 * 3600);
-    expect(() => readConfig({ TOKEN_KEY: KEY, AUDIT_RETENTION: "forever" })).toThrow(/AUDIT_RETENTION/);
+    expect(readConfig({ ...SECRETS, AUDIT_RETENTION: "7d" }).auditRetentionSeconds).toBe(7 * 24 * 3600);
+    expect(() => readConfig({ ...SECRETS, AUDIT_RETENTION: "forever" })).toThrow(/AUDIT_RETENTION/);
   });
 
   it.each([
@@ -43,7 +52,7 @@ describe("readConfig", () => {
     ["90s", 90],
     ["3600", 3600],
   ])("reads TOKEN_TTL %s as %i seconds", (ttl, seconds) => {
-    expect(readConfig({ TOKEN_KEY: KEY, TOKEN_TTL: ttl }).tokenTtlSeconds).toBe(seconds);
+    expect(readConfig({ ...SECRETS, TOKEN_TTL: ttl }).tokenTtlSeconds).toBe(seconds);
   });
 
   it.each([
@@ -54,7 +63,7 @@ describe("readConfig", () => {
     ["1m", 60],
     ["60s", 60],
   ])("reads REFRESH_REUSE_INTERVAL %s as %i seconds", (interval, seconds) => {
-    expect(readConfig({ TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: interval }).refreshReuseSeconds).toBe(seconds);
+    expect(readConfig({ ...SECRETS, REFRESH_REUSE_INTERVAL: interval }).refreshReuseSeconds).toBe(seconds);
   });
 
   it("splits and trims CORS_ORIGINS", () => {
@@ -68,35 +77,40 @@ describe("readConfig", () => {
     ["a missing TOKEN_KEY", {}],
     ["an empty TOKEN_KEY", { TOKEN_KEY: "" }],
     ["a 31-byte TOKEN_KEY", { TOKEN_KEY: "k".repeat(31) }],
-    ["BCRYPT_COST below 10 outside tests", { TOKEN_KEY: KEY, BCRYPT_COST: "9" }],
-    ["BCRYPT_COST 4 outside tests", { TOKEN_KEY: KEY, BCRYPT_COST: "4" }],
-    ["BCRYPT_COST below 4 in tests", { TOKEN_KEY: KEY, BCRYPT_COST: "3", ENVIRONMENT: "test" }],
-    ["BCRYPT_COST that is not a number", { TOKEN_KEY: KEY, BCRYPT_COST: "ten" }],
-    ["BCRYPT_COST above 14", { TOKEN_KEY: KEY, BCRYPT_COST: "15" }],
-    ["TOKEN_TTL without a number", { TOKEN_KEY: KEY, TOKEN_TTL: "h" }],
-    ["TOKEN_TTL of zero", { TOKEN_KEY: KEY, TOKEN_TTL: "0" }],
-    ["TOKEN_TTL with an unknown unit", { TOKEN_KEY: KEY, TOKEN_TTL: "5y" }],
-    ["TOKEN_TTL over 30 days", { TOKEN_KEY: KEY, TOKEN_TTL: "31d" }],
-    ["REFRESH_TTL over a year", { TOKEN_KEY: KEY, REFRESH_TTL: "366d" }],
-    ["REFRESH_TTL that is not a duration", { TOKEN_KEY: KEY, REFRESH_TTL: "30 days" }],
-    ["REFRESH_REUSE_INTERVAL over 60 s", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "61s" }],
-    ["REFRESH_REUSE_INTERVAL of 2 minutes", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "2m" }],
-    ["a negative REFRESH_REUSE_INTERVAL", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "-1" }],
-    ["REFRESH_REUSE_INTERVAL that is not a duration", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "ten" }],
-    ["an empty REFRESH_REUSE_INTERVAL", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "" }],
-    ["a fractional REFRESH_REUSE_INTERVAL", { TOKEN_KEY: KEY, REFRESH_REUSE_INTERVAL: "1.5s" }],
-    ["ALLOW_QUERY_TOKEN that is not a boolean", { TOKEN_KEY: KEY, ALLOW_QUERY_TOKEN: "yes" }],
-    ["a CORS origin with a path", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/app" }],
-    ["a CORS origin with a trailing slash", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example/" }],
-    ["a CORS origin of null", { TOKEN_KEY: KEY, CORS_ORIGINS: "null" }],
-    ["a CORS wildcard inside a list", { TOKEN_KEY: KEY, CORS_ORIGINS: "https://a.example,*" }],
-    ["an empty CORS_ORIGINS", { TOKEN_KEY: KEY, CORS_ORIGINS: " , " }],
+    ["BCRYPT_COST below 10 outside tests", { ...SECRETS, BCRYPT_COST: "9" }],
+    ["BCRYPT_COST 4 outside tests", { ...SECRETS, BCRYPT_COST: "4" }],
+    ["BCRYPT_COST below 4 in tests", { ...SECRETS, BCRYPT_COST: "3", ENVIRONMENT: "test" }],
+    ["BCRYPT_COST that is not a number", { ...SECRETS, BCRYPT_COST: "ten" }],
+    ["BCRYPT_COST above 14", { ...SECRETS, BCRYPT_COST: "15" }],
+    ["TOKEN_TTL without a number", { ...SECRETS, TOKEN_TTL: "h" }],
+    ["TOKEN_TTL of zero", { ...SECRETS, TOKEN_TTL: "0" }],
+    ["TOKEN_TTL with an unknown unit", { ...SECRETS, TOKEN_TTL: "5y" }],
+    ["TOKEN_TTL over 30 days", { ...SECRETS, TOKEN_TTL: "31d" }],
+    ["REFRESH_TTL over a year", { ...SECRETS, REFRESH_TTL: "366d" }],
+    ["REFRESH_TTL that is not a duration", { ...SECRETS, REFRESH_TTL: "30 days" }],
+    ["REFRESH_REUSE_INTERVAL over 60 s", { ...SECRETS, REFRESH_REUSE_INTERVAL: "61s" }],
+    ["REFRESH_REUSE_INTERVAL of 2 minutes", { ...SECRETS, REFRESH_REUSE_INTERVAL: "2m" }],
+    ["a negative REFRESH_REUSE_INTERVAL", { ...SECRETS, REFRESH_REUSE_INTERVAL: "-1" }],
+    ["REFRESH_REUSE_INTERVAL that is not a duration", { ...SECRETS, REFRESH_REUSE_INTERVAL: "ten" }],
+    ["an empty REFRESH_REUSE_INTERVAL", { ...SECRETS, REFRESH_REUSE_INTERVAL: "" }],
+    ["a fractional REFRESH_REUSE_INTERVAL", { ...SECRETS, REFRESH_REUSE_INTERVAL: "1.5s" }],
+    ["ALLOW_QUERY_TOKEN that is not a boolean", { ...SECRETS, ALLOW_QUERY_TOKEN: "yes" }],
+    ["a CORS origin with a path", { ...SECRETS, CORS_ORIGINS: "https://a.example/app" }],
+    ["a CORS origin with a trailing slash", { ...SECRETS, CORS_ORIGINS: "https://a.example/" }],
+    ["a CORS origin of null", { ...SECRETS, CORS_ORIGINS: "null" }],
+    ["a CORS wildcard inside a list", { ...SECRETS, CORS_ORIGINS: "https://a.example,*" }],
+    ["an empty CORS_ORIGINS", { ...SECRETS, CORS_ORIGINS: " , " }],
+    ["a missing MFA_ENCRYPTION_KEY", { TOKEN_KEY: KEY }],
+    ["a 31-byte MFA_ENCRYPTION_KEY", { TOKEN_KEY: KEY, MFA_ENCRYPTION_KEY: "m".repeat(31) }],
+    ["a WEBAUTHN_RP_ID that is a URL", { ...SECRETS, WEBAUTHN_RP_ID: "https://example.com" }],
+    ["a WEBAUTHN_RP_ID that is an IP address", { ...SECRETS, WEBAUTHN_RP_ID: "127.0.0.1" }],
+    ["a WEBAUTHN_ORIGINS entry with a path", { ...SECRETS, WEBAUTHN_ORIGINS: "https://a.example/login" }],
   ])("refuses %s", (_label, env) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
   });
 
   it("allows a low BCRYPT_COST only when ENVIRONMENT is test", () => {
-    expect(readConfig({ TOKEN_KEY: KEY, BCRYPT_COST: "4", ENVIRONMENT: "test" }).bcryptCost).toBe(4);
+    expect(readConfig({ ...SECRETS, BCRYPT_COST: "4", ENVIRONMENT: "test" }).bcryptCost).toBe(4);
   });
 });
 
@@ -104,6 +118,8 @@ describe("a misconfigured deployment", () => {
   it.each([
     ["no TOKEN_KEY", { TOKEN_KEY: undefined as unknown as string }],
     ["a short TOKEN_KEY", { TOKEN_KEY: "short" }],
+    ["no MFA_ENCRYPTION_KEY", { MFA_ENCRYPTION_KEY: undefined as unknown as string }],
+    ["a short MFA_ENCRYPTION_KEY", { MFA_ENCRYPTION_KEY: "short" }],
     ["a bad TOKEN_TTL", { TOKEN_TTL: "forever" }],
     ["a REFRESH_REUSE_INTERVAL over 60 s", { REFRESH_REUSE_INTERVAL: "5m" }],
     ["a bad CORS_ORIGINS", { CORS_ORIGINS: "https://a.example/" }],

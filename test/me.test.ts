@@ -36,6 +36,7 @@ describe("GET /me", () => {
       disabled: false,
       email_verified: false,
       updated_at: body.created_at,
+      mfa: { totp: false, passkeys: 0, recovery_codes: 0 },
     });
     expect(text).not.toMatch(/password|hash|\$2[aby]\$/i);
   });

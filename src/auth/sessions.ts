@@ -46,10 +46,17 @@ export async function newRefresh(config: Config, now: Date) {
   };
 }
 
-/** The token pair answered by login, register, refresh and password change. */
-export async function tokenPair(user: TokenSubject, sessionId: string, refreshToken: string, config: Config) {
+/** The token pair answered by login, register, refresh and password change; `amr` as
+ * in `issueAccessToken`. */
+export async function tokenPair(
+  user: TokenSubject,
+  sessionId: string,
+  refreshToken: string,
+  config: Config,
+  amr?: readonly string[],
+) {
   return {
-    token: await issueAccessToken(user, sessionId, config),
+    token: await issueAccessToken(user, sessionId, config, amr),
     refresh_token: refreshToken,
     expires_in: config.tokenTtlSeconds,
   };

@@ -15,6 +15,8 @@ export type AccessClaims = {
   email_verified?: boolean;
   sid?: string;
   jti?: string;
+  /** How the user authenticated (RFC 8176), e.g. `["pwd"]` or `["pwd","otp","mfa"]`. */
+  amr?: string[];
   iat: number;
   exp: number;
 };
@@ -29,8 +31,14 @@ const MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 /** Who an access token is for. */
 export type TokenSubject = { id: string; email: string; role: Role; emailVerifiedAt: Date | null };
 
-/** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`. */
-export async function issueAccessToken(user: TokenSubject, sid: string, config: Config): Promise<string> {
+/** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`; `amr`
+ * (RFC 8176) says how the user authenticated, when the caller knows. */
+export async function issueAccessToken(
+  user: TokenSubject,
+  sid: string,
+  config: Config,
+  amr?: readonly string[],
+): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
   const claims = {
     sub: user.id,
@@ -42,6 +50,7 @@ export async function issueAccessToken(user: TokenSubject, sid: string, config: 
     jti: crypto.randomUUID(),
     iat,
     exp: iat + config.tokenTtlSeconds,
+    ...(amr && { amr }),
     ...(config.issuer && { iss: config.issuer }),
     ...(config.audience && { aud: config.audience }),
   };

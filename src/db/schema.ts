@@ -123,3 +123,57 @@ export const auditEvents = sqliteTable(
     index("audit_events_type_time_idx").on(table.type, table.time, table.id),
   ],
 );
+
+/** A user's TOTP factor (RFC 6238), at most one. The secret is stored AES-GCM encrypted
+ * under MFA_ENCRYPTION_KEY (src/auth/totp.ts); it is not required at login until
+ * `confirmed_at` is set. `last_used_step` is the last 30-second step a code was accepted
+ * for: a code of that step or an earlier one is refused (replay). */
+export const totpFactors = sqliteTable("totp_factors", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  confirmedAt: integer("confirmed_at", { mode: "timestamp_ms" }),
+  lastUsedStep: integer("last_used_step"),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** Single-use recovery codes, SHA-256 of the normalized code only; made in sets of ten
+ * when TOTP is confirmed or the codes are regenerated (which deletes the old set). */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull().unique(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    usedAt: integer("used_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("recovery_codes_user_id_idx").on(table.userId)],
+);
+
+/** WebAuthn credentials (passkeys). `credential_id` and `public_key` (COSE) are
+ * base64url; `counter` is the authenticator's signature counter as last seen. */
+export const passkeys = sqliteTable(
+  "passkeys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    credentialId: text("credential_id").notNull().unique(),
+    publicKey: text("public_key").notNull(),
+    counter: integer("counter").notNull(),
+    /** JSON array of transports the browser reported, e.g. ["internal","hybrid"]. */
+    transports: text("transports"),
+    name: text("name").notNull(),
+    /** `singleDevice` (bound to one authenticator) or `multiDevice` (synced). */
+    deviceType: text("device_type", { enum: ["singleDevice", "multiDevice"] }).notNull(),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [index("passkeys_user_id_idx").on(table.userId)],
+);

@@ -86,12 +86,17 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
 /** The user behind a live session (family `sid` of `userId`), or undefined when the
  * session was revoked, rotated away, expired, or the user deleted or disabled. */
 export function findLiveSessionUser(db: Db, sid: string, userId: string, now: Date): Promise<User | undefined> {
+  return liveSessionUserQuery(db, sid, userId, now).get();
+}
+
+/** `findLiveSessionUser` as a batchable query (zero or one row). */
+export function liveSessionUserQuery(db: Db, sid: string, userId: string, now: Date) {
   return db
     .select(publicColumns)
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.familyId, sid), eq(sessions.userId, userId), eq(users.disabled, false), liveRow(now)))
-    .get();
+    .limit(1);
 }
 
 /** Revokes every row of one family of `userId`, returning the rows revoked. Batchable. */

@@ -27,6 +27,14 @@ export const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** The first half of `requireSession` for a route that reads the session together with
+ * other rows in one batch (`GET /me`): header tokens only, verified, as `c.var.claims`.
+ * The route itself must then check the session is live (liveSessionUserQuery). */
+export const requireSessionClaims: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("claims", await verifiedClaims(c, false));
+  await next();
+};
+
 /** `requireSession`, then the account's role as D1 has it now (not as the token
  * remembers it) must be `role`; otherwise 403 `forbidden`. */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {

@@ -9,13 +9,16 @@ import {
   encodeAuditCursor,
   listAuditEvents,
 } from "../db/audit";
+import { deleteAllFactors, findFactors } from "../db/mfa";
 import { ROLES } from "../db/schema";
+import { retireSingleUse } from "../db/single-use";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { log } from "../log";
 import { jsonBody, queryParams } from "../middleware/json-body";
 import { requireRole } from "../middleware/require-auth";
-import { account, auditPage, describe, doc, named } from "../openapi";
+import { account, accountWithFactors, auditPage, describe, doc, named } from "../openapi";
 
 export const listUsersQuery = z.object({
   limit: doc(
@@ -160,13 +163,36 @@ export const admin = new Hono<AppEnv>()
       summary: "One user",
       access: "admin",
       params: userId,
-      ok: { status: 200, description: "The account", json: account },
+      ok: { status: 200, description: "The account and its enrolled second factors", json: accountWithFactors },
       errors: ["not_found"],
     }),
     async (c) => {
       const user = await findUser(c.var.db, c.req.param("id"));
       if (!user) throw new ApiError("not_found", "No such user");
-      return c.json(accountJson(user));
+      return c.json({ ...accountJson(user), mfa: await findFactors(c.var.db, user.id) });
+    },
+  )
+  .delete(
+    "/admin/users/:id/mfa",
+    describe({
+      operationId: "resetUserMfa",
+      tag: "Admin",
+      summary: "Remove a user's second factors",
+      description:
+        "For a user who lost their device: TOTP, recovery codes and passkeys are deleted, and any login waiting for a second factor dies. The user logs in with the password alone afterwards.",
+      access: "admin",
+      params: userId,
+      ok: { status: 204, description: "Removed" },
+      errors: ["not_found"],
+    }),
+    async (c) => {
+      const id = c.req.param("id");
+      const { db } = c.var;
+      if (!(await findUser(db, id))) throw new ApiError("not_found", "No such user");
+      await db.batch([...deleteAllFactors(db, id), retireSingleUse(db, id, "mfa_login", new Date())]);
+      // Recorded: who removed whose factors (a user who lost their device).
+      log(c, "warn", "mfa_reset", { admin_id: c.var.user.id, user_id: id });
+      return c.body(null, 204);
     },
   )
   .patch(

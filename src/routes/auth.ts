@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { requireSecondFactor, signedIn } from "../auth/login";
 import { checkPassword, hashPassword } from "../auth/passwords";
 import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { type AuditSource, auditEvent } from "../db/audit";
 import type { Db } from "../db/client";
 import { clearFailures, findFailures, lockedFor, nextFailure, recordFailure } from "../db/lockout";
+import { findFactorsByEmail, mfaMethods, summary } from "../db/mfa";
 import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
@@ -13,7 +15,7 @@ import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "
 import { afterResponse } from "../mail/send";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
-import { describe, named, timestamp, tokenPairShape, userShape } from "../openapi";
+import { describe, named, signedInJson } from "../openapi";
 import { verificationFor } from "./email";
 
 export const registerBody = named(
@@ -34,9 +36,6 @@ export const loginBody = named(
   }),
 );
 
-/** What register and login answer (`signedIn` below builds it). */
-const signedInJson = named("SignedIn", z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }));
-
 /** The audit events of a failed login of an existing account: the failure, and the lock it causes. */
 function failedLoginEvents(db: Db, user: User, lockSeconds: number, source: AuditSource, now: Date) {
   const event = { userId: user.id, actor: { type: "user", id: user.id }, source } as const;
@@ -47,12 +46,6 @@ function failedLoginEvents(db: Db, user: User, lockSeconds: number, source: Audi
       ? [auditEvent(db, { ...event, type: "account_locked", details: { seconds: lockSeconds } }, now)]
       : []),
   ];
-}
-
-/** Register/login answer: the user, its token pair, nothing secret. */
-function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
-  const { created_at, ...rest } = userJson(user);
-  return { ...rest, ...tokens, created_at };
 }
 
 export const auth = new Hono<AppEnv>()
@@ -107,7 +100,7 @@ export const auth = new Hono<AppEnv>()
       if (verification) afterResponse(c, "verify_mail_failed", () => verification.send(user));
       c.header("Cache-Control", "no-store");
       if (!withSession) return c.json(userJson(user), 201);
-      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
+      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"])), 201);
     },
   )
   .post(
@@ -117,10 +110,10 @@ export const auth = new Hono<AppEnv>()
       tag: "Auth",
       summary: "Log in and start a session",
       description:
-        "The email matches whatever its letter case and surrounding spaces. An unknown email, a wrong password and a disabled account get the same answer after the same work. After LOCKOUT_AFTER failures in a row the email is locked for a while (429, even with the right password), and well-formed requests count against a per-IP limit (429).",
+        "The email matches whatever its letter case and surrounding spaces. An unknown email, a wrong password and a disabled account get the same answer after the same work. An account with a second factor gets 403 mfa_required with `mfa_token` and `mfa_methods` beside `error` instead of tokens: finish at POST /login/mfa. After LOCKOUT_AFTER failures in a row the email is locked for a while (429, even with the right password), and well-formed requests count against a per-IP limit (429).",
       access: "public",
       ok: { status: 200, description: "The user and a fresh token pair", json: signedInJson, cacheControl: "no-store" },
-      errors: ["invalid_input", "invalid_credentials", "email_not_verified", "rate_limited"],
+      errors: ["invalid_input", "invalid_credentials", "email_not_verified", "mfa_required", "rate_limited"],
     }),
     jsonBody(loginBody),
     rateLimit("LOGIN_RATE_LIMIT"),
@@ -130,9 +123,9 @@ export const auth = new Hono<AppEnv>()
       const now = new Date();
       // Oversized emails can match no account and get no failure record.
       const known = email.length <= MAX_EMAIL_LENGTH;
-      const [users, failures] = known
-        ? await db.batch([findUserWithHash(db, email), findFailures(db, email)])
-        : [[], []];
+      const [users, failures, factors] = known
+        ? await db.batch([findUserWithHash(db, email), findFailures(db, email), findFactorsByEmail(db, email)])
+        : [[], [], []];
       const [user] = users;
       const [record] = failures;
       // Locked emails, registered or not, get the same 429 whatever the password.
@@ -156,6 +149,8 @@ export const auth = new Hono<AppEnv>()
       }
       // Said only to whoever knows the password, so it reveals nothing more than a login would.
       if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");
+      // An account with a second factor gets a 403 mfa_required and an mfa_token instead.
+      await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now);
 
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
@@ -176,6 +171,6 @@ export const auth = new Hono<AppEnv>()
         ...(record ? [clearFailures(db, email)] : []),
       ]);
       c.header("Cache-Control", "no-store");
-      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
+      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"])), 200);
     },
   );

@@ -5,16 +5,25 @@ import { checkPassword, hashPassword } from "../auth/passwords";
 import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../db/audit";
 import type { Db } from "../db/client";
+import { factorsQuery, summary } from "../db/mfa";
 import { sessions } from "../db/schema";
-import { revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
+import { liveSessionUserQuery, revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
 import { retireSingleUse } from "../db/single-use";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { name, newPassword, password } from "../fields";
 import { jsonBody, queryParams } from "../middleware/json-body";
-import { requireSession } from "../middleware/require-auth";
-import { account, activityPage, describe, doc, named, tokenPair as tokenPairJson } from "../openapi";
+import { requireSession, requireSessionClaims } from "../middleware/require-auth";
+import {
+  account,
+  accountWithFactors,
+  activityPage,
+  describe,
+  doc,
+  named,
+  tokenPair as tokenPairJson,
+} from "../openapi";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
 // body that sends them changes nothing (no mass assignment).
@@ -58,10 +67,20 @@ export const me = new Hono<AppEnv>()
       tag: "Account",
       summary: "The caller's account",
       access: "session",
-      ok: { status: 200, description: "The account", json: account },
+      ok: { status: 200, description: "The account and its enrolled second factors", json: accountWithFactors },
     }),
-    requireSession,
-    (c) => c.json(accountJson(c.var.user)),
+    requireSessionClaims,
+    async (c) => {
+      const { claims, db } = c.var;
+      if (!claims.sid) throw new ApiError("invalid_token");
+      // The session check and the factor counts in one round trip.
+      const [[user], [factors]] = await db.batch([
+        liveSessionUserQuery(db, claims.sid, claims.sub, new Date()),
+        factorsQuery(db, claims.sub),
+      ]);
+      if (!user) throw new ApiError("invalid_token");
+      return c.json({ ...accountJson(user), mfa: summary(factors) });
+    },
   )
   .get(
     "/me/activity",

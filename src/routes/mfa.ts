@@ -1,0 +1,282 @@
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import { completeLogin, MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
+import { singleUseHash } from "../auth/single-use";
+import {
+  decryptTotpSecret,
+  encryptTotpSecret,
+  enrolment,
+  matchingStep,
+  newRecoveryCodes,
+  newTotpSecret,
+  recoveryCodeHash,
+} from "../auth/totp";
+import { verifyPasskeyForMfa } from "../auth/webauthn";
+import type { Db } from "../db/client";
+import { lockedFor, recordFailure } from "../db/lockout";
+import {
+  deleteOrphanRecoveryCodes,
+  deleteTotp,
+  findTotp,
+  pendingLoginQueries,
+  replaceRecoveryCodes,
+  upsertPendingTotp,
+  useRecoveryCode,
+  useTotpStep,
+} from "../db/mfa";
+import { consumeSingleUse, spendAttempt } from "../db/single-use";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { password, REQUIRED, text } from "../fields";
+import { jsonBody } from "../middleware/json-body";
+import { rateLimit } from "../middleware/rate-limit";
+import { requireSession } from "../middleware/require-auth";
+import { describe, named, recoveryCodes, signedInJson, totpEnrolment } from "../openapi";
+import { confirmPassword } from "./me";
+
+/** A TOTP code or a recovery code as typed: short strings only. */
+const code = (field: string) => text(field).check(z.minLength(1, REQUIRED), z.maxLength(64, `${field} is not valid`));
+
+export const totpEnrolBody = named("TotpEnrolBody", z.object({ password: password("password") }));
+export const totpCodeBody = named("TotpCodeBody", z.object({ code: code("code") }));
+export const totpDisableBody = named(
+  "TotpDisableBody",
+  z.object({ password: password("password"), code: code("code") }),
+);
+export const mfaTokenBody = named(
+  "MfaTokenBody",
+  z.object({
+    mfa_token: text("mfa_token").check(z.minLength(1, REQUIRED), z.maxLength(256, "mfa_token is not valid")),
+  }),
+);
+export const loginMfaBody = named(
+  "LoginMfaBody",
+  z.object({
+    ...mfaTokenBody.shape,
+    code: z.optional(code("code")),
+    recovery_code: z.optional(code("recovery_code")),
+    webauthn: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
+
+type TotpRow = NonNullable<Awaited<ReturnType<typeof findTotp>>>;
+
+/** The step `code` matches for the user's TOTP factor (confirmed or pending, as asked),
+ * or undefined. `factor` when the caller has read it already. */
+async function totpStep(
+  db: Db,
+  mfaKey: string,
+  userId: string,
+  code: string,
+  confirmed: boolean,
+  now: Date,
+  known?: TotpRow | null,
+) {
+  const factor = known === undefined ? await findTotp(db, userId) : known;
+  if (!factor || (factor.confirmedAt !== null) !== confirmed) return undefined;
+  const secret = await decryptTotpSecret(mfaKey, userId, factor.secretCiphertext);
+  return matchingStep(secret, code, now);
+}
+
+/** Accepts a TOTP code (once per time step) or, when `orRecovery`, a recovery code
+ * (once). True when one was accepted. */
+export async function acceptCode(
+  db: Db,
+  mfaKey: string,
+  userId: string,
+  value: string,
+  now: Date,
+  orRecovery: boolean,
+  factor?: TotpRow | null,
+) {
+  if (/^\d{6}$/.test(value.trim())) {
+    const step = await totpStep(db, mfaKey, userId, value.trim(), true, now, factor);
+    return step !== undefined && (await useTotpStep(db, userId, step, now)).length > 0;
+  }
+  if (!orRecovery) return false;
+  const hash = await recoveryCodeHash(value);
+  return hash !== undefined && (await useRecoveryCode(db, userId, hash, now)).length > 0;
+}
+
+/** Ten new recovery codes for the user (the old set dies); the plain codes, shown once. */
+async function issueRecoveryCodes(db: Db, userId: string, now: Date): Promise<string[]> {
+  const codes = newRecoveryCodes();
+  const hashes = await Promise.all(codes.map(async (value) => (await recoveryCodeHash(value)) ?? ""));
+  await db.batch(replaceRecoveryCodes(db, userId, hashes, now));
+  return codes;
+}
+
+/** TOTP enrolment and recovery codes (session-checked), and the login's second step. */
+export const mfa = new Hono<AppEnv>()
+  .post(
+    "/me/mfa/totp",
+    describe({
+      operationId: "enrolTotp",
+      tag: "Second factors",
+      summary: "Start TOTP enrolment",
+      description:
+        "Re-checks the password. The secret is stored encrypted and is not required at login until confirmed; calling again before confirming starts over.",
+      access: "session",
+      ok: {
+        status: 200,
+        description: "The secret, its URI and QR code",
+        json: totpEnrolment,
+        cacheControl: "no-store",
+      },
+      errors: ["invalid_input", "invalid_credentials", "mfa_already_enabled"],
+    }),
+    requireSession,
+    jsonBody(totpEnrolBody),
+    async (c) => {
+      const { config, db, user } = c.var;
+      await confirmPassword(db, user.id, c.req.valid("json").password, config.bcryptCost);
+      const secret = newTotpSecret();
+      const stored = await encryptTotpSecret(config.mfaKey, user.id, secret);
+      const rows = await upsertPendingTotp(db, user.id, stored, new Date());
+      if (rows.length === 0) throw new ApiError("mfa_already_enabled");
+      const { uri, svg } = enrolment(secret, config.appName, user.email);
+      c.header("Cache-Control", "no-store");
+      return c.json({ secret, otpauth_uri: uri, qr_svg: svg });
+    },
+  )
+  .post(
+    "/me/mfa/totp/confirm",
+    describe({
+      operationId: "confirmTotp",
+      tag: "Second factors",
+      summary: "Confirm TOTP with a code; get recovery codes",
+      description: "From now on login asks for a second factor. The ten recovery codes are shown only here.",
+      access: "session",
+      ok: { status: 200, description: "Ten recovery codes", json: recoveryCodes, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_credentials"],
+    }),
+    requireSession,
+    jsonBody(totpCodeBody),
+    async (c) => {
+      const { config, db, user } = c.var;
+      const now = new Date();
+      const factor = await findTotp(db, user.id);
+      if (!factor || factor.confirmedAt !== null) {
+        throw new ApiError("invalid_input", "No TOTP enrolment is waiting: POST /me/mfa/totp first");
+      }
+      const step = await totpStep(db, config.mfaKey, user.id, c.req.valid("json").code.trim(), false, now);
+      if (step === undefined || (await useTotpStep(db, user.id, step, now, true)).length === 0) {
+        throw new ApiError("invalid_credentials");
+      }
+      const codes = await issueRecoveryCodes(db, user.id, now);
+      c.header("Cache-Control", "no-store");
+      return c.json({ recovery_codes: codes });
+    },
+  )
+  .delete(
+    "/me/mfa/totp",
+    describe({
+      operationId: "disableTotp",
+      tag: "Second factors",
+      summary: "Turn TOTP off",
+      description:
+        "Needs the password and a current code (or a recovery code). Recovery codes go too unless a passkey remains.",
+      access: "session",
+      ok: { status: 204, description: "TOTP is off" },
+      errors: ["invalid_input", "invalid_credentials", "not_found"],
+    }),
+    requireSession,
+    jsonBody(totpDisableBody),
+    async (c) => {
+      const { config, db, user } = c.var;
+      const body = c.req.valid("json");
+      await confirmPassword(db, user.id, body.password, config.bcryptCost);
+      const factor = await findTotp(db, user.id);
+      if (!factor?.confirmedAt) throw new ApiError("not_found", "TOTP is not enabled");
+      if (!(await acceptCode(db, config.mfaKey, user.id, body.code, new Date(), true))) {
+        throw new ApiError("invalid_credentials");
+      }
+      // Recovery codes stay while a passkey still needs them as a fallback.
+      await db.batch([deleteTotp(db, user.id), deleteOrphanRecoveryCodes(db, user.id)]);
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/me/mfa/recovery-codes",
+    describe({
+      operationId: "regenerateRecoveryCodes",
+      tag: "Second factors",
+      summary: "Replace the recovery codes",
+      description: "Needs a current TOTP code. Every earlier recovery code stops working.",
+      access: "session",
+      ok: { status: 200, description: "Ten new recovery codes", json: recoveryCodes, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_credentials"],
+    }),
+    requireSession,
+    jsonBody(totpCodeBody),
+    async (c) => {
+      const { config, db, user } = c.var;
+      const now = new Date();
+      if (!(await acceptCode(db, config.mfaKey, user.id, c.req.valid("json").code, now, false))) {
+        throw new ApiError("invalid_credentials");
+      }
+      const codes = await issueRecoveryCodes(db, user.id, now);
+      c.header("Cache-Control", "no-store");
+      return c.json({ recovery_codes: codes });
+    },
+  )
+  .post(
+    "/login/mfa",
+    describe({
+      operationId: "loginMfa",
+      tag: "Auth",
+      summary: "Second step of a login: a TOTP code, a recovery code or a passkey assertion",
+      description:
+        'When the account has a second factor, POST /login with the right password answers 403 `mfa_required` with `mfa_token` (opaque, 5 minutes, single-use) and `mfa_methods` (`totp`, `webauthn`, `recovery_code`) beside `error`. Send the token back with exactly one of `code` (6 digits; the previous and next 30-second step are accepted, a step already used is not), `recovery_code` (single-use) or `webauthn` (an assertion over the challenge of POST /login/mfa/webauthn/options). A wrong answer is 400 invalid_credentials and counts toward the email\'s lockout; the fifth kills the mfa_token. The access token\'s `amr` is `["pwd","otp","mfa"]` or `["pwd","hwk"|"swk","mfa"]`.',
+      access: "public",
+      ok: { status: 200, description: "As POST /login", json: signedInJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+    }),
+    jsonBody(loginMfaBody),
+    rateLimit("LOGIN_RATE_LIMIT"),
+    async (c) => {
+      const body = c.req.valid("json");
+      const answers = [body.code, body.recovery_code, body.webauthn].filter((answer) => answer !== undefined);
+      if (answers.length !== 1) {
+        throw new ApiError("invalid_input", "Send exactly one of code, recovery_code or webauthn with the mfa_token");
+      }
+      const { config, db } = c.var;
+      const now = new Date();
+      const hash = await singleUseHash(body.mfa_token);
+      if (!hash) throw new ApiError("invalid_credentials");
+      // One round trip reads the token, its user, the email's failures and the TOTP factor.
+      const [[pending], [user], [record], [factor]] = await db.batch(pendingLoginQueries(db, hash, now));
+      if (!pending || !user || user.id !== pending.userId || user.disabled) throw new ApiError("invalid_credentials");
+      const wait = lockedFor(record, now);
+      if (wait > 0) {
+        throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
+          "Retry-After": String(wait),
+        });
+      }
+
+      let amr: string[] | undefined;
+      if (body.code !== undefined) {
+        if (await acceptCode(db, config.mfaKey, user.id, body.code, now, false, factor ?? null))
+          amr = ["pwd", "otp", "mfa"];
+      } else if (body.recovery_code !== undefined) {
+        // RFC 8176 has no value for recovery codes; they are one-time passwords.
+        const codeHash = await recoveryCodeHash(body.recovery_code);
+        if (codeHash && (await useRecoveryCode(db, user.id, codeHash, now)).length > 0) amr = ["pwd", "otp", "mfa"];
+      } else if (body.webauthn !== undefined) {
+        const key = await verifyPasskeyForMfa(c, user.id, hash, body.webauthn, now);
+        if (key) amr = ["pwd", key, "mfa"];
+      }
+      if (!amr) {
+        // A wrong answer costs the mfa_token one of its attempts and the email one failed login.
+        await db.batch([
+          spendAttempt(db, hash, MFA_PURPOSE, MFA_MAX_ATTEMPTS, now),
+          recordFailure(db, user.email, record, config.lockout, now),
+        ]);
+        throw new ApiError("invalid_credentials");
+      }
+      // Single use: of two requests racing with right answers, one gets the session.
+      const [consumed] = await consumeSingleUse(db, hash, MFA_PURPOSE, now);
+      if (!consumed) throw new ApiError("invalid_credentials");
+      return completeLogin(c, user, amr, record !== undefined);
+    },
+  );
