@@ -72,11 +72,6 @@ Two servers started from one checkout share its local D1 (.wrangler/); add --per
 `);
   process.exit(1);
 }
-// A .dev.vars made before MFA existed gets its key added, never replaced.
-if (!/^MFA_ENCRYPTION_KEY=./m.test(readFileSync(devVars, "utf8"))) {
-  appendFileSync(devVars, `MFA_ENCRYPTION_KEY=${randomBytes(32).toString("hex")}\n`);
-  console.log("Added a random 256-bit MFA_ENCRYPTION_KEY to .dev.vars");
-}
 
 copyDocsAssets();
 

@@ -56,7 +56,7 @@ describe("invalid settings", () => {
   it("are all reported at once by readConfig", () => {
     let error: unknown;
     try {
-      readConfig(broken);
+      readConfig({ ...broken, MFA_ENCRYPTION_KEY: "m".repeat(32) });
     } catch (err) {
       error = err;
     }

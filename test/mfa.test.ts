@@ -74,10 +74,10 @@ describe("TOTP enrolment", () => {
     const uri = new URL(user.otpauth_uri);
     expect(uri.protocol).toBe("otpauth:");
     expect(uri.host).toBe("totp");
-    expect(decodeURIComponent(uri.pathname)).toBe(`/Edge Auth:${user.input.email}`);
+    expect(decodeURIComponent(uri.pathname)).toBe(`/edge-auth-api:${user.input.email}`);
     expect(Object.fromEntries(uri.searchParams)).toEqual({
       secret: user.secret,
-      issuer: "Edge Auth",
+      issuer: "edge-auth-api",
       algorithm: "SHA1",
       digits: "6",
       period: "30",
@@ -315,6 +315,12 @@ describe("disabling TOTP", () => {
     const login = await postJson("/login", { email: user.input.email, password: user.input.password });
     expect(login.status).toBe(200);
     expect(claimsOf(((await login.json()) as { token: string }).token).amr).toEqual(["pwd"]);
+    const again = await send("DELETE", "/me/mfa/totp", user.token, {
+      password: user.input.password,
+      code: codeAt(user.secret, at(30)),
+    });
+    expect(again.status).toBe(404);
+    expect((await errorOf(again)).code).toBe("not_found");
   });
 });
 

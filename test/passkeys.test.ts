@@ -46,7 +46,7 @@ describe("passkey registration", () => {
   it("offers options for this RP, resident key and UV preferred, excluding the user's passkeys", async () => {
     const { token, authenticator, passkey, ...user } = await withPasskey();
     const options = await registrationOptions({ ...user, token } as User);
-    expect(options.rp).toEqual({ name: "Edge Auth", id: "localhost" });
+    expect(options.rp).toEqual({ name: "edge-auth-api", id: "localhost" });
     expect(options.authenticatorSelection).toMatchObject({ residentKey: "preferred", userVerification: "preferred" });
     expect(options.attestation).toBe("none");
     expect(options.excludeCredentials.map((credential) => credential.id)).toEqual([authenticator.id]);
@@ -72,6 +72,9 @@ describe("passkey registration", () => {
       password: other.input.password,
     });
     expect(notTheirs.status).toBe(404);
+    const renameNotTheirs = await send("PATCH", `/me/passkeys/${user.passkey.id}`, other.token, { name: "Mine" });
+    expect(renameNotTheirs.status).toBe(404);
+    expect((await errorOf(renameNotTheirs)).code).toBe("not_found");
     const deleted = await send("DELETE", `/me/passkeys/${user.passkey.id}`, user.token, {
       password: user.input.password,
     });

@@ -171,6 +171,22 @@ describe("per-IP limits over the real Rate Limiting binding", { timeout: 60_000 
     expect(before).toBe(100);
   });
 
+  it("share the login limit with every other way to log in: second step, passkey login and their options", async () => {
+    const address = randomPrefix();
+    const ip = { "CF-Connecting-IP": address(0) };
+    expect(await burst(() => postJson("/login/passkey/options", {}, ip))).toBe(100);
+    for (const [path, body] of [
+      ["/login/mfa", { mfa_token: "junk", code: "123456" }],
+      ["/login/mfa/webauthn/options", { mfa_token: "junk" }],
+      ["/login/passkey", { challenge_id: "junk", response: {} }],
+      ["/login", { email: uniqueEmail("v6"), password: "wrong-password" }],
+    ] as const) {
+      const res = await postJson(path, body, ip);
+      expect(res.status, path).toBe(429);
+      expect((await errorOf(res)).code).toBe("rate_limited");
+    }
+  });
+
   it("limit POST /register per IPv6 /64", async () => {
     const address = randomPrefix();
     const before = await burst((i) => postJson("/register", newUser(), { "CF-Connecting-IP": address(i) }));
