@@ -117,7 +117,7 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
   it("fills an empty TOKEN_KEY in a copy of .dev.vars.example and keeps everything else", async () => {
     const file = join(tempDir(), ".dev.vars");
     writeFileSync(file, readFileSync(join(root, ".dev.vars.example"), "utf8"));
-    expect(await fillDevVars(file)).toBe("Completed .dev.vars with a random 256-bit TOKEN_KEY");
+    expect(await fillDevVars(file)).toBe("Completed .dev.vars with a random 256-bit TOKEN_KEY, MFA_ENCRYPTION_KEY");
     const text = readFileSync(file, "utf8");
     expect(text).toMatch(/^TOKEN_KEY=[0-9a-f]{64}$/m);
     expect(text).toMatch(/^JWT_PRIVATE_KEYS=$/m);
@@ -140,7 +140,7 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
 
   it("creates .dev.vars when there is none", async () => {
     const file = join(tempDir(), ".dev.vars");
-    expect(await fillDevVars(file)).toBe("Created .dev.vars with a random 256-bit TOKEN_KEY");
+    expect(await fillDevVars(file)).toBe("Created .dev.vars with a random 256-bit TOKEN_KEY, MFA_ENCRYPTION_KEY");
     expect(readFileSync(file, "utf8")).toMatch(/^TOKEN_KEY=[0-9a-f]{64}$/m);
   });
 });
