@@ -22,7 +22,16 @@ export type Config = {
   bcryptCost: number;
   allowQueryToken: boolean;
   lockout: LockoutPolicy;
+  /** Attributes of the refresh-token cookie (`refresh_transport: "cookie"`). */
+  cookie: CookieSettings;
+  /** `PUBLIC_URL`'s origin, when set: a same-origin deployment's own pages. */
+  publicOrigin: string | undefined;
 };
+
+/** `COOKIE_SAMESITE`, `COOKIE_DOMAIN`, `COOKIE_PARTITIONED`. */
+export type CookieSettings = { sameSite: SameSite; domain: string | undefined; partitioned: boolean };
+export const SAME_SITE = ["Lax", "Strict", "None"] as const;
+export type SameSite = (typeof SAME_SITE)[number];
 
 /** What `readConfig` needs from the bindings; every field may be absent or wrong. */
 type RawEnv = Partial<
@@ -41,7 +50,11 @@ type RawEnv = Partial<
     | "CORS_CREDENTIALS"
     | "LOCKOUT_AFTER"
     | "LOCKOUT_BASE"
-    | "LOCKOUT_MAX",
+    | "LOCKOUT_MAX"
+    | "COOKIE_SAMESITE"
+    | "COOKIE_DOMAIN"
+    | "COOKIE_PARTITIONED"
+    | "PUBLIC_URL",
     unknown
   >
 >;
@@ -63,7 +76,7 @@ export function readConfig(env: RawEnv): Config {
   const bcryptCost = parseCost(setting(env.BCRYPT_COST, "10"), isTest ? 4 : 10);
   // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
   // keeps its own copy (readCors), since it runs before the configuration is enforced.
-  parseCors(env);
+  const cors = parseCors(env);
   if (bcryptCost < 10)
     console.warn(`BCRYPT_COST ${bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
   return {
@@ -79,7 +92,46 @@ export function readConfig(env: RawEnv): Config {
       baseSeconds: parseTtl("LOCKOUT_BASE", setting(env.LOCKOUT_BASE, "1m"), DAY),
       maxSeconds: parseTtl("LOCKOUT_MAX", setting(env.LOCKOUT_MAX, "1h"), 30 * DAY),
     },
+    cookie: parseCookie(env, cors),
+    publicOrigin: parsePublicUrl(setting(env.PUBLIC_URL, "")),
   };
+}
+
+/** SameSite=None sends the cookie on requests from every site, so it is allowed only
+ * when CORS lets exactly the listed origins in with credentials; the CSRF check then
+ * accepts only those origins. */
+function parseCookie(env: RawEnv, cors: Cors): CookieSettings {
+  const sameSite = setting(env.COOKIE_SAMESITE, "Lax");
+  if (!(SAME_SITE as readonly string[]).includes(sameSite)) {
+    throw new ConfigError(`COOKIE_SAMESITE "${sameSite}" must be one of ${SAME_SITE.join(", ")}`);
+  }
+  if (sameSite === "None" && !(cors.credentials && cors.origins !== "*")) {
+    throw new ConfigError("COOKIE_SAMESITE=None needs CORS_CREDENTIALS=true and an explicit CORS_ORIGINS allowlist");
+  }
+  const domain = optional(env.COOKIE_DOMAIN)?.toLowerCase();
+  // A host name only: no scheme, port, path or leading dot (browsers ignore the dot anyway).
+  if (
+    domain !== undefined &&
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(domain)
+  ) {
+    throw new ConfigError(
+      `COOKIE_DOMAIN "${domain}" must be a host name like example.com (no scheme, port or dot in front)`,
+    );
+  }
+  const partitioned = parseBool("COOKIE_PARTITIONED", setting(env.COOKIE_PARTITIONED, "false"));
+  return { sameSite: sameSite as SameSite, domain, partitioned };
+}
+
+/** `PUBLIC_URL`: where this API is reached (`https://auth.example.com`), or empty. */
+function parsePublicUrl(value: string): string | undefined {
+  if (value === "") return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === "https:" || url.protocol === "http:") return url.origin;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(`PUBLIC_URL "${value}" must be an http(s) URL like https://auth.example.com`);
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();

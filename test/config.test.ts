@@ -15,6 +15,8 @@ describe("readConfig", () => {
       bcryptCost: 10,
       allowQueryToken: false,
       lockout: { after: 5, baseSeconds: 60, maxSeconds: 3600 },
+      cookie: { sameSite: "Lax", domain: undefined, partitioned: false },
+      publicOrigin: undefined,
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });

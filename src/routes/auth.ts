@@ -14,20 +14,23 @@ import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
+import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password, refreshTransport } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import { deliverTokens } from "../middleware/refresh-cookie";
 
 export const registerBody = z.object({
   firstName: name("firstName"),
   lastName: name("lastName"),
   email: newEmail(),
   password: newPassword("password"),
+  refresh_transport: refreshTransport(),
 });
 
 export const loginBody = z.object({
   email: email(),
   password: password("password"),
+  refresh_transport: refreshTransport(),
 });
 
 /** Register/login answer: the user, its token pair, nothing secret. */
@@ -38,7 +41,7 @@ function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair>>) {
 
 export const auth = new Hono<AppEnv>()
   .post("/register", jsonBody(registerBody), rateLimit("REGISTER_RATE_LIMIT"), async (c) => {
-    const { firstName, lastName, email, password } = c.req.valid("json");
+    const { firstName, lastName, email, password, refresh_transport } = c.req.valid("json");
     const { config, db } = c.var;
     const passwordHash = await hashPassword(password, config.bcryptCost);
     const now = new Date();
@@ -55,10 +58,11 @@ export const auth = new Hono<AppEnv>()
     const user = inserted[0];
     if (!user) throw new ApiError("user_exists");
     c.header("Cache-Control", "no-store");
-    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 201);
+    const body = signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config));
+    return c.json(deliverTokens(c, body, refresh_transport), 201);
   })
   .post("/login", jsonBody(loginBody), rateLimit("LOGIN_RATE_LIMIT"), async (c) => {
-    const { email, password } = c.req.valid("json");
+    const { email, password, refresh_transport } = c.req.valid("json");
     const { config, db } = c.var;
     const now = new Date();
     // Oversized emails can match no account and get no failure record.
@@ -98,5 +102,6 @@ export const auth = new Hono<AppEnv>()
       ...(record ? [clearFailures(db, email)] : []),
     ]);
     c.header("Cache-Control", "no-store");
-    return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config)), 200);
+    const body = signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config));
+    return c.json(deliverTokens(c, body, refresh_transport), 200);
   });

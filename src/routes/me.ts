@@ -8,8 +8,9 @@ import { revokeAll, rotate } from "../db/sessions";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv, Db } from "../env";
 import { ApiError } from "../errors";
-import { name, newPassword, password } from "../fields";
+import { name, newPassword, password, refreshTransport } from "../fields";
 import { jsonBody } from "../middleware/json-body";
+import { clearRefreshCookie, deliverTokens } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
@@ -21,6 +22,7 @@ export const patchMeBody = z.object({
 export const changePasswordBody = z.object({
   currentPassword: password("currentPassword"),
   newPassword: newPassword("newPassword"),
+  refresh_transport: refreshTransport(),
 });
 export const deleteMeBody = z.object({ password: password("password") });
 
@@ -43,7 +45,7 @@ export const me = new Hono<AppEnv>()
     return c.json(accountJson(user));
   })
   .post("/me/password", requireSession, jsonBody(changePasswordBody), async (c) => {
-    const { currentPassword, newPassword } = c.req.valid("json");
+    const { currentPassword, newPassword, refresh_transport } = c.req.valid("json");
     const { claims, config, db, user } = c.var;
     const sid = claims.sid ?? "";
     await confirmPassword(db, user.id, currentPassword);
@@ -59,11 +61,12 @@ export const me = new Hono<AppEnv>()
     ]);
     if (rotated.length === 0) throw new ApiError("invalid_token");
     c.header("Cache-Control", "no-store");
-    return c.json(await tokenPair(user, sid, refresh.refreshToken, config));
+    return c.json(deliverTokens(c, await tokenPair(user, sid, refresh.refreshToken, config), refresh_transport));
   })
   .delete("/me", requireSession, jsonBody(deleteMeBody), async (c) => {
     const { db, user } = c.var;
     await confirmPassword(db, user.id, c.req.valid("json").password);
     await deleteUser(db, user.id);
+    clearRefreshCookie(c);
     return c.body(null, 204);
   });

@@ -6,21 +6,43 @@ import { sessions } from "../db/schema";
 import { findByTokenHash, listLive, revokeAll, revokeFamily, rotate } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { password } from "../fields";
+import { password, REQUIRED, refreshTransport } from "../fields";
 import { log } from "../log";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import {
+  assertCookieRequest,
+  clearRefreshCookie,
+  cookieRequestsAreJson,
+  deliverTokens,
+  readRefreshCookie,
+} from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 
 /** Ours are 43 characters; anything much longer is not worth hashing. */
 const MAX_REFRESH_TOKEN_LENGTH = 128;
 
-export const refreshBody = z.object({ refresh_token: password("refresh_token") });
+/** `refresh_token` may be left out when the request carries the refresh cookie. */
+export const refreshBody = z.object({
+  refresh_token: z.optional(password("refresh_token")),
+  refresh_transport: refreshTransport(),
+});
 
 export const sessionRoutes = new Hono<AppEnv>()
-  .post("/token/refresh", jsonBody(refreshBody), rateLimit("REFRESH_RATE_LIMIT"), async (c) => {
-    const { refresh_token } = c.req.valid("json");
+  .post("/token/refresh", cookieRequestsAreJson, jsonBody(refreshBody), rateLimit("REFRESH_RATE_LIMIT"), async (c) => {
+    const body = c.req.valid("json");
     const { config, db } = c.var;
+    // A token in the body wins; without one, the cookie is the credential, and only
+    // allowed pages may use it (CSRF). A token that came in a cookie goes back in one,
+    // whatever the body asks: page scripts must never get to read it.
+    const cookie = body.refresh_token === undefined ? readRefreshCookie(c) : undefined;
+    if (body.refresh_token === undefined && cookie === undefined) {
+      if (body.refresh_transport === "cookie") throw new ApiError("invalid_token");
+      throw new ApiError("invalid_input", REQUIRED);
+    }
+    if (cookie !== undefined) assertCookieRequest(c);
+    const refresh_token = body.refresh_token ?? cookie ?? "";
+    const transport = cookie === undefined ? body.refresh_transport : "cookie";
     const now = new Date();
     if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
     const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
@@ -41,15 +63,19 @@ export const sessionRoutes = new Hono<AppEnv>()
     if (won.length === 0) throw new ApiError("invalid_token");
     c.header("Cache-Control", "no-store");
     const user = { id: row.userId, email: row.email, role: row.role };
-    return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
+    return c.json(deliverTokens(c, await tokenPair(user, row.familyId, refresh.refreshToken, config), transport));
   })
+  // The cookie (Path=/token) never reaches these: the access token's `sid` names the
+  // session, which is the cookie's refresh-token family, and the cookie is cleared.
   .post("/logout", requireSession, async (c) => {
     const { claims, db, user } = c.var;
     await revokeFamily(db, user.id, claims.sid ?? "", new Date());
+    clearRefreshCookie(c);
     return c.body(null, 204);
   })
   .post("/logout/all", requireSession, async (c) => {
     await revokeAll(c.var.db, c.var.user.id, new Date());
+    clearRefreshCookie(c);
     return c.body(null, 204);
   })
   .get("/sessions", requireSession, async (c) => {
