@@ -16,6 +16,8 @@ export type Servers = {
   es256: string;
   /** For scripts/hostile.mjs: a known `HOSTILE_TOKEN_KEY` and `CORS_ORIGINS` = `HOSTILE_ORIGIN`. */
   hostile: string;
+  /** Access tokens that live 5 s, for the client's expiry and refresh tests. */
+  shortTokens: string;
 };
 
 declare module "vitest" {
@@ -67,12 +69,13 @@ export default async function setup(project: TestProject) {
     const keys = execFileSync("npm", ["run", "-s", "keys:generate", "--", "--alg", "ES256"], {
       encoding: "utf8",
     }).trim();
-    const [defaults, allowlist, misconfigured, es256, hostile] = await Promise.all([
+    const [defaults, allowlist, misconfigured, es256, hostile, shortTokens] = await Promise.all([
       start([]),
       start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
       start(["--var", "TOKEN_KEY:too-short"]),
       start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
       start(["--var", `TOKEN_KEY:${HOSTILE_TOKEN_KEY}`, "--var", `CORS_ORIGINS:${HOSTILE_ORIGIN}`]),
+      start(["--var", "TOKEN_TTL:5s"]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
@@ -81,6 +84,7 @@ export default async function setup(project: TestProject) {
       misconfigured: misconfigured.url,
       es256: es256.url,
       hostile: hostile.url,
+      shortTokens: shortTokens.url,
     });
   } catch (err) {
     await stop();
