@@ -57,8 +57,11 @@ export class AuthClientError extends Error {
   }
 }
 
-/** Routes that issue tokens: never sent with the access token, never retried. */
+/** Routes that issue tokens: never sent with the access token, never retried; their
+ * tokens are kept from whichever call made them. */
 const TOKEN_ROUTES = new Set(["/login", "/register", "/token/refresh"]);
+/** Routes that end the session: their success signs this client (and its tabs) out. */
+const LOGOUT_ROUTES = new Set(["/logout", "/logout/all"]);
 
 /** Just what this client uses of the Web Locks API and BroadcastChannel, typed here so
  * the module compiles for browsers, Node and workers alike. */
@@ -96,6 +99,7 @@ export function createAuthClient(options: AuthClientOptions) {
   }
 
   async function signOut(announce: boolean) {
+    if (accessToken === undefined && !announce) return;
     adopt(undefined, announce);
     if (transport === "body") await store.set(undefined);
     options.onSignedOut?.();
@@ -112,23 +116,33 @@ export function createAuthClient(options: AuthClientOptions) {
 
   /** Every request goes out through here: credentials for the cookie, the access token
    * for everything but the token routes, one refresh and one retry on 401. */
-  async function send(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  async function send(input: RequestInfo | URL, init: RequestInit = {}, locked = false): Promise<Response> {
     const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
     const request = (token: string | undefined) => {
       const headers = new Headers(init.headers);
       if (token) headers.set("Authorization", `Bearer ${token}`);
       return rawFetch(input, { ...init, headers, ...(transport === "cookie" && { credentials: "include" }) });
     };
-    if (TOKEN_ROUTES.has(path)) return request(undefined);
+    if (TOKEN_ROUTES.has(path)) {
+      const issue = async () => {
+        const res = await request(undefined);
+        if (res.ok) await keep((await res.clone().json()) as { token: string; refresh_token?: string });
+        return res;
+      };
+      // A shared cookie is refreshed by one tab at a time: the next tab's request then
+      // carries the rotated cookie instead of presenting a spent one (reuse detection).
+      return path === "/token/refresh" && locks && !locked ? locks.request(name, issue) : issue();
+    }
     // After a reload the access token is gone, but the cookie (or store) may hold a session.
     if (accessToken === undefined) await refresh();
     const sent = accessToken;
-    const res = await request(sent);
-    if (res.status !== 401 || sent === undefined) return res;
+    let res = await request(sent);
     // Refresh only if nobody replaced the token while this call was out.
-    if (accessToken === sent && !(await refresh())) return res;
-    if (accessToken === undefined) return res;
-    return request(accessToken);
+    if (res.status === 401 && sent !== undefined && (accessToken !== sent || (await refresh()))) {
+      if (accessToken !== undefined) res = await request(accessToken);
+    }
+    if (res.ok && LOGOUT_ROUTES.has(path)) await signOut(true);
+    return res;
   }
 
   const api = hc<AppType>(options.baseUrl, { fetch: send as typeof fetch });
@@ -149,17 +163,18 @@ export function createAuthClient(options: AuthClientOptions) {
   async function refreshNow(): Promise<boolean> {
     const stored = transport === "body" ? await store.get() : undefined;
     if (transport === "body" && stored === undefined) return false;
-    const res = await api.token.refresh.$post({
-      json: transport === "cookie" ? { refresh_transport: "cookie" } : { refresh_token: stored },
-    });
+    // Already inside the lock (see refresh): send must not ask for it again.
+    const insideLock = (input: RequestInfo | URL, init?: RequestInit) => send(input, init, true);
+    const res = await api.token.refresh.$post(
+      { json: transport === "cookie" ? { refresh_transport: "cookie" } : { refresh_token: stored } },
+      { fetch: insideLock as typeof fetch },
+    );
     if (res.status === 401 || res.status === 400) {
       // The session is over (expired, revoked, logged out elsewhere): say so once.
       if (accessToken !== undefined || (transport === "body" && stored !== undefined)) await signOut(true);
       return false;
     }
     if (!res.ok) throw await failure(res);
-    const pair = await res.json();
-    await keep(pair);
     return true;
   }
 
@@ -172,6 +187,8 @@ export function createAuthClient(options: AuthClientOptions) {
   return {
     /** The typed RPC client, with the access token attached. */
     api,
+    /** An untyped request to `path` with the same token handling as `api`. */
+    fetch: (path: string, init?: RequestInit) => send(new URL(path, options.baseUrl), init),
     /** The current access token, if any (kept in memory only). */
     get accessToken() {
       return accessToken;
@@ -180,17 +197,13 @@ export function createAuthClient(options: AuthClientOptions) {
     async login(input: { email: string; password: string }) {
       const res = await api.login.$post({ json: { ...input, refresh_transport: transport } });
       if (res.status !== 200) throw await failure(res);
-      const body = await res.json();
-      await keep(body);
-      return body;
+      return res.json();
     },
     /** Creates an account and signs it in. */
     async register(input: { firstName: string; lastName: string; email: string; password: string }) {
       const res = await api.register.$post({ json: { ...input, refresh_transport: transport } });
       if (res.status !== 201) throw await failure(res);
-      const body = await res.json();
-      await keep(body);
-      return body;
+      return res.json();
     },
     /** Restores or renews the session: true when an access token is in hand after it.
      * Concurrent callers share one request. */
@@ -210,7 +223,8 @@ export function createAuthClient(options: AuthClientOptions) {
         const status: number = res.status;
         if (!res.ok && status !== 401 && status !== 403) throw await failure(res);
       } finally {
-        await signOut(true);
+        // A 204 already signed out (in send); anything else still forgets the tokens here.
+        if (accessToken !== undefined) await signOut(true);
       }
     },
     /** Stops listening to other tabs. */

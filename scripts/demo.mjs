@@ -4,14 +4,11 @@
 // --inspector-port, ...). --no-api serves the page only, e.g. against a deployed API
 // (open it with ?api=https://...). Ctrl-C stops both.
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { serveDemo } from "./demo-server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const demoDir = fileURLToPath(new URL("../demo/", import.meta.url));
 
 const argv = process.argv.slice(2);
 const split = argv.indexOf("--");
@@ -31,46 +28,16 @@ const host = values.host;
 const origin = `http://${host}:${port}`;
 const api = `http://${host}:${apiPort}`;
 
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-};
-// The page only talks to the API (any http/https origin, since it is configurable).
-const CSP =
-  "default-src 'self'; connect-src http: https:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url ?? "/", origin).pathname;
-  const file = normalize(join(demoDir, path === "/" ? "index.html" : decodeURIComponent(path)));
-  const type = TYPES[extname(file)];
-  if ((req.method !== "GET" && req.method !== "HEAD") || !file.startsWith(demoDir) || !type) {
-    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
-    return;
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, {
-      "content-type": type,
-      "cache-control": "no-store",
-      "content-security-policy": CSP,
-      "x-content-type-options": "nosniff",
-    });
-    res.end(req.method === "HEAD" ? undefined : body);
-  } catch {
-    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
-  }
-});
-
-server.on("error", (err) => {
+let server;
+try {
+  server = await serveDemo({ host, port });
+} catch (err) {
   console.error(`demo: cannot serve on ${origin}: ${err.message}`);
-  stop(1);
-});
-server.listen(port, host, () => {
-  const page = apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
-  console.log(`demo: page on ${page}`);
-  if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${origin}`);
-});
+  process.exit(1);
+}
+const page = apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
+console.log(`demo: page on ${page}`);
+if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${origin}`);
 
 let dev = null;
 let stopping = false;
