@@ -36,7 +36,12 @@ const userShape = {
 
 const tokenPairShape = {
   token: doc(z.string(), "Access token: a JWT signed with JWT_ALG, valid for TOKEN_TTL"),
-  refresh_token: doc(z.string(), "Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL"),
+  refresh_token: z.optional(
+    doc(
+      z.string(),
+      'Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL. Absent with `refresh_transport: "cookie"`: it is then in the HttpOnly `__Secure-refresh_token` cookie (Path=/token)',
+    ),
+  ),
   expires_in: doc(z.int().check(z.positive()), "Lifetime of `token` in seconds"),
 };
 
@@ -130,6 +135,8 @@ type Route = {
   };
   /** Codes this route raises itself; those of its access level, body and D1 use are added. */
   errors?: Code[];
+  /** Accepts the refresh cookie instead of a body field (POST /token/refresh). */
+  cookie?: true;
   /** False for routes that never touch D1 (and so never answer 503 for it). */
   database?: false;
 };
@@ -197,11 +204,12 @@ const ROUTES: Route[] = [
     tag: "Sessions",
     summary: "Trade a refresh token for a new token pair",
     description:
-      "Rotation: the refresh token sent is spent. Presenting a spent one again revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
+      'Rotation: the refresh token sent is spent. Presenting a spent one again revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token. Without `refresh_token` in the body the `__Secure-refresh_token` cookie is used and replaced by a new one (never the body, whatever `refresh_transport` says); such a request must be `application/json` from an origin in CORS_ORIGINS (or the PUBLIC_URL origin, or `Sec-Fetch-Site: same-origin`), else 403 forbidden. `refresh_transport: "cookie"` with no cookie: 401 invalid_token.',
     access: "public",
+    cookie: true,
     body: { schema: "RefreshBody" },
     ok: { status: 200, description: "A new token pair", json: "TokenPair", cacheControl: "no-store" },
-    errors: ["invalid_token", "rate_limited"],
+    errors: ["invalid_token", "forbidden", "rate_limited"],
   },
   {
     method: "post",
@@ -209,6 +217,7 @@ const ROUTES: Route[] = [
     operationId: "logout",
     tag: "Sessions",
     summary: "Revoke the current session",
+    description: "Also clears the refresh cookie (`Max-Age=0`, Path=/token).",
     access: "session",
     ok: { status: 204, description: "Revoked" },
   },
@@ -218,6 +227,7 @@ const ROUTES: Route[] = [
     operationId: "logoutAll",
     tag: "Sessions",
     summary: "Revoke every session of the user",
+    description: "Also clears the refresh cookie (`Max-Age=0`, Path=/token).",
     access: "session",
     ok: { status: 204, description: "All revoked" },
   },
@@ -423,6 +433,13 @@ const SECURITY_SCHEMES = {
     name: "x-access-token",
     description: "The same access token in the tutorial's header",
   },
+  refreshCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "__Secure-refresh_token",
+    description:
+      'The refresh token set by register, login, password change or refresh when asked with `refresh_transport: "cookie"`: HttpOnly, Secure, SameSite=COOKIE_SAMESITE, Path=/token, Max-Age=REFRESH_TTL. Only POST /token/refresh reads it.',
+  },
 } as const;
 
 const ACCESS_CODES: Record<Access, Code[]> = {
@@ -534,6 +551,8 @@ function operation(route: Route): Json {
     summary: route.summary,
     ...(route.description && { description: route.description }),
     ...(route.access !== "public" && { security: [{ bearer: [] }, { accessToken: [] }] }),
+    // No security (a refresh_token in the body) or the refresh cookie.
+    ...(route.cookie && { security: [{}, { refreshCookie: [] }] }),
     ...(parameters.length > 0 && { parameters }),
     ...(route.body && {
       requestBody: {
