@@ -92,38 +92,7 @@ async function call(method, path, options = {}) {
   if (session.token && clientFor(base).accessToken && session.token !== clientFor(base).accessToken) {
     // The client refreshed on its own (a 401, or another tab): show the new token.
     session.token = clientFor(base).accessToken ?? null;
-    /**
-     * The email in an access token, for display only (the API checks the token, not us).
-     * @param {string} token
-     */
-    function emailOf(token) {
-      try {
-        const payload = token.split(".")[1] ?? "";
-        const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
-        return typeof claims.email === "string" ? claims.email : null;
-      } catch {
-        return null;
-      }
-    }
-
-    /** Cookie mode: a reload keeps the session, restored from the cookie by one refresh. */
-    async function restore() {
-      if (transport !== "cookie") return;
-      const client = clientFor(apiBase());
-      try {
-        if (!(await client.refresh()) || !client.accessToken) return;
-      } catch {
-        return; // API unreachable: the page starts signed out
-      }
-      Object.assign(session, { token: client.accessToken, user: emailOf(client.accessToken) });
-      renderSession();
-    }
-
     renderSession();
-    document.body.dataset.ready = "false";
-    void restore().finally(() => {
-      document.body.dataset.ready = "true";
-    });
   }
 
   const text = await res.text();
@@ -250,74 +219,12 @@ function remember(data) {
   if (typeof d.refresh_token === "string") session.refreshToken = d.refresh_token;
   if (typeof d.expires_in === "number") session.expiresIn = d.expires_in;
   if (typeof d.email === "string") session.user = d.email;
-  /**
-   * The email in an access token, for display only (the API checks the token, not us).
-   * @param {string} token
-   */
-  function emailOf(token) {
-    try {
-      const payload = token.split(".")[1] ?? "";
-      const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
-      return typeof claims.email === "string" ? claims.email : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Cookie mode: a reload keeps the session, restored from the cookie by one refresh. */
-  async function restore() {
-    if (transport !== "cookie") return;
-    const client = clientFor(apiBase());
-    try {
-      if (!(await client.refresh()) || !client.accessToken) return;
-    } catch {
-      return; // API unreachable: the page starts signed out
-    }
-    Object.assign(session, { token: client.accessToken, user: emailOf(client.accessToken) });
-    renderSession();
-  }
-
   renderSession();
-  document.body.dataset.ready = "false";
-  void restore().finally(() => {
-    document.body.dataset.ready = "true";
-  });
 }
 
 function forget() {
   Object.assign(session, { token: null, refreshToken: null, expiresIn: null, user: null });
-  /**
-   * The email in an access token, for display only (the API checks the token, not us).
-   * @param {string} token
-   */
-  function emailOf(token) {
-    try {
-      const payload = token.split(".")[1] ?? "";
-      const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
-      return typeof claims.email === "string" ? claims.email : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Cookie mode: a reload keeps the session, restored from the cookie by one refresh. */
-  async function restore() {
-    if (transport !== "cookie") return;
-    const client = clientFor(apiBase());
-    try {
-      if (!(await client.refresh()) || !client.accessToken) return;
-    } catch {
-      return; // API unreachable: the page starts signed out
-    }
-    Object.assign(session, { token: client.accessToken, user: emailOf(client.accessToken) });
-    renderSession();
-  }
-
   renderSession();
-  document.body.dataset.ready = "false";
-  void restore().finally(() => {
-    document.body.dataset.ready = "true";
-  });
 }
 
 /** @param {string | null} token */

@@ -95,6 +95,11 @@ describe("cookie transport in Chromium (app.example.test + api.example.test)", (
     const before = (await refreshCookie())?.value;
     expect(before).toBeDefined();
 
+    // Every request that reaches the refresh route, with the page that made it.
+    const refreshes: string[] = [];
+    context.on("request", (req) => {
+      if (req.url().endsWith("/token/refresh")) refreshes.push(`${req.method()} ${req.frame().url()}`);
+    });
     const hostile = await open(evil);
     // The evil page's own start-up refresh was refused by CORS: it is signed out.
     expect(await hostile.textContent("#session-user")).toBe("signed out");
@@ -122,7 +127,7 @@ describe("cookie transport in Chromium (app.example.test + api.example.test)", (
     expect(await hostile.evaluate(() => document.cookie)).toBe("");
 
     // Nothing was rotated or revoked: the app's session carries on with the same cookie.
-    expect((await refreshCookie())?.value).toBe(before);
+    expect((await refreshCookie())?.value, refreshes.join("\n")).toBe(before);
     expect((await act(page, () => page.click("#me"))).title).toBe("GET /me → 200 OK");
     await hostile.close();
     await page.close();
