@@ -1,9 +1,12 @@
-// `npm run demo -- [--port 5173] [--api-port 8787] [--host localhost] [--no-api] [-- <npm run dev flags>]`
+// `npm run demo -- [--port 5173] [--api-port 8787] [--host localhost] [--no-api]
+//   [--tls-key key.pem --tls-cert cert.pem] [-- <npm run dev flags>]`
 // Serves demo/ on its own origin and starts the API with `npm run dev`, with CORS_ORIGINS
-// set to exactly that origin. Flags after a second `--` go to `npm run dev` (--persist-to,
+// set to exactly that origin. With --tls-key/--tls-cert both are served over HTTPS and the
+// API allows credentials, so the page uses the HttpOnly refresh cookie. Flags after a second `--` go to `npm run dev` (--persist-to,
 // --inspector-port, ...). --no-api serves the page only, e.g. against a deployed API
 // (open it with ?api=https://...). Ctrl-C stops both.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { serveDemo } from "./demo-server.mjs";
@@ -19,23 +22,45 @@ const { values } = parseArgs({
     "api-port": { type: "string", default: "8787" },
     host: { type: "string", default: "localhost" },
     "no-api": { type: "boolean", default: false },
+    "tls-key": { type: "string" },
+    "tls-cert": { type: "string" },
   },
 });
+if (Boolean(values["tls-key"]) !== Boolean(values["tls-cert"])) {
+  console.error("demo: --tls-key and --tls-cert go together");
+  process.exit(2);
+}
 const devFlags = split === -1 ? [] : argv.slice(split + 1);
 const port = Number(values.port);
 const apiPort = Number(values["api-port"]);
 const host = values.host;
-const origin = `http://${host}:${port}`;
-const api = `http://${host}:${apiPort}`;
+const tls = values["tls-key"] && { key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]) };
+const scheme = tls ? "https" : "http";
+const origin = `${scheme}://${host}:${port}`;
+const api = `${scheme}://${host}:${apiPort}`;
+// HTTPS: wrangler serves the API with the same certificate, and the page's credentialed
+// requests (the refresh cookie) need CORS_CREDENTIALS.
+const httpsFlags = tls
+  ? [
+      "--local-protocol",
+      "https",
+      "--https-key-path",
+      values["tls-key"],
+      "--https-cert-path",
+      values["tls-cert"],
+      "--var",
+      "CORS_CREDENTIALS:true",
+    ]
+  : [];
 
 let server;
 try {
-  server = await serveDemo({ host, port });
+  server = await serveDemo({ host, port, tls: tls || undefined });
 } catch (err) {
   console.error(`demo: cannot serve on ${origin}: ${err.message}`);
   process.exit(1);
 }
-const page = apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
+const page = !tls && apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
 console.log(`demo: page on ${page}`);
 if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${origin}`);
 
@@ -44,7 +69,19 @@ let stopping = false;
 if (!values["no-api"]) {
   dev = spawn(
     "npm",
-    ["run", "dev", "--", "--port", String(apiPort), "--ip", host, "--var", `CORS_ORIGINS:${origin}`, ...devFlags],
+    [
+      "run",
+      "dev",
+      "--",
+      "--port",
+      String(apiPort),
+      "--ip",
+      host,
+      "--var",
+      `CORS_ORIGINS:${origin}`,
+      ...httpsFlags,
+      ...devFlags,
+    ],
     // Its own process group, so stopping reaches wrangler and workerd behind npm's `sh -c`;
     // no stdin, since a background group that reads the terminal gets stopped.
     {
