@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ["test/e2e/**/*.test.ts"],
     environment: "node",
-    globalSetup: ["./test/e2e/servers.ts"],
+    globalSetup: ["./test/e2e/servers.ts", "./test/e2e/sites.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -1,6 +1,10 @@
-// The demo client: plain fetch calls from this page's origin to the API's origin.
-// Tokens live in memory only (a reload signs you out); every API value reaches the
-// page through textContent, never as HTML.
+// The demo: calls from this page's origin to the API's origin through the project's
+// client (/client.js, client/index.ts bundled), which attaches the access token and
+// refreshes it on 401. Over HTTPS the refresh token travels in an HttpOnly cookie this
+// page can never read (refresh_transport "cookie"), so a reload stays signed in; over
+// plain http browsers drop Secure cookies, so the page keeps it in memory ("body").
+// Every API value reaches the page through textContent, never as HTML.
+import { createAuthClient, memoryStore } from "./client.js";
 
 const DEFAULT_API = "http://localhost:8787";
 const TIMEOUT_MS = 15_000;
@@ -16,6 +20,24 @@ const SESSION_ROUTES = ["/me", "/token/refresh", "/logout"];
 const session = { token: null, refreshToken: null, expiresIn: null, user: null, verified: null };
 let seq = 0;
 
+/** @type {import("./client.js").Transport} */
+const transport =
+  new URLSearchParams(location.search).get("transport") === "body" || location.protocol !== "https:"
+    ? "body"
+    : "cookie";
+const store = memoryStore();
+/** @type {{ base: string, client: ReturnType<typeof createAuthClient> } | null} */
+let current = null;
+
+/** The client for the API base URL in the input, made anew when the URL changes. */
+function clientFor(/** @type {string} */ base) {
+  if (current?.base !== base) {
+    current?.client.close();
+    current = { base, client: createAuthClient({ baseUrl: base, transport, store, onSignedOut: forget }) };
+  }
+  return current.client;
+}
+
 /** @param {string} id */
 function el(id) {
   const found = document.getElementById(id);
@@ -26,6 +48,10 @@ function el(id) {
 const apiInput = /** @type {HTMLInputElement} */ (el("api-base"));
 apiInput.value = new URLSearchParams(location.search).get("api") ?? DEFAULT_API;
 el("page-origin").textContent = location.origin;
+el("transport").textContent =
+  transport === "cookie"
+    ? "cookie: the refresh token is in an HttpOnly cookie this page cannot read"
+    : "body: the refresh token is kept in this page's memory";
 
 function apiBase() {
   return apiInput.value.trim().replace(/\/+$/, "");
@@ -47,22 +73,26 @@ async function call(method, path, options = {}) {
   /** @type {Record<string, string>} */
   const headers = {};
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  if (options.auth && session.token) headers.Authorization = `Bearer ${session.token}`;
 
   /** @type {Response} */
   let res;
   try {
-    res = await fetch(`${base}${path}`, {
+    // The client adds the access token (refreshing it first when needed) and, in
+    // cookie mode, credentials: "include".
+    res = await clientFor(base).fetch(path, {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      // This API uses bearer tokens, never cookies: credentialed CORS is not supported.
-      credentials: "omit",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (err) {
     await showFailure(id, label, base, err);
     return null;
+  }
+  if (session.token && clientFor(base).accessToken && session.token !== clientFor(base).accessToken) {
+    // The client refreshed on its own (a 401, or another tab): show the new token.
+    session.token = clientFor(base).accessToken ?? null;
+    renderSession();
   }
 
   const text = await res.text();
@@ -232,7 +262,11 @@ function renderSession() {
   const expiry = session.expiresIn === null ? "" : `, expires in ${session.expiresIn} s`;
   el("session-token").textContent = session.token ? `${preview(session.token)}${expiry}` : "none";
   el("session-refresh").textContent =
-    session.token && !session.refreshToken ? "not issued by this API" : preview(session.refreshToken);
+    transport === "cookie" && session.token
+      ? "in an HttpOnly cookie (hidden from this page)"
+      : session.token && !session.refreshToken
+        ? "not issued by this API"
+        : preview(session.refreshToken);
 }
 
 /**
@@ -259,7 +293,7 @@ function onClick(id, handler) {
 }
 
 onSubmit("register-form", async (fields) => {
-  const res = await call("POST", "/register", { body: fields });
+  const res = await call("POST", "/register", { body: { ...fields, refresh_transport: transport } });
   if (res?.status === 201) {
     remember(res.data);
     const loginEmail = /** @type {HTMLInputElement} */ (el("login-form").querySelector("[name=email]"));
@@ -268,7 +302,7 @@ onSubmit("register-form", async (fields) => {
 });
 
 onSubmit("login-form", async (fields) => {
-  const res = await call("POST", "/login", { body: fields });
+  const res = await call("POST", "/login", { body: { ...fields, refresh_transport: transport } });
   if (res?.status === 200) remember(res.data);
   if (res?.status === 403) awaitSecondFactor(res.data);
 });
@@ -293,7 +327,8 @@ onClick("resend", async () => {
 });
 
 onClick("refresh", async () => {
-  const res = await call("POST", "/token/refresh", { body: { refresh_token: session.refreshToken ?? "" } });
+  const body = transport === "cookie" ? { refresh_transport: "cookie" } : { refresh_token: session.refreshToken ?? "" };
+  const res = await call("POST", "/token/refresh", { body });
   if (res?.status === 200) remember(res.data);
 });
 
@@ -393,15 +428,29 @@ async function getAssertion(options) {
   }
 }
 
+/**
+ * The email in an access token, for display only (the API checks the token, not us).
+ * @param {string} token
+ */
+function emailOf(token) {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof claims.email === "string" ? claims.email : null;
+  } catch {
+    return null;
+  }
+}
+
 onClick("mfa-code", async () => {
   const res = await call("POST", "/login/mfa", {
-    body: { mfa_token: mfaToken ?? "", code: input("factor-code").value },
+    body: { mfa_token: mfaToken ?? "", code: input("factor-code").value, refresh_transport: transport },
   });
   if (res?.status === 200) remember(res.data);
 });
 
 onClick("mfa-recovery", async () => {
-  const body = { mfa_token: mfaToken ?? "", recovery_code: input("factor-code").value };
+  const body = { mfa_token: mfaToken ?? "", recovery_code: input("factor-code").value, refresh_transport: transport };
   const res = await call("POST", "/login/mfa", { body });
   if (res?.status === 200) remember(res.data);
 });
@@ -411,7 +460,9 @@ onClick("mfa-passkey", async () => {
   if (options?.status !== 200) return;
   const webauthn = await getAssertion(/** @type {{ options: unknown }} */ (options.data).options);
   if (!webauthn) return;
-  const res = await call("POST", "/login/mfa", { body: { mfa_token: mfaToken ?? "", webauthn } });
+  const res = await call("POST", "/login/mfa", {
+    body: { mfa_token: mfaToken ?? "", webauthn, refresh_transport: transport },
+  });
   if (res?.status === 200) remember(res.data);
 });
 
@@ -421,7 +472,7 @@ onClick("passkey-login", async () => {
   const { options, challenge_id } = /** @type {{ options: unknown, challenge_id: string }} */ (start.data);
   const response = await getAssertion(options);
   if (!response) return;
-  const res = await call("POST", "/login/passkey", { body: { challenge_id, response } });
+  const res = await call("POST", "/login/passkey", { body: { challenge_id, response, refresh_transport: transport } });
   if (res?.status === 200) remember(res.data);
 });
 
@@ -470,4 +521,21 @@ onClick("totp-disable", async () => {
   await renderFactors();
 });
 
+/** Cookie mode: a reload keeps the session, restored from the cookie by one refresh. */
+async function restore() {
+  if (transport !== "cookie") return;
+  const client = clientFor(apiBase());
+  try {
+    if (!(await client.refresh()) || !client.accessToken) return;
+  } catch {
+    return; // API unreachable: the page starts signed out
+  }
+  Object.assign(session, { token: client.accessToken, user: emailOf(client.accessToken) });
+  renderSession();
+}
+
 renderSession();
+document.body.dataset.ready = "false";
+void restore().finally(() => {
+  document.body.dataset.ready = "true";
+});

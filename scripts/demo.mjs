@@ -1,18 +1,18 @@
-// `npm run demo -- [--port 5173] [--api-port 8787] [--host localhost] [--no-api] [-- <npm run dev flags>]`
+// `npm run demo -- [--port 5173] [--api-port 8787] [--host localhost] [--no-api]
+//   [--tls-key key.pem --tls-cert cert.pem] [-- <npm run dev flags>]`
 // Serves demo/ on its own origin and starts the API with `npm run dev`, with CORS_ORIGINS
-// set to exactly that origin. Flags after a second `--` go to `npm run dev` (--persist-to,
+// set to exactly that origin. With --tls-key/--tls-cert both are served over HTTPS and the
+// API allows credentials, so the page uses the HttpOnly refresh cookie. Flags after a second `--` go to `npm run dev` (--persist-to,
 // --inspector-port, ...). --no-api serves the page only, e.g. against a deployed API
 // (open it with ?api=https://...). Ctrl-C stops both.
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import { extname, join, normalize } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { serveDemo } from "./demo-server.mjs";
 import { canListen } from "./ports.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const demoDir = fileURLToPath(new URL("../demo/", import.meta.url));
 
 const argv = process.argv.slice(2);
 const split = argv.indexOf("--");
@@ -23,19 +23,41 @@ const { values } = parseArgs({
     "api-port": { type: "string", default: "8787" },
     host: { type: "string", default: "localhost" },
     "no-api": { type: "boolean", default: false },
+    "tls-key": { type: "string" },
+    "tls-cert": { type: "string" },
   },
 });
+if (Boolean(values["tls-key"]) !== Boolean(values["tls-cert"])) {
+  console.error("demo: --tls-key and --tls-cert go together");
+  process.exit(2);
+}
 const devFlags = split === -1 ? [] : argv.slice(split + 1);
 const port = Number(values.port);
 const apiPort = Number(values["api-port"]);
 const host = values.host;
-const origin = `http://${host}:${port}`;
-const api = `http://${host}:${apiPort}`;
+const tls = values["tls-key"] && { key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]) };
+const scheme = tls ? "https" : "http";
+const origin = `${scheme}://${host}:${port}`;
+const api = `${scheme}://${host}:${apiPort}`;
 // Passkeys need a domain as RP ID, never an IP address: on a loopback IP the page is
 // also allowed as http://localhost:<port>, the origin its passkeys are made on.
 const isIp = /^[\d.]+$|:/.test(host);
 const rpId = isIp ? "localhost" : host;
-const pageOrigins = isIp ? [origin, `http://localhost:${port}`] : [origin];
+const pageOrigins = isIp ? [origin, `${scheme}://localhost:${port}`] : [origin];
+// HTTPS: wrangler serves the API with the same certificate, and the page's credentialed
+// requests (the refresh cookie) need CORS_CREDENTIALS.
+const httpsFlags = tls
+  ? [
+      "--local-protocol",
+      "https",
+      "--https-key-path",
+      values["tls-key"],
+      "--https-cert-path",
+      values["tls-cert"],
+      "--var",
+      "CORS_CREDENTIALS:true",
+    ]
+  : [];
 
 // Both ports are checked before anything starts, so a busy one gets a plain answer.
 const busy = [];
@@ -52,47 +74,16 @@ if (busy.length > 0) {
   process.exit(1);
 }
 
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-};
-// The page only talks to the API (any http/https origin, since it is configurable).
-const CSP =
-  "default-src 'self'; connect-src http: https:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url ?? "/", origin).pathname;
-  const file = normalize(join(demoDir, path === "/" ? "index.html" : decodeURIComponent(path)));
-  const type = TYPES[extname(file)];
-  if ((req.method !== "GET" && req.method !== "HEAD") || !file.startsWith(demoDir) || !type) {
-    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
-    return;
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, {
-      "content-type": type,
-      "cache-control": "no-store",
-      "content-security-policy": CSP,
-      "x-content-type-options": "nosniff",
-    });
-    res.end(req.method === "HEAD" ? undefined : body);
-  } catch {
-    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
-  }
-});
-
-server.on("error", (err) => {
-  const hint = err.code === "EADDRINUSE" ? `; choose another port with npm run demo -- --port ${port + 1}` : "";
-  console.error(`demo: cannot serve on ${origin}: ${err.message}${hint}`);
-  stop(1);
-});
-server.listen(port, host, () => {
-  const page = apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
-  console.log(`demo: page on ${page}`);
-  if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${pageOrigins.join(",")}`);
-});
+let server;
+try {
+  server = await serveDemo({ host, port, tls: tls || undefined });
+} catch (err) {
+  console.error(`demo: cannot serve on ${origin}: ${err.message}`);
+  process.exit(1);
+}
+const page = !tls && apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
+console.log(`demo: page on ${page}`);
+if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${pageOrigins.join(",")}`);
 
 let dev = null;
 let stopping = false;
@@ -113,6 +104,7 @@ if (!values["no-api"]) {
       `WEBAUTHN_ORIGINS:${pageOrigins.join(",")}`,
       "--var",
       `WEBAUTHN_RP_ID:${rpId}`,
+      ...httpsFlags,
       ...devFlags,
     ],
     // Its own process group, so stopping reaches wrangler and workerd behind npm's `sh -c`;

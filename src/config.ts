@@ -35,7 +35,16 @@ export type Config = {
   webauthn: WebAuthnConfig;
   /** Mail delivery and the links in it (src/mail/). */
   mail: MailConfig;
+  /** Attributes of the refresh-token cookie (`refresh_transport: "cookie"`). */
+  cookie: CookieSettings;
+  /** `PUBLIC_URL`'s origin, when set: a same-origin deployment's own pages. */
+  publicOrigin: string | undefined;
 };
+
+/** `COOKIE_SAMESITE`, `COOKIE_DOMAIN`, `COOKIE_PARTITIONED`. */
+export type CookieSettings = { sameSite: SameSite; domain: string | undefined; partitioned: boolean };
+export const SAME_SITE = ["Lax", "Strict", "None"] as const;
+export type SameSite = (typeof SAME_SITE)[number];
 
 /** How mail goes out (`MAIL_TRANSPORT`), and what every mail and link is built from. */
 export type MailConfig = {
@@ -101,7 +110,10 @@ type RawEnv = Partial<
     | "MFA_ENCRYPTION_KEY"
     | "WEBAUTHN_RP_ID"
     | "WEBAUTHN_RP_NAME"
-    | "WEBAUTHN_ORIGINS",
+    | "WEBAUTHN_ORIGINS"
+    | "COOKIE_SAMESITE"
+    | "COOKIE_DOMAIN"
+    | "COOKIE_PARTITIONED",
     unknown
   >
 >;
@@ -142,6 +154,9 @@ export function readConfig(env: RawEnv): Config {
   };
   const isTest = env.ENVIRONMENT === "test";
   const appName = check(() => readAppName(env));
+  // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
+  // keeps its own copy (readCors), since it runs before the configuration is enforced.
+  const cors = check(() => parseCors(env));
   const config: Config = {
     signing: check(() => readSigning(env)),
     issuer: optional(env.JWT_ISSUER),
@@ -178,10 +193,10 @@ export function readConfig(env: RawEnv): Config {
       origins: parseWebAuthnOrigins(setting(env.WEBAUTHN_ORIGINS, defaultOf("WEBAUTHN_ORIGINS"))),
     })),
     mail: check(() => readMail(env, appName)),
+    // (With invalid CORS settings the cookie is checked against none: that problem is reported already.)
+    cookie: check(() => parseCookie(env, cors ?? { origins: "*", credentials: false })),
+    publicOrigin: publicOriginOf(setting(env.PUBLIC_URL, defaultOf("PUBLIC_URL"))),
   };
-  // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
-  // keeps its own copy (readCors), since it runs before the configuration is enforced.
-  check(() => parseCors(env));
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.bcryptCost < 10)
     console.warn(`BCRYPT_COST ${config.bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
@@ -289,6 +304,43 @@ function parseSmtpUrl(value: unknown): SmtpServer {
     secure,
     credentials: username ? { username, password: decodeURIComponent(url.password) } : undefined,
   };
+}
+
+/** SameSite=None sends the cookie on requests from every site, so it is allowed only
+ * when CORS lets exactly the listed origins in with credentials; the CSRF check then
+ * accepts only those origins. */
+function parseCookie(env: RawEnv, cors: Cors): CookieSettings {
+  const sameSite = setting(env.COOKIE_SAMESITE, defaultOf("COOKIE_SAMESITE"));
+  if (!(SAME_SITE as readonly string[]).includes(sameSite)) {
+    throw new ConfigError(`COOKIE_SAMESITE "${sameSite}" must be one of ${SAME_SITE.join(", ")}`);
+  }
+  if (sameSite === "None" && !(cors.credentials && cors.origins !== "*")) {
+    throw new ConfigError("COOKIE_SAMESITE=None needs CORS_CREDENTIALS=true and an explicit CORS_ORIGINS allowlist");
+  }
+  const domain = optional(env.COOKIE_DOMAIN)?.toLowerCase();
+  // A host name only: no scheme, port, path or leading dot (browsers ignore the dot anyway).
+  if (
+    domain !== undefined &&
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(domain)
+  ) {
+    throw new ConfigError(
+      `COOKIE_DOMAIN "${domain}" must be a host name like example.com (no scheme, port or dot in front)`,
+    );
+  }
+  const partitioned = parseBool("COOKIE_PARTITIONED", setting(env.COOKIE_PARTITIONED, defaultOf("COOKIE_PARTITIONED")));
+  return { sameSite: sameSite as SameSite, domain, partitioned };
+}
+
+/** `PUBLIC_URL`'s origin (`https://auth.example.com`), or undefined when it is empty.
+ * An invalid PUBLIC_URL is reported by `readMail`, which checks it whenever it is set. */
+function publicOriginOf(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.protocol === "https:" || url.protocol === "http:") return url.origin;
+  } catch {
+    // empty or invalid
+  }
+  return undefined;
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();

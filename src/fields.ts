@@ -130,3 +130,15 @@ export const newPassword = (field: string) =>
 
 /** A password being checked, not set: any non-empty string. */
 export const password = (field: string) => text(field).check(z.minLength(1, REQUIRED));
+
+/** Where a response puts the refresh token: `"body"` (the default, as the tutorial's
+ * clients expect) or `"cookie"` (an HttpOnly cookie page scripts cannot read; see
+ * `deliverTokens` in src/middleware/refresh-cookie.ts). */
+export const refreshTransport = () =>
+  z
+    ._default(z.enum(["cookie", "body"], { error: 'refresh_transport must be "cookie" or "body"' }), "body")
+    .check(
+      z.describe(
+        'Where the refresh token goes: "body" (in the JSON answer) or "cookie" (the HttpOnly __Secure-refresh_token cookie, Path=/token; for browsers)',
+      ),
+    );

@@ -51,7 +51,12 @@ export const userShape = {
 
 export const tokenPairShape = {
   token: doc(z.string(), "Access token: a JWT signed with JWT_ALG, valid for TOKEN_TTL"),
-  refresh_token: doc(z.string(), "Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL"),
+  refresh_token: z.optional(
+    doc(
+      z.string(),
+      'Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL. Absent with `refresh_transport: "cookie"`: it is then in the HttpOnly `__Secure-refresh_token` cookie (Path=/token)',
+    ),
+  ),
   expires_in: doc(z.int().check(z.positive()), "Lifetime of `token` in seconds"),
 };
 
@@ -224,6 +229,8 @@ export type RouteDoc = {
   /** Codes the route's own checks answer, `invalid_input` from its validator among them.
    * Those of its access level, of having a body, of D1 and of any route are added. */
   errors?: ErrorCode[];
+  /** Accepts the refresh cookie instead of a body field (POST /token/refresh). */
+  cookie?: true;
   /** False for routes that never touch D1 (and so never answer 503 for it). */
   database?: false;
 };
@@ -258,6 +265,13 @@ const SECURITY_SCHEMES = {
     in: "header",
     name: "x-access-token",
     description: "The same access token in the tutorial's header",
+  },
+  refreshCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "__Secure-refresh_token",
+    description:
+      'The refresh token set by register, login, password change or refresh when asked with `refresh_transport: "cookie"`: HttpOnly, Secure, SameSite=COOKIE_SAMESITE, Path=/token, Max-Age=REFRESH_TTL. Only POST /token/refresh reads it.',
   },
 } as const;
 
@@ -374,6 +388,8 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     summary: route.summary,
     ...(route.description && { description: route.description }),
     ...(route.access !== "public" && { security: [{ bearer: [] }, { accessToken: [] }] }),
+    // No security (a refresh_token in the body) or the refresh cookie.
+    ...(route.cookie && { security: [{}, { refreshCookie: [] }] }),
     ...(parameters.length > 0 && { parameters }),
     ...(requestBody && { requestBody }),
     responses,

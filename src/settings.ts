@@ -194,6 +194,27 @@ export const SETTINGS = [
       "Comma-separated exact origins of the pages that create and use passkeys (checked against `clientDataJSON`), each on `WEBAUTHN_RP_ID` or a subdomain of it",
   },
   {
+    name: "COOKIE_SAMESITE",
+    kind: "var",
+    default: "Lax",
+    meaning:
+      'SameSite of the refresh-token cookie (`refresh_transport: "cookie"`): `Lax` when the app and the API share a site (`app.example.com` + `api.example.com`), `Strict`, or `None` for another site (needs `CORS_CREDENTIALS=true` and a `CORS_ORIGINS` list)',
+  },
+  {
+    name: "COOKIE_DOMAIN",
+    kind: "var",
+    default: "",
+    meaning:
+      "Domain of the refresh-token cookie; empty (the default) means the API's host only. A host name, no scheme, port or leading dot",
+  },
+  {
+    name: "COOKIE_PARTITIONED",
+    kind: "var",
+    default: "false",
+    meaning:
+      "`true` adds CHIPS' `Partitioned` attribute to the refresh-token cookie, for an API used in a third-party context",
+  },
+  {
     name: "ENVIRONMENT",
     kind: "internal",
     meaning: "`test` lets the test suite use a low `BCRYPT_COST`; the worker logs a warning whenever it takes effect",

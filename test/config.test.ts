@@ -36,6 +36,8 @@ describe("readConfig", () => {
         cooldownSeconds: 60,
         requireVerification: false,
       },
+      cookie: { sameSite: "Lax", domain: undefined, partitioned: false },
+      publicOrigin: undefined,
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });

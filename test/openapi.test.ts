@@ -109,6 +109,18 @@ describe("GET /openapi.json", () => {
     expect(wrongMethod.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
   });
 
+  it("documents refresh_transport on every route that issues a refresh token", async () => {
+    const doc = await fetchDocument();
+    const schemas = doc.components.schemas as Record<string, { properties: Record<string, unknown> }>;
+    for (const name of ["RegisterBody", "LoginBody", "RefreshBody", "ChangePasswordBody"]) {
+      expect(schemas[name]?.properties.refresh_transport, name).toMatchObject({
+        enum: ["cookie", "body"],
+        default: "body",
+        description: expect.stringContaining("HttpOnly"),
+      });
+    }
+  });
+
   it("describes request bodies with the zod schemas the routes validate with", async () => {
     const doc = await fetchDocument();
     const asInput = (schema: z.ZodMiniType) => {
@@ -127,6 +139,7 @@ describe("GET /openapi.json", () => {
     expect(doc.components.securitySchemes).toMatchObject({
       bearer: { type: "http", scheme: "bearer" },
       accessToken: { type: "apiKey", in: "header", name: "x-access-token" },
+      refreshCookie: { type: "apiKey", in: "cookie", name: "__Secure-refresh_token" },
     });
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
@@ -138,9 +151,13 @@ describe("GET /openapi.json", () => {
         expect(documented, `${name} answers ${res.status}`).toBeDefined();
         const code = res.status >= 400 ? (await errorOf(res)).code : undefined;
         if (code) expect(documented?.content?.["application/json"]?.examples, name).toHaveProperty(code);
-        expect(operation.security, name).toEqual(
-          code === "token_required" ? [{ bearer: [] }, { accessToken: [] }] : undefined,
-        );
+        const expected =
+          name === "POST /token/refresh"
+            ? [{}, { refreshCookie: [] }]
+            : code === "token_required"
+              ? [{ bearer: [] }, { accessToken: [] }]
+              : undefined;
+        expect(operation.security, name).toEqual(expected);
       }
     }
   });

@@ -41,7 +41,8 @@ export async function requireSecondFactor(
 }
 
 /** Starts a session for `user` after every factor checked out, with `amr` (RFC 8176)
- * in its access token, and answers the `/login` body. Forgets the email's failed
+ * in its access token; returns the `/login` body (the route delivers it, see
+ * `deliverTokens` for where the refresh token goes). Forgets the email's failed
  * logins when `hadFailures`. An unverified address under REQUIRE_EMAIL_VERIFICATION is
  * 403 `email_not_verified`, as at POST /login. */
 export async function completeLogin(c: Context<AppEnv>, user: User, amr: string[], hadFailures: boolean) {
@@ -61,5 +62,5 @@ export async function completeLogin(c: Context<AppEnv>, user: User, amr: string[
     ...(hadFailures ? [clearFailures(db, user.email)] : []),
   ]);
   c.header("Cache-Control", "no-store");
-  return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, amr)), 200);
+  return signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, amr));
 }

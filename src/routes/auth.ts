@@ -11,10 +11,11 @@ import { insertFirstToken, insertSession } from "../db/sessions";
 import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password } from "../fields";
+import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password, refreshTransport } from "../fields";
 import { afterResponse } from "../mail/send";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import { deliverTokens } from "../middleware/refresh-cookie";
 import { describe, named, signedInJson } from "../openapi";
 import { verificationFor } from "./email";
 
@@ -25,6 +26,7 @@ export const registerBody = named(
     lastName: name("lastName"),
     email: newEmail(),
     password: newPassword("password"),
+    refresh_transport: refreshTransport(),
   }),
 );
 
@@ -33,6 +35,7 @@ export const loginBody = named(
   z.object({
     email: email(),
     password: password("password"),
+    refresh_transport: refreshTransport(),
   }),
 );
 
@@ -70,7 +73,7 @@ export const auth = new Hono<AppEnv>()
     jsonBody(registerBody),
     rateLimit("REGISTER_RATE_LIMIT"),
     async (c) => {
-      const { firstName, lastName, email, password } = c.req.valid("json");
+      const { firstName, lastName, email, password, refresh_transport } = c.req.valid("json");
       const { config, db } = c.var;
       const passwordHash = await hashPassword(password, config.bcryptCost);
       const now = new Date();
@@ -100,7 +103,8 @@ export const auth = new Hono<AppEnv>()
       if (verification) afterResponse(c, "verify_mail_failed", () => verification.send(user));
       c.header("Cache-Control", "no-store");
       if (!withSession) return c.json(userJson(user), 201);
-      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"])), 201);
+      const body = signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"]));
+      return c.json(deliverTokens(c, body, refresh_transport), 201);
     },
   )
   .post(
@@ -118,7 +122,7 @@ export const auth = new Hono<AppEnv>()
     jsonBody(loginBody),
     rateLimit("LOGIN_RATE_LIMIT"),
     async (c) => {
-      const { email, password } = c.req.valid("json");
+      const { email, password, refresh_transport } = c.req.valid("json");
       const { config, db } = c.var;
       const now = new Date();
       // Oversized emails can match no account and get no failure record.
@@ -171,6 +175,7 @@ export const auth = new Hono<AppEnv>()
         ...(record ? [clearFailures(db, email)] : []),
       ]);
       c.header("Cache-Control", "no-store");
-      return c.json(signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"])), 200);
+      const body = signedIn(user, await tokenPair(user, token.id, refresh.refreshToken, config, ["pwd"]));
+      return c.json(deliverTokens(c, body, refresh_transport), 200);
     },
   );

@@ -12,8 +12,9 @@ import { retireSingleUse } from "../db/single-use";
 import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { name, newPassword, password } from "../fields";
+import { name, newPassword, password, refreshTransport } from "../fields";
 import { jsonBody, queryParams } from "../middleware/json-body";
+import { clearRefreshCookie, deliverTokens } from "../middleware/refresh-cookie";
 import { requireSession, requireSessionClaims } from "../middleware/require-auth";
 import {
   account,
@@ -39,6 +40,7 @@ export const changePasswordBody = named(
   z.object({
     currentPassword: password("currentPassword"),
     newPassword: newPassword("newPassword"),
+    refresh_transport: refreshTransport(),
   }),
 );
 export const deleteMeBody = named("DeleteMeBody", z.object({ password: password("password") }));
@@ -149,7 +151,7 @@ export const me = new Hono<AppEnv>()
     requireSession,
     jsonBody(changePasswordBody),
     async (c) => {
-      const { currentPassword, newPassword } = c.req.valid("json");
+      const { currentPassword, newPassword, refresh_transport } = c.req.valid("json");
       const { claims, config, db, user } = c.var;
       const sid = claims.sid ?? "";
       await confirmPassword(db, user.id, currentPassword, config.bcryptCost);
@@ -174,7 +176,7 @@ export const me = new Hono<AppEnv>()
       ]);
       if (rotated.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
-      return c.json(await tokenPair(user, sid, refresh.refreshToken, config));
+      return c.json(deliverTokens(c, await tokenPair(user, sid, refresh.refreshToken, config), refresh_transport));
     },
   )
   .delete(
@@ -198,6 +200,7 @@ export const me = new Hono<AppEnv>()
         deleteUser(db, user.id),
         auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
       ]);
+      clearRefreshCookie(c);
       return c.body(null, 204);
     },
   );

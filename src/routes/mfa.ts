@@ -27,9 +27,10 @@ import {
 import { consumeSingleUse, spendAttempt } from "../db/single-use";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { password, REQUIRED, text } from "../fields";
+import { password, REQUIRED, refreshTransport, text } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import { deliverTokens } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import { describe, named, recoveryCodes, signedInJson, totpEnrolment } from "../openapi";
 import { confirmPassword } from "./me";
@@ -56,6 +57,7 @@ export const loginMfaBody = named(
     code: z.optional(code("code")),
     recovery_code: z.optional(code("recovery_code")),
     webauthn: z.optional(z.record(z.string(), z.unknown())),
+    refresh_transport: refreshTransport(),
   }),
 );
 
@@ -277,6 +279,7 @@ export const mfa = new Hono<AppEnv>()
       // Single use: of two requests racing with right answers, one gets the session.
       const [consumed] = await consumeSingleUse(db, hash, MFA_PURPOSE, now);
       if (!consumed) throw new ApiError("invalid_credentials");
-      return completeLogin(c, user, amr, record !== undefined);
+      const answer = await completeLogin(c, user, amr, record !== undefined);
+      return c.json(deliverTokens(c, answer, body.refresh_transport), 200);
     },
   );

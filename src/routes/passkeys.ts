@@ -8,9 +8,10 @@ import { deletePasskey, listPasskeys, passkeyJson, renamePasskey } from "../db/p
 import { findSingleUse } from "../db/single-use";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { name, password, REQUIRED, text } from "../fields";
+import { name, password, REQUIRED, refreshTransport, text } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import { deliverTokens } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import {
   authenticationOptionsJson,
@@ -49,6 +50,7 @@ export const passkeyLoginBody = named(
   z.object({
     challenge_id: text("challenge_id").check(z.minLength(1, REQUIRED), z.maxLength(256, "challenge_id is not valid")),
     response: credential("response"),
+    refresh_transport: refreshTransport(),
   }),
 );
 
@@ -202,7 +204,8 @@ export const passkeyRoutes = new Hono<AppEnv>()
       if (!verified || !user || user.disabled) throw new ApiError("invalid_credentials");
       // Possession of the key plus the user verification the authenticator did (RFC 8176
       // "user"): two factors, so "mfa".
-      return completeLogin(c, user, [verified.amr, "user", "mfa"], false);
+      const answer = await completeLogin(c, user, [verified.amr, "user", "mfa"], false);
+      return c.json(deliverTokens(c, answer, body.refresh_transport), 200);
     },
   )
   .post(

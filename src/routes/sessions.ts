@@ -7,10 +7,17 @@ import { sessions } from "../db/schema";
 import { findByTokenHash, listLive, revokeAll, revokeFamilyQuery, rotate } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { password } from "../fields";
+import { password, REQUIRED, refreshTransport } from "../fields";
 import { log } from "../log";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
+import {
+  assertCookieRequest,
+  clearRefreshCookie,
+  cookieRequestsAreJson,
+  deliverTokens,
+  readRefreshCookie,
+} from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import { describe, doc, named, timestamp, tokenPair as tokenPairJson, uuid } from "../openapi";
 
@@ -22,7 +29,14 @@ function reuseWindow(seconds: number, id: string, now: Date) {
   return seconds > 0 ? { id, since: new Date(now.getTime() - seconds * 1000) } : undefined;
 }
 
-export const refreshBody = named("RefreshBody", z.object({ refresh_token: password("refresh_token") }));
+/** `refresh_token` may be left out when the request carries the refresh cookie. */
+export const refreshBody = named(
+  "RefreshBody",
+  z.object({
+    refresh_token: z.optional(password("refresh_token")),
+    refresh_transport: refreshTransport(),
+  }),
+);
 
 const sessionJson = named(
   "Session",
@@ -44,16 +58,29 @@ export const sessionRoutes = new Hono<AppEnv>()
       tag: "Sessions",
       summary: "Trade a refresh token for a new token pair",
       description:
-        "Rotation: the refresh token sent is spent. Presented again within REFRESH_REUSE_INTERVAL (10 s) of its rotation (two tabs, a retry) it gets a fresh pair of its own for the same session; later, it revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token.",
+        'Rotation: the refresh token sent is spent. Presented again within REFRESH_REUSE_INTERVAL (10 s) of its rotation (two tabs, a retry) it gets a fresh pair of its own for the same session; later, it revokes its whole session (reuse detection). Unknown, expired, revoked or reused: 401 invalid_token. Without `refresh_token` in the body the `__Secure-refresh_token` cookie is used and replaced by a new one (never the body, whatever `refresh_transport` says); such a request must be `application/json` from an origin in CORS_ORIGINS (or the PUBLIC_URL origin, or `Sec-Fetch-Site: same-origin`), else 403 forbidden. `refresh_transport: "cookie"` with no cookie: 401 invalid_token.',
+      cookie: true,
       access: "public",
       ok: { status: 200, description: "A new token pair", json: tokenPairJson, cacheControl: "no-store" },
-      errors: ["invalid_input", "invalid_token", "rate_limited"],
+      errors: ["invalid_input", "invalid_token", "forbidden", "rate_limited"],
     }),
+    cookieRequestsAreJson,
     jsonBody(refreshBody),
     rateLimit("REFRESH_RATE_LIMIT"),
     async (c) => {
-      const { refresh_token } = c.req.valid("json");
+      const body = c.req.valid("json");
       const { config, db } = c.var;
+      // A token in the body wins; without one, the cookie is the credential, and only
+      // allowed pages may use it (CSRF). A token that came in a cookie goes back in one,
+      // whatever the body asks: page scripts must never get to read it.
+      const cookie = body.refresh_token === undefined ? readRefreshCookie(c) : undefined;
+      if (body.refresh_token === undefined && cookie === undefined) {
+        if (body.refresh_transport === "cookie") throw new ApiError("invalid_token");
+        throw new ApiError("invalid_input", REQUIRED);
+      }
+      if (cookie !== undefined) assertCookieRequest(c);
+      const refresh_token = body.refresh_token ?? cookie ?? "";
+      const transport = cookie === undefined ? body.refresh_transport : "cookie";
       const now = new Date();
       if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
       const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
@@ -92,7 +119,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (inserted.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
       const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
-      return c.json(await tokenPair(user, row.familyId, refresh.refreshToken, config));
+      return c.json(deliverTokens(c, await tokenPair(user, row.familyId, refresh.refreshToken, config), transport));
     },
   )
   .post(
@@ -101,6 +128,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       operationId: "logout",
       tag: "Sessions",
       summary: "Revoke the current session",
+      description: "Also clears the refresh cookie (`Max-Age=0`, Path=/token).",
       access: "session",
       ok: { status: 204, description: "Revoked" },
     }),
@@ -118,6 +146,7 @@ export const sessionRoutes = new Hono<AppEnv>()
           now,
         ),
       ]);
+      clearRefreshCookie(c);
       return c.body(null, 204);
     },
   )
@@ -127,6 +156,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       operationId: "logoutAll",
       tag: "Sessions",
       summary: "Revoke every session of the user",
+      description: "Also clears the refresh cookie (`Max-Age=0`, Path=/token).",
       access: "session",
       ok: { status: 204, description: "All revoked" },
     }),
@@ -143,6 +173,7 @@ export const sessionRoutes = new Hono<AppEnv>()
           now,
         ),
       ]);
+      clearRefreshCookie(c);
       return c.body(null, 204);
     },
   )

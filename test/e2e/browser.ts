@@ -8,8 +8,11 @@ import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 /** Debian's chromium package; Playwright's own browser download cannot work offline. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Real headless Chromium with a fresh profile; `close` also deletes the profile. */
-export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+/** Real headless Chromium with a fresh profile; `close` also deletes the profile.
+ * `args` adds command-line flags (host mapping, certificate handling). */
+export async function launchChromium(
+  args: string[] = [],
+): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "edge-auth-chromium-"));
   try {
     const context = await chromium.launchPersistentContext(profile, {
@@ -26,6 +29,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
         "--no-first-run",
         "--disable-quic",
         "--disable-sync",
+        ...args,
       ],
     });
     return {

@@ -39,6 +39,7 @@ describe("GET /docs in Chromium", { timeout: 120_000 }, () => {
       lastName: "string",
       email: expect.any(String),
       password: "string",
+      refresh_transport: "body",
     });
     await page.screenshot({ path: `${ARTIFACTS}docs.png` });
 

@@ -19,6 +19,8 @@ export type Servers = {
   /** For scripts/hostile.mjs: a known `HOSTILE_TOKEN_KEY`, `CORS_ORIGINS` = `HOSTILE_ORIGIN`
    * and a `REFRESH_REUSE_INTERVAL` of `HOSTILE_REUSE_INTERVAL` seconds. */
   hostile: string;
+  /** Access tokens that live 5 s, for the client's expiry and refresh tests. */
+  shortTokens: string;
 };
 
 declare module "vitest" {
@@ -75,7 +77,7 @@ export default async function setup(project: TestProject) {
       // Its advice on stderr is for people, not for the test output.
       stdio: ["ignore", "pipe", "pipe"],
     }).trim();
-    const [defaults, allowlist, misconfigured, es256, hostile] = await Promise.all([
+    const [defaults, allowlist, misconfigured, es256, hostile, shortTokens] = await Promise.all([
       start([]),
       start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
       start(["--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
@@ -88,6 +90,7 @@ export default async function setup(project: TestProject) {
         "--var",
         `REFRESH_REUSE_INTERVAL:${HOSTILE_REUSE_INTERVAL}s`,
       ]),
+      start(["--var", "TOKEN_TTL:5s"]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
@@ -97,6 +100,7 @@ export default async function setup(project: TestProject) {
       misconfigured: misconfigured.url,
       es256: es256.url,
       hostile: hostile.url,
+      shortTokens: shortTokens.url,
     });
   } catch (err) {
     await stop();
