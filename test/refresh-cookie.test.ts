@@ -146,7 +146,13 @@ describe("POST /token/refresh with the cookie", () => {
     const { refreshToken } = await cookieLogin();
     const first = await refreshWithCookie(refreshToken);
     const current = setCookieOf(first).value;
-    const replay = await refreshWithCookie(refreshToken);
+    // After REFRESH_REUSE_INTERVAL (set to 0 here), a replay is theft.
+    const replay = await post(
+      "/token/refresh",
+      {},
+      { ...cookie(refreshToken), ...FROM_APP },
+      { REFRESH_REUSE_INTERVAL: "0" },
+    );
     expect(replay.status).toBe(401);
     expect((await errorOf(replay)).code).toBe("invalid_token");
     expect((await refreshWithCookie(current)).status).toBe(401);
@@ -291,6 +297,7 @@ describe("cookie settings", () => {
   it("accepts SameSite=None with credentials and an allowlist, and PUBLIC_URL as its origin", () => {
     const config = readConfig({
       TOKEN_KEY: KEY,
+      MFA_ENCRYPTION_KEY: KEY,
       COOKIE_SAMESITE: "None",
       CORS_ORIGINS: APP,
       CORS_CREDENTIALS: "true",

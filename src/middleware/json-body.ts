@@ -66,7 +66,7 @@ function parsed<S extends z.ZodMiniType>(schema: S, value: unknown, body?: Recor
 /** The message for a missing field. When the body has that field under another
  * spelling (`first_name` copied from a response, `FirstName`), it names both; otherwise
  * it is the tutorial's "All input is required", which its clients match on. */
-function respelled(path: readonly PropertyKey[], body: Record<string, unknown>): string {
+export function respelled(path: readonly PropertyKey[], body: Record<string, unknown>): string {
   const [field] = path;
   if (typeof field !== "string" || path.length !== 1) return REQUIRED;
   const key = (name: string) => name.replace(/[-_\s]/g, "").toLowerCase();

@@ -7,9 +7,9 @@ import { sessions } from "../db/schema";
 import { findByTokenHash, listLive, revokeAll, revokeFamilyQuery, rotate } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { password, REQUIRED, refreshTransport } from "../fields";
+import { password, refreshTransport } from "../fields";
 import { log } from "../log";
-import { jsonBody } from "../middleware/json-body";
+import { jsonBody, respelled } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import {
   assertCookieRequest,
@@ -76,7 +76,8 @@ export const sessionRoutes = new Hono<AppEnv>()
       const cookie = body.refresh_token === undefined ? readRefreshCookie(c) : undefined;
       if (body.refresh_token === undefined && cookie === undefined) {
         if (body.refresh_transport === "cookie") throw new ApiError("invalid_token");
-        throw new ApiError("invalid_input", REQUIRED);
+        // The tutorial's message, naming refresh_token when the body has it as refreshToken.
+        throw new ApiError("invalid_input", respelled(["refresh_token"], await c.req.json()));
       }
       if (cookie !== undefined) assertCookieRequest(c);
       const refresh_token = body.refresh_token ?? cookie ?? "";
