@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { getConfig } from "../src/config";
 import { app } from "../src/index";
 import { sendMail } from "../src/mail/send";
-import { bearer, claimsOf, type Json, newUser, note, promote, uniqueEmail } from "./helpers";
+import { auditRowsOf, bearer, claimsOf, type Json, newUser, note, promote, uniqueEmail } from "./helpers";
 import { type CaughtMail, mailsTo, tokenIn } from "./support/mail-box";
 
 const mailApi = inject("mailApi");
@@ -484,6 +484,87 @@ describe("email change", () => {
     expect(res.status).toBe(409);
     expect(await errorCode(res)).toBe("user_exists");
     expect(((await (await me(token)).json()) as Json).email).toBe(input.email);
+  });
+});
+
+describe("audit events of the email flows", () => {
+  /** The user's stored events of `type`; none of them holds any of `secrets` or a link. */
+  async function eventsOf(userId: string, type: string, secrets: string[]) {
+    const rows = (await auditRowsOf(userId)).filter((row) => row.type === type);
+    const stored = JSON.stringify(rows);
+    for (const secret of [...secrets, PUBLIC_URL, "token="]) expect(stored).not.toContain(secret);
+    return rows;
+  }
+
+  it("records email_verified once, by the user, from where the link was used", async () => {
+    const { input, body } = await register();
+    const link = linkToken((await inbox(input.email))[0], "/email/verify");
+    const ip = clientIp();
+    expect((await post("/email/verify", { token: link }, { ip })).status).toBe(200);
+    expect((await post("/email/verify", { token: link })).status).toBe(400);
+    const rows = await eventsOf(body.id, "email_verified", [link, input.password]);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        actor_type: "user",
+        actor_id: body.id,
+        ip,
+        details: null,
+        request_id: expect.any(String),
+      }),
+    ]);
+  });
+
+  it("records password_reset_requested only when a known, enabled account gets a link, then password_reset", async () => {
+    const known = await register();
+    const disabled = await register();
+    await env.DB.prepare("update users set disabled = 1 where id = ?").bind(disabled.body.id).run();
+    const unknown = uniqueEmail("nobody");
+    // Three requests within MAIL_COOLDOWN: one link, one event.
+    for (const email of [known.input.email, known.input.email, known.input.email, disabled.input.email, unknown]) {
+      expect((await post("/password/forgot", { email })).status).toBe(202);
+    }
+    const mail = (await inbox(known.input.email, 2)).find((each) => each.subject.endsWith("reset your password"));
+    const link = linkToken(mail, "/password/reset");
+    const requested = await eventsOf(known.body.id, "password_reset_requested", [link]);
+    expect(requested).toEqual([
+      expect.objectContaining({ actor_type: "user", actor_id: known.body.id, details: null }),
+    ]);
+    expect(await eventsOf(disabled.body.id, "password_reset_requested", [])).toEqual([]);
+    const { results } = await env.DB.prepare("select count(*) as n from audit_events where instr(details, ?) > 0")
+      .bind(unknown)
+      .all<{ n: number }>();
+    expect(results[0]?.n).toBe(0);
+
+    const newPassword = "a brand new passphrase";
+    expect((await post("/password/reset", { token: link, newPassword: "password" })).status).toBe(400);
+    expect((await post("/password/reset", { token: link, newPassword })).status).toBe(204);
+    expect((await post("/password/reset", { token: link, newPassword: "yet another passphrase" })).status).toBe(400);
+    const reset = await eventsOf(known.body.id, "password_reset", [link, newPassword, known.input.password]);
+    expect(reset).toEqual([expect.objectContaining({ actor_type: "user", actor_id: known.body.id, details: null })]);
+  });
+
+  it("records email_changed without details (neither address, never the link); a change that lost writes nothing", async () => {
+    const { input, token, body } = await register();
+    const newEmail = uniqueEmail("moved");
+    expect((await post("/me/email", { newEmail, password: input.password }, { token })).status).toBe(202);
+    const link = linkToken((await inbox(newEmail))[0], "/email/change/confirm");
+    expect((await post("/email/change/confirm", { token: link })).status).toBe(200);
+    expect((await post("/email/change/confirm", { token: link })).status).toBe(400);
+    const rows = await eventsOf(body.id, "email_changed", [link, newEmail, input.email]);
+    expect(rows).toEqual([expect.objectContaining({ actor_type: "user", actor_id: body.id, details: null })]);
+
+    const contested = await register();
+    const taken = uniqueEmail("contested");
+    const asked = await post(
+      "/me/email",
+      { newEmail: taken, password: contested.input.password },
+      { token: contested.token },
+    );
+    expect(asked.status).toBe(202);
+    const lost = linkToken((await inbox(taken))[0], "/email/change/confirm");
+    await register({ email: taken });
+    expect((await post("/email/change/confirm", { token: lost })).status).toBe(409);
+    expect(await eventsOf(contested.body.id, "email_changed", [lost])).toEqual([]);
   });
 });
 

@@ -139,3 +139,11 @@ export function send(method: string, path: string, token: string, body?: unknown
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
+
+/** Every stored audit event of a user, oldest first, straight from D1 (the columns as stored). */
+export async function auditRowsOf(userId: string) {
+  const { results } = await env.DB.prepare("select * from audit_events where user_id = ? order by time, rowid")
+    .bind(userId)
+    .all<Record<string, string | null>>();
+  return results;
+}

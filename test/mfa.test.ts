@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { Secret, TOTP } from "otpauth";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  auditRowsOf,
   bearer,
   call,
   claimsOf,
@@ -342,5 +343,48 @@ describe("admin", () => {
       headers: bearer(admin.token),
     });
     expect(missing.status).toBe(404);
+  });
+});
+
+describe("audit events", () => {
+  /** The user's stored MFA events; none holds the secret or any of `codes`. */
+  async function mfaEventsOf(userId: string, secret: string, codes: string[]) {
+    const rows = (await auditRowsOf(userId)).filter((row) => String(row.type).includes("mfa"));
+    const stored = JSON.stringify(rows);
+    for (const value of [secret, ...codes]) expect(stored).not.toContain(value);
+    return rows;
+  }
+
+  it("records mfa_enabled and mfa_disabled with method totp; refused attempts write nothing", async () => {
+    const user = await enrolling();
+    const wrong = codeAt(user.secret, at(-90));
+    expect((await send("POST", "/me/mfa/totp/confirm", user.token, { code: wrong })).status).toBe(400);
+    const confirmCode = codeAt(user.secret, at(-30));
+    const confirmed = await send("POST", "/me/mfa/totp/confirm", user.token, { code: confirmCode });
+    expect(confirmed.status).toBe(200);
+    const { recovery_codes } = (await confirmed.json()) as { recovery_codes: string[] };
+    const disable = { password: user.input.password, code: codeAt(user.secret, at(0)) };
+    expect((await send("DELETE", "/me/mfa/totp", user.token, { ...disable, code: "000000" })).status).toBe(400);
+    expect((await send("DELETE", "/me/mfa/totp", user.token, disable)).status).toBe(204);
+    // TOTP is off now: a second disable is 404 and records nothing.
+    expect((await send("DELETE", "/me/mfa/totp", user.token, disable)).status).toBe(404);
+
+    const rows = await mfaEventsOf(user.body.id, user.secret, [wrong, confirmCode, disable.code, ...recovery_codes]);
+    const byUser = { actor_type: "user", actor_id: user.body.id, details: '{"method":"totp"}' };
+    expect(rows).toEqual([
+      expect.objectContaining({ type: "mfa_enabled", ...byUser }),
+      expect.objectContaining({ type: "mfa_disabled", ...byUser }),
+    ]);
+  });
+
+  it("records an admin's MFA reset with the admin as actor", async () => {
+    const admin = await registered();
+    await promote(admin.body.id);
+    const user = await withTotp();
+    const reset = await call(`/admin/users/${user.body.id}/mfa`, { method: "DELETE", headers: bearer(admin.token) });
+    expect(reset.status).toBe(204);
+    const rows = await mfaEventsOf(user.body.id, user.secret, user.recoveryCodes);
+    expect(rows.map((row) => row.type)).toEqual(["mfa_enabled", "mfa_reset_by_admin"]);
+    expect(rows[1]).toMatchObject({ actor_type: "admin", actor_id: admin.body.id, details: null });
   });
 });

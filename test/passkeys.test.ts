@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { claimsOf, errorOf, type Json, postJson, registered, SIGNED_IN_FIELDS, send } from "./helpers";
+import { auditRowsOf, claimsOf, errorOf, type Json, postJson, registered, SIGNED_IN_FIELDS, send } from "./helpers";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
 
 // WebAuthn ceremonies against the real API, with the software authenticator of
@@ -282,5 +282,32 @@ describe("passkey as a second factor", () => {
   it("refuses options for an mfa_token that is not live", async () => {
     const res = await postJson("/login/mfa/webauthn/options", { mfa_token: "C".repeat(43) });
     await expectRefused(res);
+  });
+});
+
+describe("audit events", () => {
+  it("records passkey_added and passkey_removed; refused registrations and deletions write nothing", async () => {
+    const user = await withPasskey();
+    // The same credential again (fresh challenge): refused by the database, no event.
+    const again = await user.authenticator.register(await registrationOptions(user));
+    await expectRefused(await send("POST", "/me/passkeys", user.token, { response: again }));
+    const path = `/me/passkeys/${user.passkey.id}`;
+    await expectRefused(await send("DELETE", path, user.token, { password: "wrong one" }));
+    const other = await registered();
+    expect((await send("DELETE", path, other.token, { password: other.input.password })).status).toBe(404);
+    expect((await send("DELETE", path, user.token, { password: user.input.password })).status).toBe(204);
+    expect((await send("DELETE", path, user.token, { password: user.input.password })).status).toBe(404);
+
+    const rows = (await auditRowsOf(user.body.id)).filter((row) => String(row.type).startsWith("passkey_"));
+    const byUser = { actor_type: "user", actor_id: user.body.id, details: null };
+    expect(rows).toEqual([
+      expect.objectContaining({ type: "passkey_added", ...byUser }),
+      expect.objectContaining({ type: "passkey_removed", ...byUser }),
+    ]);
+    expect((await auditRowsOf(other.body.id)).map((row) => row.type)).toEqual(["user_registered"]);
+    const stored = JSON.stringify(rows);
+    for (const value of [user.authenticator.id, user.input.password, JSON.stringify(again.response)]) {
+      expect(stored).not.toContain(value);
+    }
   });
 });

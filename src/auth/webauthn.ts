@@ -9,6 +9,7 @@ import {
 } from "@simplewebauthn/server";
 import { decodeClientDataJSON, isoBase64URL } from "@simplewebauthn/server/helpers";
 import type { Context } from "hono";
+import { auditEvent } from "../db/audit";
 import {
   findPasskeyByCredential,
   findPasskeyOwner,
@@ -22,6 +23,7 @@ import { consumeSingleUse, type SingleUseRow } from "../db/single-use";
 import type { User } from "../db/users";
 import type { AppEnv } from "../env";
 import { log } from "../log";
+import { auditSourceOf } from "./sessions";
 import { mintSingleUse, singleUseHash } from "./single-use";
 
 // Passkeys (WebAuthn Level 3) through @simplewebauthn/server. Challenges are single-use
@@ -117,18 +119,23 @@ export async function registerPasskey(c: Ctx, user: User, response: object, name
   }
   const info = verification.registrationInfo;
   if (!verification.verified || !info) return undefined;
-  const [row] = await insertPasskey(db, {
-    id: crypto.randomUUID(),
-    userId: user.id,
-    credentialId: info.credential.id,
-    publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
-    counter: info.credential.counter,
-    transports: info.credential.transports ? JSON.stringify(info.credential.transports) : null,
-    name,
-    deviceType: info.credentialDeviceType,
-    backedUp: info.credentialBackedUp,
-    createdAt: now,
-  });
+  const event = { type: "passkey_added", userId: user.id, actor: { type: "user", id: user.id } } as const;
+  // The event only if the passkey went in (a credential already registered does not).
+  const [[row]] = await db.batch([
+    insertPasskey(db, {
+      id: crypto.randomUUID(),
+      userId: user.id,
+      credentialId: info.credential.id,
+      publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
+      counter: info.credential.counter,
+      transports: info.credential.transports ? JSON.stringify(info.credential.transports) : null,
+      name,
+      deviceType: info.credentialDeviceType,
+      backedUp: info.credentialBackedUp,
+      createdAt: now,
+    }),
+    auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
+  ]);
   return row;
 }
 

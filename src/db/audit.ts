@@ -17,6 +17,15 @@ export const AUDIT_EVENT_TYPES = [
   "account_disabled",
   "account_enabled",
   "user_deleted_by_admin",
+  "email_verified",
+  "password_reset_requested",
+  "password_reset",
+  "email_changed",
+  "mfa_enabled",
+  "mfa_disabled",
+  "passkey_added",
+  "passkey_removed",
+  "mfa_reset_by_admin",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -189,8 +189,14 @@ export const admin = new Hono<AppEnv>()
       const id = c.req.param("id");
       const { db } = c.var;
       if (!(await findUser(db, id))) throw new ApiError("not_found", "No such user");
-      await db.batch([...deleteAllFactors(db, id), retireSingleUse(db, id, "mfa_login", new Date())]);
-      // Recorded: who removed whose factors (a user who lost their device).
+      const now = new Date();
+      const event = { type: "mfa_reset_by_admin", userId: id, actor: { type: "admin", id: c.var.user.id } } as const;
+      // Recorded, in the audit log and the log: who removed whose factors (a user who lost their device).
+      await db.batch([
+        ...deleteAllFactors(db, id),
+        retireSingleUse(db, id, "mfa_login", now),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, now),
+      ]);
       log(c, "warn", "mfa_reset", { admin_id: c.var.user.id, user_id: id });
       return c.body(null, 204);
     },

@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
+import { auditEvent } from "../db/audit";
 import { revokeAll } from "../db/sessions";
 import { consumeSingleUse, retireOthers, retireSingleUse } from "../db/single-use";
 import { accountJson, changeEmail, findEmail, findUserByEmail, markVerified } from "../db/users";
@@ -89,9 +91,14 @@ export const emailRoutes = new Hono<AppEnv>()
     jsonBody(verifyBody),
     async (c) => {
       const now = new Date();
+      const { db } = c.var;
       const row = await consumeLink(c, c.req.valid("json").token, "verify_email", now);
-      // Only while the account still has the address the link was sent to.
-      const [user] = await markVerified(c.var.db, row.userId, row.target, now);
+      const event = { type: "email_verified", userId: row.userId, actor: { type: "user", id: row.userId } } as const;
+      // Only while the account still has the address the link was sent to (else no event).
+      const [[user]] = await db.batch([
+        markVerified(db, row.userId, row.target, now),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
+      ]);
       if (!user) throw new ApiError("invalid_link");
       return c.json({ email: user.email, email_verified: true });
     },
@@ -199,9 +206,12 @@ export const emailRoutes = new Hono<AppEnv>()
       const { config, db } = c.var;
       const now = new Date();
       const row = await consumeLink(c, c.req.valid("json").token, "change_email", now);
+      const event = { type: "email_changed", userId: row.userId, actor: { type: "user", id: row.userId } } as const;
+      // No details: neither address is needed to tell what happened, and the link never is.
       const [[before], [after]] = await db.batch([
         findEmail(db, row.userId),
         changeEmail(db, row.userId, row.target, now),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
       ]);
       if (!before) throw new ApiError("invalid_link");
       if (!after) throw new ApiError("user_exists");

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { completeLogin, MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
+import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import {
   decryptTotpSecret,
@@ -12,6 +13,7 @@ import {
   recoveryCodeHash,
 } from "../auth/totp";
 import { verifyPasskeyForMfa } from "../auth/webauthn";
+import { auditEvent } from "../db/audit";
 import type { Db } from "../db/client";
 import { lockedFor, recordFailure } from "../db/lockout";
 import {
@@ -162,9 +164,15 @@ export const mfa = new Hono<AppEnv>()
         throw new ApiError("invalid_input", "No TOTP enrolment is waiting: POST /me/mfa/totp first");
       }
       const step = await totpStep(db, config.mfaKey, user.id, c.req.valid("json").code.trim(), false, now);
-      if (step === undefined || (await useTotpStep(db, user.id, step, now, true)).length === 0) {
-        throw new ApiError("invalid_credentials");
-      }
+      if (step === undefined) throw new ApiError("invalid_credentials");
+      const event = { type: "mfa_enabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      const [confirmed] = await db.batch([
+        useTotpStep(db, user.id, step, now, true),
+        auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, now, {
+          onlyIfChanged: true,
+        }),
+      ]);
+      if (confirmed.length === 0) throw new ApiError("invalid_credentials");
       const codes = await issueRecoveryCodes(db, user.id, now);
       c.header("Cache-Control", "no-store");
       return c.json({ recovery_codes: codes });
@@ -193,8 +201,15 @@ export const mfa = new Hono<AppEnv>()
       if (!(await acceptCode(db, config.mfaKey, user.id, body.code, new Date(), true))) {
         throw new ApiError("invalid_credentials");
       }
+      const event = { type: "mfa_disabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
       // Recovery codes stay while a passkey still needs them as a fallback.
-      await db.batch([deleteTotp(db, user.id), deleteOrphanRecoveryCodes(db, user.id)]);
+      await db.batch([
+        deleteTotp(db, user.id),
+        auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, new Date(), {
+          onlyIfChanged: true,
+        }),
+        deleteOrphanRecoveryCodes(db, user.id),
+      ]);
       return c.body(null, 204);
     },
   )

@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { completeLogin, MFA_PURPOSE } from "../auth/login";
+import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import { authenticationOptions, registerPasskey, registrationOptions, verifyPasskeyLogin } from "../auth/webauthn";
+import { auditEvent } from "../db/audit";
 import { deleteOrphanRecoveryCodes } from "../db/mfa";
 import { deletePasskey, listPasskeys, passkeyJson, renamePasskey } from "../db/passkeys";
 import { findSingleUse } from "../db/single-use";
@@ -156,8 +158,10 @@ export const passkeyRoutes = new Hono<AppEnv>()
       } else {
         throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
       }
+      const event = { type: "passkey_removed", userId: user.id, actor: { type: "user", id: user.id } } as const;
       const [deleted] = await db.batch([
         deletePasskey(db, user.id, c.req.param("id")),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
         deleteOrphanRecoveryCodes(db, user.id),
       ]);
       if (deleted.length === 0) throw new ApiError("not_found", "No such passkey");

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { hashPassword } from "../auth/passwords";
+import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
+import { auditEvent } from "../db/audit";
 import { clearFailures } from "../db/lockout";
 import { revokeAll } from "../db/sessions";
 import { consumeSingleUse, retireOthers, retireSingleUse } from "../db/single-use";
@@ -69,7 +71,18 @@ export const password = new Hono<AppEnv>()
           },
           now,
         );
-        const [inserted] = await db.batch([insert, retireOthers(db, user.id, "reset_password", id, now)]);
+        const event = {
+          type: "password_reset_requested",
+          userId: user.id,
+          actor: { type: "user", id: user.id },
+          source: auditSourceOf(c),
+        } as const;
+        // The event only when the link went in (right after its insert: see auditEvent).
+        const [inserted] = await db.batch([
+          insert,
+          auditEvent(db, event, now, { onlyIfChanged: true }),
+          retireOthers(db, user.id, "reset_password", id, now),
+        ]);
         // Within MAIL_COOLDOWN of the last mail: nothing more goes out, the earlier link still works.
         if (inserted.length === 0) return;
         const link = linkTo(config.mail, "/password/reset", value);
@@ -106,8 +119,10 @@ export const password = new Hono<AppEnv>()
       const passwordHash = await hashPassword(newPassword, config.bcryptCost);
       // The link proved the address: verified; every session ends, the email's lockout
       // goes, and any other reset link still in the mailbox dies.
+      const event = { type: "password_reset", userId: user.id, actor: { type: "user", id: user.id } } as const;
       await db.batch([
         setPasswordHash(db, user.id, passwordHash, now),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
         revokeAll(db, user.id, now),
         clearFailures(db, user.email),
         markVerified(db, user.id, user.email, now),
