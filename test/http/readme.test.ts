@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
-import { jsonDifferences, outputDifferences, README_BASE, readmeExamples, splitResponses } from "./readme";
+import { jsonDifferences, outputDifferences, README_BASE, README_MAIL, readmeExamples, splitResponses } from "./readme";
 
 // The README's examples, run as written: one fresh `npm run dev` (its own empty D1), one
 // bash process fed every runnable block in README order (so variables carry over), each
@@ -22,6 +22,8 @@ const LOCAL_D1_SCRIPTS = ["admin:grant"];
 let server: Running;
 let dir: string;
 let base: string;
+/** The test server's mail catcher, standing in for the README's 127.0.0.1:1080. */
+let mailApi: string;
 let shell: ChildProcessWithoutNullStreams;
 let stdout = "";
 let stderr = "";
@@ -31,6 +33,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "edge-auth-readme-"));
   base = `http://127.0.0.1:${port}`;
   const mail = await mailCatcherPorts();
+  mailApi = mail.mailApi;
   server = spawnNpm(
     "npm run dev (README)",
     [
@@ -75,7 +78,7 @@ function runInShell(script: string, timeoutMs = 60_000): Promise<string> {
   const marker = `__readme_block_${crypto.randomUUID()}__`;
   const start = stdout.length;
   stderr = "";
-  shell.stdin.write(`${script.replaceAll(README_BASE, base)}\necho ${marker}\n`);
+  shell.stdin.write(`${script.replaceAll(README_BASE, base).replaceAll(README_MAIL, mailApi)}\necho ${marker}\n`);
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs;
     const poll = setInterval(() => {

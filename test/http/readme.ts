@@ -2,6 +2,8 @@ import { lexer, type Token, type Tokens } from "marked";
 
 /** The address the README's examples use; the runner points it at the server under test. */
 export const README_BASE = "http://localhost:8787";
+/** The dev mail catcher's web address as the README shows it (`npm run dev` prints it). */
+export const README_MAIL = "http://127.0.0.1:1080";
 
 /** A shell block of the README that runs, with the output the README shows after it. */
 export type Example = {
