@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { fillDevVars } from "../../scripts/dev-vars.mjs";
-import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { freePort, mailCatcherPorts, type Running, spawnNpm, startDev, stopAll } from "../support/processes";
 
 // The first hour of a newcomer, over real processes: every mistake gets an answer that
 // names the cause and the fix, never a stack trace.
@@ -175,26 +175,9 @@ describe("predeploy", () => {
 
 describe("plain wrangler dev, without the migrations", () => {
   it("answers 500 server_misconfigured (on /health too) and logs npm run db:migrate:local", async () => {
-    const [port, inspector] = [await freePort(), await freePort()];
-    const server = spawnNpm("wrangler dev (no migrations)", [
-      "exec",
-      "--",
-      "wrangler",
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      tempDir(),
-      "--var",
-      "TOKEN_KEY:first-hour-test-key-0123456789abcdef0123",
-    ]);
-    started.push(server);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(server, `${base}/health`, true);
+    const flags = ["--var", "TOKEN_KEY:first-hour-test-key-0123456789abcdef0123"];
+    const wrangler = ["exec", "--", "wrangler", "dev"];
+    const { server, url: base } = await startDev(started, "wrangler dev (no migrations)", tempDir(), flags, wrangler);
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(500);
     expect(((await health.json()) as { error: { code: string } }).error.code).toBe("server_misconfigured");

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { EJSON, ObjectId } from "bson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { type Running, startDev, stopAll, waitFor } from "../support/processes";
 
 // Exports as `mongoexport` writes them from the tutorial app's users collection, made
 // here with bson's EJSON, imported with `npm run import:users` into a fresh local D1,
@@ -113,31 +113,10 @@ beforeAll(async () => {
   outputs.again = importUsers(join(dir, "users.json"));
   outputs.array = importUsers(join(dir, "users-array.json"));
 
-  const [port, inspector] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${port}`;
-  const mail = await mailCatcherPorts();
-  const server = spawnNpm(
-    "npm run dev (imported users)",
-    [
-      "run",
-      "dev",
-      "--",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      db,
-      "--var",
-      "BCRYPT_COST:10",
-      "--test-scheduled",
-    ],
-    mail.env,
-  );
-  running.push(server);
-  await waitFor(server, `${base}/health`);
+  const flags = ["--var", "BCRYPT_COST:10", "--test-scheduled"];
+  const dev = await startDev(running, "npm run dev (imported users)", db, flags);
+  base = dev.url;
+  await waitFor(dev.server, `${base}/health`);
 }, 180_000);
 
 afterAll(async () => {

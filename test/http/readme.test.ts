@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { type Running, startDev, stopAll, waitFor } from "../support/processes";
 import { jsonDifferences, outputDifferences, README_BASE, README_MAIL, readmeExamples, splitResponses } from "./readme";
 
 // The README's examples, run as written: one fresh `npm run dev` (its own empty D1), one
@@ -29,28 +29,10 @@ let stdout = "";
 let stderr = "";
 
 beforeAll(async () => {
-  const [port, inspector] = [await freePort(), await freePort()];
   dir = mkdtempSync(join(tmpdir(), "edge-auth-readme-"));
-  base = `http://127.0.0.1:${port}`;
-  const mail = await mailCatcherPorts();
-  mailApi = mail.mailApi;
-  server = spawnNpm(
-    "npm run dev (README)",
-    [
-      "run",
-      "dev",
-      "--",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      dir,
-    ],
-    mail.env,
-  );
+  const started: Running[] = [];
+  const dev = await startDev(started, "npm run dev (README)", dir);
+  [server, base, mailApi] = [dev.server, dev.url, dev.mailApi];
   await waitFor(server, `${base}/health`);
   shell = spawn("bash", ["--noprofile", "--norc"], {
     cwd: root,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort, mailCatcherPorts, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+import { type Running, startDev, stopAll } from "../support/processes";
 
 /** The servers every black-box test can reach, by what makes them different. */
 export type Servers = {
@@ -43,26 +43,10 @@ const dirs: string[] = [];
 
 /** Starts the README's `npm run dev` on free ports with its own fresh local D1. */
 async function start(flags: string[]): Promise<Started> {
-  const [port, inspector] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "edge-auth-http-"));
   dirs.push(dir);
-  const url = `http://127.0.0.1:${port}`;
-  const args = [
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--inspector-port",
-    String(inspector),
-    "--persist-to",
-    dir,
-  ];
-  const mail = await mailCatcherPorts();
-  const server = spawnNpm(`npm run dev ${flags.join(" ")}`, ["run", "dev", "--", ...args, ...flags], mail.env);
-  running.push(server);
-  // Any answer will do: the misconfigured server answers /health with a 500.
-  await waitFor(server, `${url}/health`, true);
-  return { url, dir, mailApi: mail.mailApi };
+  const { url, mailApi } = await startDev(running, `npm run dev ${flags.join(" ")}`, dir, flags);
+  return { url, dir, mailApi };
 }
 
 async function stop() {

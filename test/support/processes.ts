@@ -80,3 +80,26 @@ export async function mailCatcherPorts(): Promise<{ env: Record<string, string>;
   const [smtp, ui] = [await freePort(), await freePort()];
   return { env: { MAIL_SMTP_PORT: String(smtp), MAIL_UI_PORT: String(ui) }, mailApi: `http://127.0.0.1:${ui}` };
 }
+
+/** A dev server started for a test: `npm <command> --port … --ip 127.0.0.1
+ * --inspector-port … --persist-to <persistTo> <flags>` on free loopback ports, with a mail
+ * catcher of its own. Resolves once `/health` answers (with any status: a misconfigured
+ * server answers it with a 500). `command` is `run dev --` unless given, e.g.
+ * `exec -- wrangler dev` for plain wrangler. The process joins `started` before the wait, so
+ * `stopAll(started)` stops it even when it never answers. */
+export async function startDev(
+  started: Running[],
+  name: string,
+  persistTo: string,
+  flags: string[] = [],
+  command = ["run", "dev", "--"],
+): Promise<{ server: Running; url: string; mailApi: string }> {
+  const [port, inspector] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${port}`;
+  const where = ["--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector)];
+  const mail = await mailCatcherPorts();
+  const server = spawnNpm(name, [...command, ...where, "--persist-to", persistTo, ...flags], mail.env);
+  started.push(server);
+  await waitFor(server, `${url}/health`, true);
+  return { server, url, mailApi: mail.mailApi };
+}
