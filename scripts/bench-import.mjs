@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import bcrypt from "bcryptjs";
 import { EJSON, ObjectId } from "bson";
+import { MAX_FILE_ROWS } from "./import-users.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({ options: { users: { type: "string", default: "100000" } } });
@@ -49,8 +50,9 @@ try {
   const run = {
     users,
     seconds,
-    // One file per 20,000 rows (scripts/import-users.mjs), plus the migrations and the existing-users query.
-    wranglerRuns: Math.ceil(users / 20_000) + 2,
+    // One file per MAX_FILE_ROWS rows, plus the migrations and the existing-users query.
+    wranglerRuns: Math.ceil(users / MAX_FILE_ROWS) + 2,
+    rowsPerFile: MAX_FILE_ROWS,
     loadAverage,
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     commit,

@@ -28,7 +28,7 @@ export const MAX_IMPORT_COST = 14;
 const MAX_STATEMENT_BYTES = 90_000;
 // One `wrangler d1 execute` per file: few enough to keep the startup cost small, small
 // enough that the progress bar moves.
-const MAX_FILE_ROWS = 20_000;
+export const MAX_FILE_ROWS = 50_000;
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const PLAIN_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -208,13 +208,13 @@ export function markdown(run, { svgPath, importRun }) {
     ]),
   );
   if (importRun) {
-    const { users, seconds, date, commit, loadAverage, wranglerRuns } = importRun;
+    const { users, seconds, date, commit, loadAverage, wranglerRuns, rowsPerFile = 20_000 } = importRun;
     lines.push(
       "## Import",
       "",
       `\`npm run bench:import\` on ${date} (commit \`${commit}\`): \`npm run import:users\` of a generated ` +
         `\`mongoexport\` file of ${users.toLocaleString("en-US")} users into a fresh local D1 ` +
-        `(${wranglerRuns} wrangler runs: the migrations, the existing-users query and one \`d1 execute --file\` per 20,000 users), 1-minute load average ${fmt(loadAverage, 2)} at the start.`,
+        `(${wranglerRuns} wrangler runs: the migrations, the existing-users query and one \`d1 execute --file\` per ${rowsPerFile.toLocaleString("en-US")} users), 1-minute load average ${fmt(loadAverage, 2)} at the start.`,
       "",
     );
     table(
