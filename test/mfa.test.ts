@@ -154,6 +154,19 @@ describe("login with TOTP", () => {
     expect(Object.keys(body).sort()).toEqual([...SIGNED_IN_FIELDS].sort());
     expect(claimsOf(body.token).amr).toEqual(["pwd", "otp", "mfa"]);
     expect((await send("GET", "/me", body.token)).status).toBe(200);
+    // Every refresh of the session carries the login's amr on, and so does a password change.
+    const refreshed = await postJson("/token/refresh", { refresh_token: body.refresh_token });
+    const pair = (await refreshed.json()) as { token: string; refresh_token: string };
+    expect(claimsOf(pair.token).amr).toEqual(["pwd", "otp", "mfa"]);
+    const again = (await (await postJson("/token/refresh", { refresh_token: pair.refresh_token })).json()) as {
+      token: string;
+    };
+    expect(claimsOf(again.token).amr).toEqual(["pwd", "otp", "mfa"]);
+    const changed = await send("POST", "/me/password", again.token, {
+      currentPassword: user.input.password,
+      newPassword: "another long passphrase 7",
+    });
+    expect(claimsOf(((await changed.json()) as { token: string }).token).amr).toEqual(["pwd", "otp", "mfa"]);
   });
 
   it("accepts the previous and the next step, refuses two steps off", async () => {

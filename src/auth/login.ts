@@ -50,7 +50,7 @@ export async function completeLogin(c: Context<AppEnv>, user: User, amr: string[
   if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");
   const now = new Date();
   const refresh = await newRefresh(config, now);
-  const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+  const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c), amr: amr.join(" ") };
   const actor = { type: "user", id: user.id } as const;
   await db.batch([
     insertSession(db, user.id, token, now),

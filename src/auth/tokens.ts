@@ -116,7 +116,9 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
   }
   if (!Number.isFinite(exp)) throw new ApiError("invalid_token");
   if (exp <= now) throw expired();
-  return { sub, user_id: sub, email, role, iat, exp, sid, jti };
+  // amr (RFC 8176) is carried on, e.g. into the pair a password change answers.
+  const amr = Array.isArray(payload.amr) && payload.amr.every((v) => typeof v === "string") ? payload.amr : undefined;
+  return { sub, user_id: sub, email, role, iat, exp, sid, jti, ...(amr && { amr }) };
 }
 
 /** The answer to a genuine token past its `exp`: it says so (RFC 6750 `error_description`),

@@ -43,6 +43,10 @@ export const sessions = sqliteTable(
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
     userAgent: text("user_agent"),
     ip: text("ip"),
+    /** How the session's login authenticated (RFC 8176 `amr` values, space-separated,
+     * e.g. `pwd otp mfa`); every refresh of the family carries it on. Null for rows
+     * made before it was recorded. */
+    amr: text("amr"),
   },
   (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_family_id_idx").on(table.familyId)],
 );

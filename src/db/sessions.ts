@@ -8,7 +8,9 @@ import { publicColumns, type User } from "./users";
 /** Where a session was started from, as shown in `GET /sessions`. */
 export type Client = { userAgent: string | null; ip: string | null };
 
-export type NewToken = Client & { id: string; refreshTokenHash: string; expiresAt: Date };
+/** `amr`: how the login authenticated (RFC 8176), space-separated; set on a family's
+ * first row, copied to every row a refresh adds. */
+export type NewToken = Client & { id: string; refreshTokenHash: string; expiresAt: Date; amr?: string };
 
 /** A session's first row (a new family), inserted only if `userId` exists: batched
  * after a user insert that may have lost to the UNIQUE index. */
@@ -54,7 +56,8 @@ export function rotate(db: Db, which: SQL | undefined, next: NewToken, now: Date
       .insert(sessions)
       .select(
         sql`select ${next.id}, ${sessions.userId}, ${sessions.familyId}, ${sessions.id}, null, ${next.refreshTokenHash},
-        ${now.getTime()}, ${now.getTime()}, ${next.expiresAt.getTime()}, null, ${next.userAgent}, ${next.ip}
+        ${now.getTime()}, ${now.getTime()}, ${next.expiresAt.getTime()}, null, ${next.userAgent}, ${next.ip},
+        ${sessions.amr}
         from ${sessions} where ${sessions.replacedBy} = ${next.id}${reused} limit 1`,
       )
       .returning({ id: sessions.id }),
@@ -76,6 +79,7 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
       role: users.role,
       disabled: users.disabled,
       emailVerifiedAt: users.emailVerifiedAt,
+      amr: sessions.amr,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -175,6 +179,7 @@ function firstRowValues(token: NewToken, userId: string, now: Date): SQL {
     null, // revoked_at
     token.userAgent,
     token.ip,
+    token.amr ?? null,
   ];
   return sql.join(
     values.map((value) => sql`${value}`),

@@ -79,7 +79,7 @@ export const auth = new Hono<AppEnv>()
       const now = new Date();
       const userId = crypto.randomUUID();
       const refresh = await newRefresh(config, now);
-      const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c), amr: "pwd" };
       // With mail on, a verification link, recorded only if the user row goes in.
       const mailOn = config.mail.transport !== "none";
       const verification = mailOn ? await verificationFor(c, { id: userId, email }, now, 0) : undefined;
@@ -157,7 +157,7 @@ export const auth = new Hono<AppEnv>()
       await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now);
 
       const refresh = await newRefresh(config, now);
-      const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c), amr: "pwd" };
       // One write round trip: the session, plus a rehash (a hash made at another cost, or
       // of a non-NFC form, is upgraded while the password is at hand) and a failure reset,
       // only when due.

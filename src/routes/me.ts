@@ -176,7 +176,9 @@ export const me = new Hono<AppEnv>()
       ]);
       if (rotated.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
-      return c.json(deliverTokens(c, await tokenPair(user, sid, refresh.refreshToken, config), refresh_transport));
+      return c.json(
+        deliverTokens(c, await tokenPair(user, sid, refresh.refreshToken, config, claims.amr), refresh_transport),
+      );
     },
   )
   .delete(

@@ -120,7 +120,13 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (inserted.length === 0) throw new ApiError("invalid_token");
       c.header("Cache-Control", "no-store");
       const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
-      return c.json(deliverTokens(c, await tokenPair(user, row.familyId, refresh.refreshToken, config), transport));
+      return c.json(
+        deliverTokens(
+          c,
+          await tokenPair(user, row.familyId, refresh.refreshToken, config, row.amr?.split(" ")),
+          transport,
+        ),
+      );
     },
   )
   .post(
