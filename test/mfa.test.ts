@@ -169,6 +169,21 @@ describe("login with TOTP", () => {
     expect(claimsOf(((await changed.json()) as { token: string }).token).amr).toEqual(["pwd", "otp", "mfa"]);
   });
 
+  it("delivers the refresh token in the HttpOnly cookie when asked, like POST /login", async () => {
+    const user = await withTotp();
+    const res = await loginMfa({
+      mfa_token: await mfaToken(user.input),
+      code: codeAt(user.secret, at(0)),
+      refresh_transport: "cookie",
+    });
+    expect(res.status).toBe(200);
+    const [cookie] = res.headers.getSetCookie();
+    expect(cookie).toMatch(/^__Secure-refresh_token=[\w-]+; .*HttpOnly/);
+    const body = (await res.json()) as Json;
+    expect(body.refresh_token).toBeUndefined();
+    expect(typeof body.token).toBe("string");
+  });
+
   it("accepts the previous and the next step, refuses two steps off", async () => {
     const user = await withTotp();
     const token = await mfaToken(user.input, { LOCKOUT_AFTER: "100" });

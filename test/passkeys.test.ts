@@ -134,6 +134,16 @@ describe("passwordless login", () => {
     expect((await send("GET", "/me", body.token)).status).toBe(200);
   });
 
+  it("delivers the refresh token in the HttpOnly cookie when asked", async () => {
+    const user = await withPasskey();
+    const { options, challenge_id } = await passwordlessOptions();
+    const response = await user.authenticator.assert(options);
+    const res = await postJson("/login/passkey", { challenge_id, response, refresh_transport: "cookie" });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()[0]).toMatch(/^__Secure-refresh_token=[\w-]+; .*HttpOnly/);
+    expect(((await res.json()) as Json).refresh_token).toBeUndefined();
+  });
+
   it("makes three D1 round trips: challenge, key and owner batched; the counter; the session", async () => {
     const user = await withPasskey();
     const { options, challenge_id } = await passwordlessOptions();
