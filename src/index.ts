@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { keyringOf } from "./auth/keys";
 import { ConfigError, getConfig } from "./config";
-import { BOOKMARK_HEADER, openDb } from "./db/client";
+import { openDb } from "./db/client";
 import type { AppEnv } from "./env";
 import { ApiError, notFound, onError } from "./errors";
 import { bodyLimit } from "./middleware/body-limit";
@@ -52,7 +52,7 @@ app.use(async (c, next) => {
     throw new ApiError("server_misconfigured", undefined, err.message);
   }
   // One D1 session per request: replica reads unless the client's bookmark asks for newer.
-  const d1 = openDb(c.env, c.req.header(BOOKMARK_HEADER));
+  const d1 = openDb(c.env, c.req);
   c.set("db", d1.db);
   await next();
   d1.annotate(c);

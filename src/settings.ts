@@ -222,7 +222,8 @@ export const SETTINGS = [
   {
     name: "D1_COUNT",
     kind: "internal",
-    meaning: "`true` adds `X-D1-Round-Trips` to every response (benchmark and tests only)",
+    meaning:
+      "`true` adds `X-D1-Round-Trips` to every response (benchmark and tests only); `twice` also runs every D1 call twice in a request sending `X-D1-Twice: 1`, so `npm run bench` can measure local D1's CPU apart from the Worker's (only with ENVIRONMENT `dev` or `test`)",
   },
 ] as const satisfies readonly Setting[];
 
