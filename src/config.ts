@@ -28,7 +28,8 @@ export type Config = {
   lockout: LockoutPolicy;
   /** How long audit events are kept before housekeeping deletes them. */
   auditRetentionSeconds: number;
-  /** `APP_NAME`: in mail subjects and bodies, authenticator apps, and the WebAuthn relying party's default name. */
+  /** `APP_NAME`: in mail subjects and bodies, the pages mailed links open, authenticator apps,
+   * and the WebAuthn relying party's default name. */
   appName: string;
   /** `MFA_ENCRYPTION_KEY`: TOTP secrets are stored AES-GCM encrypted under a key derived from it. */
   mfaKey: string;
@@ -51,8 +52,6 @@ export type MailConfig = {
   transport: "none" | "smtp" | "cloudflare";
   /** `MAIL_FROM`: the sender, checked to be one header-safe address. */
   from: { email: string; name?: string };
-  /** `APP_NAME`, in every subject and body. */
-  appName: string;
   /** `PUBLIC_URL`: the base of every link in every mail; never a request header. */
   publicUrl: string;
   /** `APP_URL`: when set, links open the app's own pages at the same paths instead of the API's. */
@@ -192,7 +191,7 @@ export function readConfig(env: RawEnv): Config {
       rpName: setting(env.WEBAUTHN_RP_NAME, defaultOf("WEBAUTHN_RP_NAME")) || appName,
       origins: parseWebAuthnOrigins(setting(env.WEBAUTHN_ORIGINS, defaultOf("WEBAUTHN_ORIGINS"))),
     })),
-    mail: check(() => readMail(env, appName)),
+    mail: check(() => readMail(env)),
     // (With invalid CORS settings the cookie is checked against none: that problem is reported already.)
     cookie: check(() => parseCookie(env, cors ?? { origins: "*", credentials: false })),
     publicOrigin: publicOriginOf(setting(env.PUBLIC_URL, defaultOf("PUBLIC_URL"))),
@@ -219,7 +218,7 @@ const ADDRESS = /^[^\s@<>"(),;:\\[\]]+@[^\s@<>"(),;:\\[\]]+\.[^\s@<>"(),;:\\[\]]
 
 /** The mail settings. With mail on, every link needs `PUBLIC_URL` (links never come from
  * request headers), and outside ENVIRONMENT=dev/test it must be https (or loopback). */
-function readMail(env: RawEnv, appName: string): MailConfig {
+function readMail(env: RawEnv): MailConfig {
   const transport = setting(env.MAIL_TRANSPORT, defaultOf("MAIL_TRANSPORT"));
   if (!(TRANSPORTS as readonly string[]).includes(transport)) {
     throw new ConfigError(`MAIL_TRANSPORT "${transport}" must be one of ${TRANSPORTS.join(", ")}`);
@@ -244,7 +243,6 @@ function readMail(env: RawEnv, appName: string): MailConfig {
   return {
     transport: transport as MailConfig["transport"],
     from: on ? parseFrom(optional(env.MAIL_FROM)) : { email: "" },
-    appName,
     publicUrl: publicUrl === undefined ? "" : parseBaseUrl("PUBLIC_URL", publicUrl, relaxed),
     appUrl: appUrl === undefined ? undefined : parseBaseUrl("APP_URL", appUrl, relaxed),
     smtp: transport === "smtp" ? parseSmtpUrl(env.SMTP_URL) : undefined,

@@ -29,7 +29,6 @@ describe("readConfig", () => {
       mail: {
         transport: "none",
         from: { email: "" },
-        appName: "edge-auth-api",
         publicUrl: "",
         appUrl: undefined,
         smtp: undefined,
