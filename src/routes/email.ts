@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
 import { auditEvent } from "../db/audit";
@@ -18,7 +19,6 @@ import { requireSession } from "../middleware/require-auth";
 import { requireMail } from "../middleware/require-mail";
 import { accepted, account, describe, named } from "../openapi";
 import { linkPage, linkPageDoc } from "./link-pages";
-import { confirmPassword } from "./me";
 import { linkToken } from "./password";
 
 /** A verification link works for a day; an email-change link for an hour. */

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { completeLogin, MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
+import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import {
@@ -35,7 +36,6 @@ import { rateLimit } from "../middleware/rate-limit";
 import { deliverTokens } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import { describe, named, recoveryCodes, signedInJson, totpEnrolment } from "../openapi";
-import { confirmPassword } from "./me";
 
 /** A TOTP code or a recovery code as typed: short strings only. */
 const code = (field: string) => text(field).check(z.minLength(1, REQUIRED), z.maxLength(64, `${field} is not valid`));

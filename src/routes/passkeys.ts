@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { completeLogin, MFA_PURPOSE } from "../auth/login";
+import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import { authenticationOptions, registerPasskey, registrationOptions, verifyPasskeyLogin } from "../auth/webauthn";
@@ -25,7 +26,6 @@ import {
   registrationOptionsJson,
   signedInJson,
 } from "../openapi";
-import { confirmPassword } from "./me";
 import { acceptCode, mfaTokenBody } from "./mfa";
 
 /** A WebAuthn response as the browser's `PublicKeyCredential.toJSON()` gives it;
