@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { completeLogin, MFA_PURPOSE } from "../auth/login";
+import { acceptCode } from "../auth/mfa";
 import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
@@ -26,7 +27,7 @@ import {
   registrationOptionsJson,
   signedInJson,
 } from "../openapi";
-import { acceptCode, mfaTokenBody } from "./mfa";
+import { mfaTokenBody } from "./mfa";
 
 /** A WebAuthn response as the browser's `PublicKeyCredential.toJSON()` gives it;
  * @simplewebauthn/server checks its members. */
