@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { completeLogin, MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
+import { MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
 import { acceptCode, spendTotpForRecoveryCodes } from "../auth/mfa";
 import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
@@ -23,7 +23,7 @@ import { ApiError } from "../errors";
 import { password, REQUIRED, refreshTransport, text } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
-import { deliverTokens } from "../middleware/refresh-cookie";
+import { finishLogin } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import { describe, named, recoveryCodes, signedInJson, totpEnrolment } from "../openapi";
 
@@ -216,7 +216,9 @@ export const mfa = new Hono<AppEnv>()
       // Single use: of two requests racing with right answers, one gets the session.
       const [consumed] = await consumeSingleUse(db, hash, MFA_PURPOSE, now);
       if (!consumed) throw new ApiError("invalid_credentials");
-      const answer = await completeLogin(c, user, amr, record !== undefined);
-      return c.json(deliverTokens(c, answer, body.refresh_transport), 200);
+      return c.json(
+        await finishLogin(c, user, amr, body.refresh_transport, { hadFailures: record !== undefined }),
+        200,
+      );
     },
   );

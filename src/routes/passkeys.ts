@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { completeLogin, MFA_PURPOSE } from "../auth/login";
+import { MFA_PURPOSE } from "../auth/login";
 import { acceptCode } from "../auth/mfa";
 import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
@@ -15,7 +15,7 @@ import { ApiError } from "../errors";
 import { name, password, REQUIRED, refreshTransport, text } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
-import { deliverTokens } from "../middleware/refresh-cookie";
+import { finishLogin } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import {
   authenticationOptionsJson,
@@ -209,8 +209,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
       if (!verified || !user || user.disabled) throw new ApiError("invalid_credentials");
       // Possession of the key plus the user verification the authenticator did (RFC 8176
       // "user"): two factors, so "mfa".
-      const answer = await completeLogin(c, user, [verified.amr, "user", "mfa"], false);
-      return c.json(deliverTokens(c, answer, body.refresh_transport), 200);
+      return c.json(await finishLogin(c, user, [verified.amr, "user", "mfa"], body.refresh_transport), 200);
     },
   )
   .post(
