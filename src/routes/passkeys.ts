@@ -159,9 +159,16 @@ export const passkeyRoutes = new Hono<AppEnv>()
       } else {
         throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
       }
-      const event = { type: "passkey_removed", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      const id = c.req.param("id");
+      // Written only if the delete matched one of the user's passkeys, so `id` is one.
+      const event = {
+        type: "passkey_removed",
+        userId: user.id,
+        actor: { type: "user", id: user.id },
+        details: { credential: id },
+      } as const;
       const [deleted] = await db.batch([
-        deletePasskey(db, user.id, c.req.param("id")),
+        deletePasskey(db, user.id, id),
         auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
         deleteOrphanRecoveryCodes(db, user.id),
       ]);
