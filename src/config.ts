@@ -28,7 +28,8 @@ export type Config = {
   lockout: LockoutPolicy;
   /** How long audit events are kept before housekeeping deletes them. */
   auditRetentionSeconds: number;
-  /** `APP_NAME`: in mail subjects and bodies, authenticator apps, and the WebAuthn relying party's default name. */
+  /** `APP_NAME`: in mail subjects and bodies, the pages mailed links open, authenticator apps,
+   * and the WebAuthn relying party's default name. */
   appName: string;
   /** `MFA_ENCRYPTION_KEY`: TOTP secrets are stored AES-GCM encrypted under a key derived from it. */
   mfaKey: string;
@@ -51,8 +52,6 @@ export type MailConfig = {
   transport: "none" | "smtp" | "cloudflare";
   /** `MAIL_FROM`: the sender, checked to be one header-safe address. */
   from: { email: string; name?: string };
-  /** `APP_NAME`, in every subject and body. */
-  appName: string;
   /** `PUBLIC_URL`: the base of every link in every mail; never a request header. */
   publicUrl: string;
   /** `APP_URL`: when set, links open the app's own pages at the same paths instead of the API's. */
@@ -154,6 +153,8 @@ export function readConfig(env: RawEnv): Config {
   };
   const isTest = env.ENVIRONMENT === "test";
   const appName = check(() => readAppName(env));
+  // Parsed once: the base of mailed links and, by its origin, the cookie CSRF check.
+  const publicUrl = check(() => readPublicUrl(env));
   // Validated here so a bad CORS setting fails closed like any other; the CORS middleware
   // keeps its own copy (readCors), since it runs before the configuration is enforced.
   const cors = check(() => parseCors(env));
@@ -192,10 +193,10 @@ export function readConfig(env: RawEnv): Config {
       rpName: setting(env.WEBAUTHN_RP_NAME, defaultOf("WEBAUTHN_RP_NAME")) || appName,
       origins: parseWebAuthnOrigins(setting(env.WEBAUTHN_ORIGINS, defaultOf("WEBAUTHN_ORIGINS"))),
     })),
-    mail: check(() => readMail(env, appName)),
+    mail: check(() => readMail(env, publicUrl)),
     // (With invalid CORS settings the cookie is checked against none: that problem is reported already.)
     cookie: check(() => parseCookie(env, cors ?? { origins: "*", credentials: false })),
-    publicOrigin: publicOriginOf(setting(env.PUBLIC_URL, defaultOf("PUBLIC_URL"))),
+    publicOrigin: publicUrl ? new URL(publicUrl).origin : undefined,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.bcryptCost < 10)
@@ -217,15 +218,27 @@ const TRANSPORTS = ["none", "smtp", "cloudflare"] as const;
 const HEADER_UNSAFE = /\p{Cc}/u;
 const ADDRESS = /^[^\s@<>"(),;:\\[\]]+@[^\s@<>"(),;:\\[\]]+\.[^\s@<>"(),;:\\[\]]+$/;
 
+/** `PUBLIC_URL` as a base URL without a trailing slash, or "" when it is not set; checked
+ * whenever set: outside ENVIRONMENT=dev/test it must be https (or loopback). */
+function readPublicUrl(env: RawEnv): string {
+  const value = optional(env.PUBLIC_URL);
+  return value === undefined ? "" : parseBaseUrl("PUBLIC_URL", value, relaxedUrls(env));
+}
+
+/** ENVIRONMENT=dev/test let `PUBLIC_URL` and `APP_URL` be plain http on any host. */
+function relaxedUrls(env: RawEnv): boolean {
+  return env.ENVIRONMENT === "test" || env.ENVIRONMENT === "dev";
+}
+
 /** The mail settings. With mail on, every link needs `PUBLIC_URL` (links never come from
- * request headers), and outside ENVIRONMENT=dev/test it must be https (or loopback). */
-function readMail(env: RawEnv, appName: string): MailConfig {
+ * request headers). `publicUrl` is `readPublicUrl`'s result: undefined when it refused
+ * `PUBLIC_URL`, a problem reported already. */
+function readMail(env: RawEnv, publicUrl: string | undefined): MailConfig {
   const transport = setting(env.MAIL_TRANSPORT, defaultOf("MAIL_TRANSPORT"));
   if (!(TRANSPORTS as readonly string[]).includes(transport)) {
     throw new ConfigError(`MAIL_TRANSPORT "${transport}" must be one of ${TRANSPORTS.join(", ")}`);
   }
   const on = transport !== "none";
-  const relaxed = env.ENVIRONMENT === "test" || env.ENVIRONMENT === "dev";
   const requireVerification = parseBool(
     "REQUIRE_EMAIL_VERIFICATION",
     setting(env.REQUIRE_EMAIL_VERIFICATION, defaultOf("REQUIRE_EMAIL_VERIFICATION")),
@@ -233,8 +246,7 @@ function readMail(env: RawEnv, appName: string): MailConfig {
   if (requireVerification && !on) {
     throw new ConfigError("REQUIRE_EMAIL_VERIFICATION=true needs MAIL_TRANSPORT smtp or cloudflare");
   }
-  const publicUrl = optional(env.PUBLIC_URL);
-  if (on && publicUrl === undefined) {
+  if (on && publicUrl === "") {
     throw new ConfigError(`MAIL_TRANSPORT=${transport} needs PUBLIC_URL, the base of every link in a mail`);
   }
   const appUrl = optional(env.APP_URL);
@@ -244,9 +256,8 @@ function readMail(env: RawEnv, appName: string): MailConfig {
   return {
     transport: transport as MailConfig["transport"],
     from: on ? parseFrom(optional(env.MAIL_FROM)) : { email: "" },
-    appName,
-    publicUrl: publicUrl === undefined ? "" : parseBaseUrl("PUBLIC_URL", publicUrl, relaxed),
-    appUrl: appUrl === undefined ? undefined : parseBaseUrl("APP_URL", appUrl, relaxed),
+    publicUrl: publicUrl ?? "",
+    appUrl: appUrl === undefined ? undefined : parseBaseUrl("APP_URL", appUrl, relaxedUrls(env)),
     smtp: transport === "smtp" ? parseSmtpUrl(env.SMTP_URL) : undefined,
     cooldownSeconds: parseTtl("MAIL_COOLDOWN", setting(env.MAIL_COOLDOWN, defaultOf("MAIL_COOLDOWN")), DAY),
     requireVerification,
@@ -329,18 +340,6 @@ function parseCookie(env: RawEnv, cors: Cors): CookieSettings {
   }
   const partitioned = parseBool("COOKIE_PARTITIONED", setting(env.COOKIE_PARTITIONED, defaultOf("COOKIE_PARTITIONED")));
   return { sameSite: sameSite as SameSite, domain, partitioned };
-}
-
-/** `PUBLIC_URL`'s origin (`https://auth.example.com`), or undefined when it is empty.
- * An invalid PUBLIC_URL is reported by `readMail`, which checks it whenever it is set. */
-function publicOriginOf(value: string): string | undefined {
-  try {
-    const url = new URL(value);
-    if (url.protocol === "https:" || url.protocol === "http:") return url.origin;
-  } catch {
-    // empty or invalid
-  }
-  return undefined;
 }
 
 const cache = new WeakMap<object, Config | ConfigError>();

@@ -146,7 +146,7 @@ const auditEventJson = z.object({
   request_id: z.nullable(z.string()),
   details: doc(
     z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
-    "A few facts (reason, seconds, role, session_id...); never a password, hash, token, code, secret or link",
+    "A few facts (reason, seconds, role, session_id, credential...); never a password, hash, token, code, secret or link",
   ),
 });
 

@@ -289,6 +289,8 @@ describe("audit retention and details", () => {
       }),
     ).toBe('{"reason":"wrong_password","seconds":60}');
     expect(safeDetails({ reason: "r".repeat(500) })).toBe(JSON.stringify({ reason: "r".repeat(200) }));
+    // Hence `credential` for a passkey's id: `passkey_id` says "pass" and "key".
+    expect(safeDetails({ passkey_id: "p", credential: "p" })).toBe('{"credential":"p"}');
   });
 
   it("has a one-line list of types covering the issue's events", () => {

@@ -29,7 +29,6 @@ describe("readConfig", () => {
       mail: {
         transport: "none",
         from: { email: "" },
-        appName: "edge-auth-api",
         publicUrl: "",
         appUrl: undefined,
         smtp: undefined,
@@ -113,6 +112,39 @@ describe("readConfig", () => {
 
   it("allows a low BCRYPT_COST only when ENVIRONMENT is test", () => {
     expect(readConfig({ ...SECRETS, BCRYPT_COST: "4", ENVIRONMENT: "test" }).bcryptCost).toBe(4);
+  });
+
+  it("reads PUBLIC_URL once: the mail links' base and the cookie check's origin", () => {
+    const config = readConfig({ ...SECRETS, PUBLIC_URL: "https://auth.example.com/base/" });
+    expect(config.mail.publicUrl).toBe("https://auth.example.com/base");
+    expect(config.publicOrigin).toBe("https://auth.example.com");
+    const dev = readConfig({ ...SECRETS, ENVIRONMENT: "dev", PUBLIC_URL: "http://auth.example.com" });
+    expect([dev.mail.publicUrl, dev.publicOrigin]).toEqual(["http://auth.example.com", "http://auth.example.com"]);
+  });
+
+  it.each([
+    ["not a URL", "auth.example.com", 'PUBLIC_URL "auth.example.com" is not a URL like https://auth.example.com'],
+    [
+      "not http(s)",
+      "ftp://auth.example.com",
+      'PUBLIC_URL "ftp://auth.example.com" must be an https URL with no query, fragment or credentials',
+    ],
+    [
+      "plain http outside dev and test",
+      "http://auth.example.com",
+      'PUBLIC_URL "http://auth.example.com" must be an https URL with no query, fragment or credentials',
+    ],
+  ])("refuses a PUBLIC_URL that is %s, with mail off too, as one problem", (_label, value, message) => {
+    for (const env of [{ ...SECRETS }, { ...SECRETS, MAIL_TRANSPORT: "smtp", MAIL_FROM: "a@example.com" }]) {
+      let error: unknown;
+      try {
+        readConfig({ ...env, SMTP_URL: "smtp://smtp.example.com", PUBLIC_URL: value });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([message]);
+    }
   });
 });
 

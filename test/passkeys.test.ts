@@ -1,6 +1,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { auditRowsOf, claimsOf, errorOf, type Json, postJson, registered, SIGNED_IN_FIELDS, send } from "./helpers";
+import {
+  auditRowsOf,
+  bearer,
+  call,
+  claimsOf,
+  errorOf,
+  type Json,
+  postJson,
+  promote,
+  registered,
+  SIGNED_IN_FIELDS,
+  send,
+} from "./helpers";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
 
 // WebAuthn ceremonies against the real API, with the software authenticator of
@@ -296,7 +308,7 @@ describe("passkey as a second factor", () => {
 });
 
 describe("audit events", () => {
-  it("records passkey_added and passkey_removed; refused registrations and deletions write nothing", async () => {
+  it("records passkey_added and passkey_removed naming the passkey (its id here) as `credential`; refused registrations and deletions write nothing", async () => {
     const user = await withPasskey();
     // The same credential again (fresh challenge): refused by the database, no event.
     const again = await user.authenticator.register(await registrationOptions(user));
@@ -309,12 +321,25 @@ describe("audit events", () => {
     expect((await send("DELETE", path, user.token, { password: user.input.password })).status).toBe(404);
 
     const rows = (await auditRowsOf(user.body.id)).filter((row) => String(row.type).startsWith("passkey_"));
-    const byUser = { actor_type: "user", actor_id: user.body.id, details: null };
+    const byUser = {
+      actor_type: "user",
+      actor_id: user.body.id,
+      details: JSON.stringify({ credential: user.passkey.id }),
+    };
     expect(rows).toEqual([
       expect.objectContaining({ type: "passkey_added", ...byUser }),
       expect.objectContaining({ type: "passkey_removed", ...byUser }),
     ]);
     expect((await auditRowsOf(other.body.id)).map((row) => row.type)).toEqual(["user_registered"]);
+    // Admins see it in GET /admin/audit.
+    const admin = await registered();
+    await promote(admin.body.id);
+    const res = await call(`/admin/audit?user_id=${user.body.id}&type=passkey_removed`, {
+      headers: bearer(admin.token),
+    });
+    expect(res.status).toBe(200);
+    const { events } = (await res.json()) as { events: Json[] };
+    expect(events.map((event) => event.details)).toEqual([{ credential: user.passkey.id }]);
     const stored = JSON.stringify(rows);
     for (const value of [user.authenticator.id, user.input.password, JSON.stringify(again.response)]) {
       expect(stored).not.toContain(value);

@@ -41,10 +41,10 @@ export async function requireSecondFactor(
 }
 
 /** Starts a session for `user` after every factor checked out, with `amr` (RFC 8176)
- * in its access token; returns the `/login` body (the route delivers it, see
- * `deliverTokens` for where the refresh token goes). Forgets the email's failed
- * logins when `hadFailures`. An unverified address under REQUIRE_EMAIL_VERIFICATION is
- * 403 `email_not_verified`, as at POST /login. */
+ * in its access token; returns the `/login` body (`finishLogin` in
+ * src/middleware/refresh-cookie.ts delivers it as the client asked). Forgets the
+ * email's failed logins when `hadFailures`. An unverified address under
+ * REQUIRE_EMAIL_VERIFICATION is 403 `email_not_verified`, as at POST /login. */
 export async function completeLogin(c: Context<AppEnv>, user: User, amr: string[], hadFailures: boolean) {
   const { config, db } = c.var;
   if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");

@@ -1,4 +1,7 @@
 import { compare, getRounds, hash } from "bcryptjs";
+import type { Db } from "../db/client";
+import { findPasswordHash } from "../db/users";
+import { ApiError } from "../errors";
 import commonPasswords from "./common-passwords";
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
@@ -58,6 +61,14 @@ export async function checkPassword(
     }
   }
   return { valid: false, rehash: false };
+}
+
+/** Re-checks the account password before a sensitive change (password, email, second
+ * factors, account deletion); wrong is 400 `invalid_credentials`. No rehash here: the
+ * password change replaces the hash anyway, and the next login upgrades an outdated one. */
+export async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
+  const { valid } = await checkPassword(password, await findPasswordHash(db, userId), cost);
+  if (!valid) throw new ApiError("invalid_credentials");
 }
 
 let common: Set<string> | undefined;

@@ -119,11 +119,19 @@ export async function registerPasskey(c: Ctx, user: User, response: object, name
   }
   const info = verification.registrationInfo;
   if (!verification.verified || !info) return undefined;
-  const event = { type: "passkey_added", userId: user.id, actor: { type: "user", id: user.id } } as const;
+  const id = crypto.randomUUID();
+  // `credential`: the passkey's id here (as GET /me/passkeys shows it), not the
+  // authenticator's credential id; the audit log refuses detail names holding "key".
+  const event = {
+    type: "passkey_added",
+    userId: user.id,
+    actor: { type: "user", id: user.id },
+    details: { credential: id },
+  } as const;
   // The event only if the passkey went in (a credential already registered does not).
   const [[row]] = await db.batch([
     insertPasskey(db, {
-      id: crypto.randomUUID(),
+      id,
       userId: user.id,
       credentialId: info.credential.id,
       publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),

@@ -31,15 +31,16 @@ type Parts = {
   notMe: string;
 };
 
-/** One message with its text and HTML parts built from the same plain-text pieces. */
-function compose(mail: MailConfig, parts: Parts): Message {
+/** One message with its text and HTML parts built from the same plain-text pieces, signed
+ * and subject-prefixed with `appName` (`APP_NAME`, `Config.appName`). */
+function compose(appName: string, parts: Parts): Message {
   const { action } = parts;
   const text = [
     parts.greeting,
     ...parts.lines,
     ...(action ? [`${action.label}: ${action.link}`, `This link works once, for ${action.lifetime}.`] : []),
     parts.notMe,
-    `— ${mail.appName}`,
+    `— ${appName}`,
   ].join("\n\n");
   const paragraph = (line: string) => `<p>${escapeHtml(line)}</p>`;
   const html = [
@@ -55,33 +56,33 @@ function compose(mail: MailConfig, parts: Parts): Message {
         ]
       : []),
     paragraph(parts.notMe),
-    paragraph(`— ${mail.appName}`),
+    paragraph(`— ${appName}`),
     "</body></html>",
   ].join("\n");
-  return { to: parts.to, subject: `${mail.appName}: ${parts.subject}`, text, html };
+  return { to: parts.to, subject: `${appName}: ${parts.subject}`, text, html };
 }
 
 type Recipient = { email: string; firstName: string };
 
 /** Asks the owner of a (new) account's address to prove it. */
-export function verifyEmailMail(mail: MailConfig, user: Recipient, link: string, seconds: number): Message {
-  return compose(mail, {
+export function verifyEmailMail(appName: string, user: Recipient, link: string, seconds: number): Message {
+  return compose(appName, {
     to: user.email,
     subject: "confirm your email address",
     greeting: `Hello ${user.firstName},`,
-    lines: [`Please confirm that ${user.email} is your address for ${mail.appName}.`],
+    lines: [`Please confirm that ${user.email} is your address for ${appName}.`],
     action: { label: "Confirm my email address", link, lifetime: lifetime(seconds) },
     notMe: "If this wasn't you, ignore this mail: nothing changes unless the link is used.",
   });
 }
 
 /** A password-reset link for a known, enabled account. */
-export function resetPasswordMail(mail: MailConfig, user: Recipient, link: string, seconds: number): Message {
-  return compose(mail, {
+export function resetPasswordMail(appName: string, user: Recipient, link: string, seconds: number): Message {
+  return compose(appName, {
     to: user.email,
     subject: "reset your password",
     greeting: `Hello ${user.firstName},`,
-    lines: [`Someone asked to reset the password of your ${mail.appName} account.`],
+    lines: [`Someone asked to reset the password of your ${appName} account.`],
     action: { label: "Choose a new password", link, lifetime: lifetime(seconds) },
     notMe:
       "If this wasn't you, ignore this mail: your password stays as it is. Setting a new one signs out every device.",
@@ -90,42 +91,42 @@ export function resetPasswordMail(mail: MailConfig, user: Recipient, link: strin
 
 /** The confirmation link of an email change, sent to the new address. */
 export function changeEmailMail(
-  mail: MailConfig,
+  appName: string,
   user: Recipient,
   newEmail: string,
   link: string,
   seconds: number,
 ): Message {
-  return compose(mail, {
+  return compose(appName, {
     to: newEmail,
     subject: "confirm your new email address",
     greeting: `Hello ${user.firstName},`,
-    lines: [`Please confirm that ${newEmail} should become the address of your ${mail.appName} account.`],
+    lines: [`Please confirm that ${newEmail} should become the address of your ${appName} account.`],
     action: { label: "Confirm my new email address", link, lifetime: lifetime(seconds) },
     notMe: "If this wasn't you, ignore this mail: the account keeps its address unless the link is used.",
   });
 }
 
 /** Tells the current address that a change to another one was asked for (no link). */
-export function changeRequestedMail(mail: MailConfig, user: Recipient): Message {
-  return compose(mail, {
+export function changeRequestedMail(appName: string, user: Recipient): Message {
+  return compose(appName, {
     to: user.email,
     subject: "a change of your email address was requested",
     greeting: `Hello ${user.firstName},`,
     lines: [
-      `Someone signed in to your ${mail.appName} account asked to move it to another email address. It changes only when the link sent to that address is used.`,
+      `Someone signed in to your ${appName} account asked to move it to another email address. It changes only when the link sent to that address is used.`,
     ],
     notMe: "If this wasn't you, change your password now: whoever asked knows it.",
   });
 }
 
 /** Tells the old address that the account moved to another one. */
-export function emailChangedMail(mail: MailConfig, user: Recipient, oldEmail: string): Message {
-  return compose(mail, {
+export function emailChangedMail(appName: string, user: Recipient, oldEmail: string): Message {
+  return compose(appName, {
     to: oldEmail,
     subject: "your email address was changed",
     greeting: `Hello ${user.firstName},`,
-    lines: [`Your ${mail.appName} account no longer uses ${oldEmail}: its address was changed.`],
-    notMe: `If this wasn't you, contact the ${mail.appName} team at once.`,
+    lines: [`Your ${appName} account no longer uses ${oldEmail}: its address was changed.`],
+    notMe: `If this wasn't you, contact the ${appName} team at once.`,
   });
 }

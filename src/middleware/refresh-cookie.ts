@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { completeLogin } from "../auth/login";
 import { readCors } from "../config";
+import type { User } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
@@ -44,6 +46,20 @@ export function deliverTokens<T extends { refresh_token: string }>(
   const { refresh_token, ...rest } = body;
   setCookie(c, REFRESH_COOKIE, refresh_token, { ...cookieOptions(c), maxAge: c.var.config.refreshTtlSeconds });
   return rest;
+}
+
+/** The end of a login finished after its first request (POST /login/mfa, POST
+ * /login/passkey): `completeLogin` starts the session with `amr` (forgetting the email's
+ * failed logins when `hadFailures`), then `deliverTokens` hands the refresh token over
+ * as `transport` asks. Returns the body to answer with 200. */
+export async function finishLogin(
+  c: Context<AppEnv>,
+  user: User,
+  amr: string[],
+  transport: RefreshTransport,
+  { hadFailures = false } = {},
+) {
+  return deliverTokens(c, await completeLogin(c, user, amr, hadFailures), transport);
 }
 
 /** Tells the browser to drop the refresh cookie (`Max-Age=0`, same path and domain).

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
 import { auditEvent } from "../db/audit";
@@ -18,7 +19,6 @@ import { requireSession } from "../middleware/require-auth";
 import { requireMail } from "../middleware/require-mail";
 import { accepted, account, describe, named } from "../openapi";
 import { linkPage, linkPageDoc } from "./link-pages";
-import { confirmPassword } from "./me";
 import { linkToken } from "./password";
 
 /** A verification link works for a day; an email-change link for an hour. */
@@ -59,7 +59,12 @@ export async function verificationFor(
       deliver(
         c,
         "verify_email",
-        verifyEmailMail(config.mail, recipient, linkTo(config.mail, "/email/verify", minted.value), VERIFY_TTL_SECONDS),
+        verifyEmailMail(
+          config.appName,
+          recipient,
+          linkTo(config.mail, "/email/verify", minted.value),
+          VERIFY_TTL_SECONDS,
+        ),
       ),
   };
 }
@@ -181,8 +186,8 @@ export const emailRoutes = new Hono<AppEnv>()
         if (inserted.length === 0) return;
         const link = linkTo(config.mail, "/email/change/confirm", value);
         await Promise.all([
-          deliver(c, "change_email", changeEmailMail(config.mail, user, newEmail, link, CHANGE_TTL_SECONDS)),
-          deliver(c, "email_change_notice", changeRequestedMail(config.mail, user)),
+          deliver(c, "change_email", changeEmailMail(config.appName, user, newEmail, link, CHANGE_TTL_SECONDS)),
+          deliver(c, "email_change_notice", changeRequestedMail(config.appName, user)),
         ]);
       });
       return c.json(CHANGE_SENT, 202);
@@ -223,7 +228,7 @@ export const emailRoutes = new Hono<AppEnv>()
         retireSingleUse(db, row.userId, "verify_email", now),
       ]);
       afterResponse(c, "email_changed_notice_failed", () =>
-        deliver(c, "email_changed", emailChangedMail(config.mail, after, before.email)),
+        deliver(c, "email_changed", emailChangedMail(config.appName, after, before.email)),
       );
       return c.json(accountJson(after));
     },

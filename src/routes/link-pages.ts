@@ -57,7 +57,7 @@ export function linkPageDoc(kind: LinkPage): RouteDoc {
 export function linkPage(c: Context<AppEnv>, kind: LinkPage): Response {
   const page = PAGES[kind];
   const nonce = newNonce();
-  const appName = escapeHtml(c.var.config.mail.appName);
+  const appName = escapeHtml(c.var.config.appName);
   const field = page.password
     ? `<label for="password">New password (8 to 72 bytes)</label>
 <input id="password" name="newPassword" type="password" autocomplete="new-password" required minlength="8">`

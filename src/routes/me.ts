@@ -1,15 +1,14 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { checkPassword, hashPassword } from "../auth/passwords";
+import { confirmPassword, hashPassword } from "../auth/passwords";
 import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../db/audit";
-import type { Db } from "../db/client";
 import { factorsQuery, summary } from "../db/mfa";
 import { sessions } from "../db/schema";
 import { liveSessionUserQuery, revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
 import { retireSingleUse } from "../db/single-use";
-import { accountJson, deleteUser, findPasswordHash, setPasswordHash, updateNames } from "../db/users";
+import { accountJson, deleteUser, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { name, newPassword, password, refreshTransport } from "../fields";
@@ -53,13 +52,6 @@ export const activityQuery = z.object({
 
 /** Events per page of `GET /me/activity`. */
 const ACTIVITY_PAGE = 20;
-
-/** Re-checks the account password before a sensitive change; wrong is `invalid_credentials`.
- * No rehash here: the hash is replaced (password change) or deleted (account deletion). */
-export async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
-  const { valid } = await checkPassword(password, await findPasswordHash(db, userId), cost);
-  if (!valid) throw new ApiError("invalid_credentials");
-}
 
 export const me = new Hono<AppEnv>()
   .get(

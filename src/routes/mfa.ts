@@ -1,30 +1,21 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { completeLogin, MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
+import { MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
+import { acceptCode, spendTotpForRecoveryCodes } from "../auth/mfa";
+import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
-import {
-  decryptTotpSecret,
-  encryptTotpSecret,
-  enrolment,
-  matchingStep,
-  newRecoveryCodes,
-  newTotpSecret,
-  recoveryCodeHash,
-} from "../auth/totp";
+import { encryptTotpSecret, enrolment, newTotpSecret, recoveryCodeHash } from "../auth/totp";
 import { verifyPasskeyForMfa } from "../auth/webauthn";
 import { auditEvent } from "../db/audit";
-import type { Db } from "../db/client";
 import { lockedFor, recordFailure } from "../db/lockout";
 import {
   deleteOrphanRecoveryCodes,
   deleteTotp,
   findTotp,
   pendingLoginQueries,
-  replaceRecoveryCodes,
   upsertPendingTotp,
   useRecoveryCode,
-  useTotpStep,
 } from "../db/mfa";
 import { consumeSingleUse, spendAttempt } from "../db/single-use";
 import type { AppEnv } from "../env";
@@ -32,10 +23,9 @@ import { ApiError } from "../errors";
 import { password, REQUIRED, refreshTransport, text } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
-import { deliverTokens } from "../middleware/refresh-cookie";
+import { finishLogin } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import { describe, named, recoveryCodes, signedInJson, totpEnrolment } from "../openapi";
-import { confirmPassword } from "./me";
 
 /** A TOTP code or a recovery code as typed: short strings only. */
 const code = (field: string) => text(field).check(z.minLength(1, REQUIRED), z.maxLength(64, `${field} is not valid`));
@@ -62,53 +52,6 @@ export const loginMfaBody = named(
     refresh_transport: refreshTransport(),
   }),
 );
-
-type TotpRow = NonNullable<Awaited<ReturnType<typeof findTotp>>>;
-
-/** The step `code` matches for the user's TOTP factor (confirmed or pending, as asked),
- * or undefined. `factor` when the caller has read it already. */
-async function totpStep(
-  db: Db,
-  mfaKey: string,
-  userId: string,
-  code: string,
-  confirmed: boolean,
-  now: Date,
-  known?: TotpRow | null,
-) {
-  const factor = known === undefined ? await findTotp(db, userId) : known;
-  if (!factor || (factor.confirmedAt !== null) !== confirmed) return undefined;
-  const secret = await decryptTotpSecret(mfaKey, userId, factor.secretCiphertext);
-  return matchingStep(secret, code, now);
-}
-
-/** Accepts a TOTP code (once per time step) or, when `orRecovery`, a recovery code
- * (once). True when one was accepted. */
-export async function acceptCode(
-  db: Db,
-  mfaKey: string,
-  userId: string,
-  value: string,
-  now: Date,
-  orRecovery: boolean,
-  factor?: TotpRow | null,
-) {
-  if (/^\d{6}$/.test(value.trim())) {
-    const step = await totpStep(db, mfaKey, userId, value.trim(), true, now, factor);
-    return step !== undefined && (await useTotpStep(db, userId, step, now)).length > 0;
-  }
-  if (!orRecovery) return false;
-  const hash = await recoveryCodeHash(value);
-  return hash !== undefined && (await useRecoveryCode(db, userId, hash, now)).length > 0;
-}
-
-/** Ten new recovery codes for the user (the old set dies); the plain codes, shown once. */
-async function issueRecoveryCodes(db: Db, userId: string, now: Date): Promise<string[]> {
-  const codes = newRecoveryCodes();
-  const hashes = await Promise.all(codes.map(async (value) => (await recoveryCodeHash(value)) ?? ""));
-  await db.batch(replaceRecoveryCodes(db, userId, hashes, now));
-  return codes;
-}
 
 /** TOTP enrolment and recovery codes (session-checked), and the login's second step. */
 export const mfa = new Hono<AppEnv>()
@@ -157,23 +100,7 @@ export const mfa = new Hono<AppEnv>()
     requireSession,
     jsonBody(totpCodeBody),
     async (c) => {
-      const { config, db, user } = c.var;
-      const now = new Date();
-      const factor = await findTotp(db, user.id);
-      if (!factor || factor.confirmedAt !== null) {
-        throw new ApiError("invalid_input", "No TOTP enrolment is waiting: POST /me/mfa/totp first");
-      }
-      const step = await totpStep(db, config.mfaKey, user.id, c.req.valid("json").code.trim(), false, now);
-      if (step === undefined) throw new ApiError("invalid_credentials");
-      const event = { type: "mfa_enabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
-      const [confirmed] = await db.batch([
-        useTotpStep(db, user.id, step, now, true),
-        auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, now, {
-          onlyIfChanged: true,
-        }),
-      ]);
-      if (confirmed.length === 0) throw new ApiError("invalid_credentials");
-      const codes = await issueRecoveryCodes(db, user.id, now);
+      const codes = await spendTotpForRecoveryCodes(c, c.req.valid("json").code, { confirming: true });
       c.header("Cache-Control", "no-store");
       return c.json({ recovery_codes: codes });
     },
@@ -227,12 +154,7 @@ export const mfa = new Hono<AppEnv>()
     requireSession,
     jsonBody(totpCodeBody),
     async (c) => {
-      const { config, db, user } = c.var;
-      const now = new Date();
-      if (!(await acceptCode(db, config.mfaKey, user.id, c.req.valid("json").code, now, false))) {
-        throw new ApiError("invalid_credentials");
-      }
-      const codes = await issueRecoveryCodes(db, user.id, now);
+      const codes = await spendTotpForRecoveryCodes(c, c.req.valid("json").code, { confirming: false });
       c.header("Cache-Control", "no-store");
       return c.json({ recovery_codes: codes });
     },
@@ -294,7 +216,9 @@ export const mfa = new Hono<AppEnv>()
       // Single use: of two requests racing with right answers, one gets the session.
       const [consumed] = await consumeSingleUse(db, hash, MFA_PURPOSE, now);
       if (!consumed) throw new ApiError("invalid_credentials");
-      const answer = await completeLogin(c, user, amr, record !== undefined);
-      return c.json(deliverTokens(c, answer, body.refresh_transport), 200);
+      return c.json(
+        await finishLogin(c, user, amr, body.refresh_transport, { hadFailures: record !== undefined }),
+        200,
+      );
     },
   );

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { completeLogin, MFA_PURPOSE } from "../auth/login";
+import { MFA_PURPOSE } from "../auth/login";
+import { acceptCode } from "../auth/mfa";
+import { confirmPassword } from "../auth/passwords";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import { authenticationOptions, registerPasskey, registrationOptions, verifyPasskeyLogin } from "../auth/webauthn";
@@ -13,7 +15,7 @@ import { ApiError } from "../errors";
 import { name, password, REQUIRED, refreshTransport, text } from "../fields";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
-import { deliverTokens } from "../middleware/refresh-cookie";
+import { finishLogin } from "../middleware/refresh-cookie";
 import { requireSession } from "../middleware/require-auth";
 import {
   authenticationOptionsJson,
@@ -25,8 +27,7 @@ import {
   registrationOptionsJson,
   signedInJson,
 } from "../openapi";
-import { confirmPassword } from "./me";
-import { acceptCode, mfaTokenBody } from "./mfa";
+import { mfaTokenBody } from "./mfa";
 
 /** A WebAuthn response as the browser's `PublicKeyCredential.toJSON()` gives it;
  * @simplewebauthn/server checks its members. */
@@ -158,9 +159,16 @@ export const passkeyRoutes = new Hono<AppEnv>()
       } else {
         throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
       }
-      const event = { type: "passkey_removed", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      const id = c.req.param("id");
+      // Written only if the delete matched one of the user's passkeys, so `id` is one.
+      const event = {
+        type: "passkey_removed",
+        userId: user.id,
+        actor: { type: "user", id: user.id },
+        details: { credential: id },
+      } as const;
       const [deleted] = await db.batch([
-        deletePasskey(db, user.id, c.req.param("id")),
+        deletePasskey(db, user.id, id),
         auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
         deleteOrphanRecoveryCodes(db, user.id),
       ]);
@@ -208,8 +216,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
       if (!verified || !user || user.disabled) throw new ApiError("invalid_credentials");
       // Possession of the key plus the user verification the authenticator did (RFC 8176
       // "user"): two factors, so "mfa".
-      const answer = await completeLogin(c, user, [verified.amr, "user", "mfa"], false);
-      return c.json(deliverTokens(c, answer, body.refresh_transport), 200);
+      return c.json(await finishLogin(c, user, [verified.amr, "user", "mfa"], body.refresh_transport), 200);
     },
   )
   .post(

@@ -86,7 +86,7 @@ export const password = new Hono<AppEnv>()
         // Within MAIL_COOLDOWN of the last mail: nothing more goes out, the earlier link still works.
         if (inserted.length === 0) return;
         const link = linkTo(config.mail, "/password/reset", value);
-        await deliver(c, "reset_password", resetPasswordMail(config.mail, user, link, RESET_TTL_SECONDS));
+        await deliver(c, "reset_password", resetPasswordMail(config.appName, user, link, RESET_TTL_SECONDS));
       });
       return c.json(FORGOT_ACCEPTED, 202);
     },
