@@ -53,7 +53,11 @@ const cpuRounds = (scenario) => (scenario.slow || quick ? CPU_ROUNDS : CPU_ROUND
 /** Requests per CPU run: every one completes, so CPU / requests is exact. bcrypt routes take
  * about 80 ms of CPU each on one thread: at 64 connections each waits seconds and wrangler's
  * proxy drops some, so their CPU runs use 8 connections (the baseline's too). */
-const cpuRequests = (scenario) => (scenario.slow ? (quick ? 8 : 64) : quick ? 400 : 3000);
+const cpuRequests = (scenario) => scenario.amount ?? (scenario.slow ? (quick ? 8 : 64) : quick ? 400 : 3000);
+/** Requests per CPU run of the second-factor logins: a few milliseconds each, so more than a
+ * bcrypt route's, for a CPU figure finer than the 10 ms clock tick; each is prepared with a
+ * bcrypt login, so fewer than a cheap route's. */
+const FACTOR_REQUESTS = quick ? 16 : 192;
 const cpuConnections = (scenario) => (scenario.slow ? Math.min(connections, 8) : connections);
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
@@ -62,7 +66,7 @@ const files = quick
 const svgLink = quick ? "results.svg" : "bench/results.svg";
 
 // Whatever happens, the run ends: worst case a few scenarios, their idle waits and startup.
-const deadlineMs = quick ? 150_000 : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
+const deadlineMs = quick ? 240_000 : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
 const running = [];
 const watchdog = setTimeout(() => {
   console.error(`bench: gave up after ${deadlineMs / 1000} s`);
@@ -110,7 +114,8 @@ async function main() {
       ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
       ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
       ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
-      ...["--var", "D1_COUNT:true", "--var", "MAIL_TRANSPORT:none"],
+      // `twice`: a request sending X-D1-Twice: 1 runs each D1 call twice (see withoutD1 below).
+      ...["--var", "D1_COUNT:twice", "--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
     ],
     readyPath: "/health",
   };
@@ -165,10 +170,9 @@ async function main() {
   // Second factors: each request spends a single-use mfa_token or challenge, prepared
   // before each run (see scripts/bench/second-factors.mjs). CPU rows only: a timed run
   // would need an unbounded supply.
-  const factorRun = cpuRequests({ slow: true });
-  const factorOptions = { amount: factorRun, password: PASSWORD };
-  const mfaLogin = await mfaLoginRequest(api.url, { ...factorOptions, users: quick ? 8 : 128 });
-  const passkeyLogin = await passkeyLoginRequest(api.url, { ...factorOptions, users: factorRun });
+  const factorOptions = { amount: FACTOR_REQUESTS, password: PASSWORD };
+  const mfaLogin = await mfaLoginRequest(api.url, { ...factorOptions, users: FACTOR_REQUESTS });
+  const passkeyLogin = await passkeyLoginRequest(api.url, { ...factorOptions, users: FACTOR_REQUESTS });
   console.log(`bench: TOTP and passkey users enrolled after ${elapsed()}`);
 
   const apiScenarios = [
@@ -187,6 +191,7 @@ async function main() {
           request: { method: "GET", path: "/me", headers: { authorization: `Bearer ${users.accounts[0].token}` } },
           expect: 200,
           baseline: "reference",
+          withoutD1: true,
         }
       : skip("GET /me: the route does not exist in this build (probe answered 404)"),
     {
@@ -216,6 +221,7 @@ async function main() {
           baseline: "reference",
           // Each token is single-use (rotation): warming up would spend the pool.
           warmRequests: 0,
+          withoutD1: true,
         }
       : skip(
           refresh.present
@@ -229,8 +235,10 @@ async function main() {
       expect: 200,
       baseline: "reference",
       slow: true,
+      amount: FACTOR_REQUESTS,
       cpuOnly: true,
       warmRequests: 0,
+      withoutD1: true,
     },
     {
       name: "login-passkey",
@@ -239,8 +247,10 @@ async function main() {
       expect: 200,
       baseline: "reference",
       slow: true,
+      amount: FACTOR_REQUESTS,
       cpuOnly: true,
       warmRequests: 0,
+      withoutD1: true,
     },
     {
       name: "preflight",
@@ -341,7 +351,13 @@ async function main() {
     const pairs = [];
     for (let round = quick || scenario.cpuOnly ? 1 : 0; round <= cpuRounds(scenario); round++) {
       const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, round);
-      pairs.push({ base, run: await measure(scenario, apiTarget, round) });
+      const run = await measure(scenario, apiTarget, round);
+      // Local D1 is SQLite inside the Worker's workerd process, so its CPU counts as the
+      // Worker's there (on Cloudflare it runs elsewhere). Right after a CPU run, the same run
+      // with every D1 call made twice (X-D1-Twice, src/db/counting.ts): the difference is
+      // the CPU of the route's D1 calls, and the run minus that is the Worker's own CPU.
+      const twice = scenario.withoutD1 && round > 0 ? await measure(d1Twice(scenario), apiTarget, round) : undefined;
+      pairs.push({ base, run, twice });
     }
     results.push(pairResult(scenario, pairs));
   }
@@ -369,9 +385,9 @@ async function main() {
     quick
       ? "Each baseline was measured once, before the API scenarios."
       : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${cpuRounds({})} times (bcrypt routes ${cpuRounds({ slow: true })}) for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
-    "The API runs with `D1_COUNT=true` so every response reports its D1 round trips; the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
+    "The API runs with `D1_COUNT=twice` (and `ENVIRONMENT=dev`, which that needs) so every response reports its D1 round trips, and requests sending `X-D1-Twice: 1` make each D1 call twice (only the runs marked so); the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
     "The API runs from wrangler.toml without its `[assets]` block (Swagger UI for `/docs`, which no scenario loads). Locally wrangler dev runs the static-assets router inside the worker's own process, in front of the Worker on every request, and it would count as the API's CPU (about 0.2 ms per request on this machine, measured separately); on Cloudflare that router belongs to the platform and is not billed as the Worker's CPU.",
-    "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
+    "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The table \"CPU without local D1\" takes it out for the routes it lists. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
     `bcrypt runs in JavaScript (bcryptjs) on the Worker's single thread, so with ${connections} connections login and register queue behind each other: their latency is about connections × CPU per request, by design.`,
   );
   const failedCpuRuns = runs.filter((r) => r.round > 0 && !r.cpuExact);
@@ -614,6 +630,17 @@ function stopAll() {
   while (running.length > 0) running.pop().stop();
 }
 
+/** `scenario` with every D1 call made twice (`X-D1-Twice: 1`; the API runs with D1_COUNT=twice). */
+function d1Twice(scenario) {
+  const { request } = scenario;
+  return {
+    ...scenario,
+    name: `${scenario.name}-d1-twice`,
+    label: `${scenario.label}, each D1 call twice`,
+    request: { ...request, headers: { ...request.headers, "x-d1-twice": "1" } },
+  };
+}
+
 /** An API scenario's row: load figures from its first run, CPU as medians over its exact (fixed-count) pairs. */
 function pairResult(scenario, pairs) {
   const main = pairs[0].run;
@@ -635,6 +662,27 @@ function pairResult(scenario, pairs) {
       pairs: ratios.length,
       target: scenario.target,
     },
+    withoutD1: withoutD1(exact.filter((p) => p.twice?.cpuExact)),
+  };
+}
+
+/**
+ * The Worker's own CPU per request, without local D1's: from pairs of runs of one route
+ * without and with every D1 call made twice, each after a run of its baseline. Local D1 =
+ * twice − once; own = once − local D1; extra = own − baseline. Medians over the pairs (ms).
+ * A repeated write mostly finds its work done (a token consumed, an id taken): the D1 figure
+ * is a lower bound, so the Worker's own CPU is an upper bound.
+ */
+function withoutD1(pairs) {
+  if (pairs.length === 0) return undefined;
+  const d1 = (p) => p.twice.cpuMs.worker - p.run.cpuMs.worker;
+  const extras = pairs.map((p) => p.run.cpuMs.worker - d1(p) - p.base.cpuMs.worker);
+  return {
+    d1Ms: median(pairs.map(d1)),
+    ownMs: median(pairs.map((p) => p.run.cpuMs.worker - d1(p))),
+    extraMs: median(extras),
+    extraRange: [Math.min(...extras), Math.max(...extras)],
+    pairs: pairs.length,
   };
 }
 
