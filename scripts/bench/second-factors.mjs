@@ -43,11 +43,14 @@ async function inBatches(count, width, task) {
 }
 
 /**
- * POST /login/mfa with `{mfa_token, code}`, for `users` accounts with TOTP on. Each code is
- * for a time step its user has not used yet (the API refuses replays), at most one step
- * ahead of now; when every user has spent its steps, refill waits for the next step.
+ * POST /login/mfa with `{mfa_token, code}`, for `users` accounts with TOTP on (at least
+ * `amount`: one code per account per run, so no two requests in flight race one account's
+ * last-used step). Each code is for a time step its user has not used yet (the API refuses
+ * replays), at most one step ahead of now, chosen after the run's password logins, which
+ * take seconds: a code is good only for its step and the ones either side.
  */
 export async function mfaLoginRequest(url, { users, amount, password }) {
+  if (users < amount) throw new Error("bench: one TOTP account per request of a run is needed");
   const accounts = await inBatches(users, 8, async (i) => {
     const user = await newUser(url, "totp", i, password);
     const enrolled = await post(url, "/me/mfa/totp", { password }, user.token);
@@ -63,38 +66,39 @@ export async function mfaLoginRequest(url, { users, amount, password }) {
     if (confirmed.status !== 200) throw new Error(`bench: TOTP confirm answered ${confirmed.status}`);
     return { ...user, totp, lastStep: now };
   });
-  let pool = [];
-  /** The next account with a step to spend (now or one ahead), and that step. */
-  const reserve = async () => {
+  /** A step `account` has not used, now or one ahead (waiting for the next step if none). */
+  const reserve = async (account) => {
     for (;;) {
       const now = step();
-      const account = accounts.find((a) => a.lastStep < now + 1);
-      if (account) {
+      if (account.lastStep < now + 1) {
         account.lastStep = Math.max(now, account.lastStep + 1);
-        return { account, at: account.lastStep };
+        return account.lastStep;
       }
       await new Promise((resolve) => setTimeout(resolve, PERIOD_MS - (Date.now() % PERIOD_MS) + 50));
     }
   };
+  let pool = [];
   return {
     method: "POST",
     path: "/login/mfa",
     headers: { "content-type": "application/json" },
     setupRequest: (req) => {
       const next = pool.shift();
-      const body = next
-        ? { mfa_token: next.token, code: next.account.totp.generate({ timestamp: next.at * PERIOD_MS }) }
-        : { mfa_token: "pool-exhausted", code: "000000" };
+      const body = next ?? { mfa_token: "pool-exhausted", code: "000000" };
       return { ...req, body: JSON.stringify(body) };
     },
     refill: async () => {
-      // Leftovers hold steps that may have gone stale: start each run afresh.
-      pool = await inBatches(amount, 8, async () => {
-        const { account, at } = await reserve();
+      const logins = await inBatches(amount, 8, async (i) => {
+        const account = accounts[i];
         const login = await post(url, "/login", { email: account.email, password });
         if (login.status !== 403) throw new Error(`bench: login of a TOTP user answered ${login.status}`);
-        return { token: login.body.mfa_token, account, at };
+        return { token: login.body.mfa_token, account };
       });
+      pool = [];
+      for (const { token, account } of logins) {
+        const at = await reserve(account);
+        pool.push({ mfa_token: token, code: account.totp.generate({ timestamp: at * PERIOD_MS }) });
+      }
     },
   };
 }
