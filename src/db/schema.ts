@@ -48,7 +48,13 @@ export const sessions = sqliteTable(
      * made before it was recorded. */
     amr: text("amr"),
   },
-  (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_family_id_idx").on(table.familyId)],
+  // replaced_by: a rotation finds the child it just made through it (see rotate); without
+  // an index that is a scan of every session ever issued, on every refresh.
+  (table) => [
+    index("sessions_user_id_idx").on(table.userId),
+    index("sessions_family_id_idx").on(table.familyId),
+    index("sessions_replaced_by_idx").on(table.replacedBy),
+  ],
 );
 
 /** Consecutive failed logins per normalized email, registered or not, so a lockout

@@ -1,0 +1,1 @@
+CREATE INDEX `sessions_replaced_by_idx` ON `sessions` (`replaced_by`);
