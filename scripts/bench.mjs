@@ -361,6 +361,21 @@ async function main() {
     }
     results.push(pairResult(scenario, pairs));
   }
+  // Calibration of the "CPU without local D1" figures, on the reference worker's own local
+  // D1: a write batch followed by a second one that succeeds (a new id) or fails (the same
+  // batch again, as D1_COUNT=twice repeats the API's writes). Alternating runs, medians.
+  const write = (then) => ({
+    name: `d1-write-then-${then}`,
+    label: `Calibration: two D1 write batches, the second ${then === "again" ? "the first again (fails on its id)" : "with a new id"} (reference worker)`,
+    request: { method: "POST", path: `/d1/write?then=${then}` },
+    expect: 200,
+  });
+  const calibration = { fresh: [], again: [] };
+  for (let round = 1; round <= CPU_ROUNDS; round++) {
+    calibration.fresh.push(await measure(write("fresh"), refTarget, round));
+    calibration.again.push(await measure(write("again"), refTarget, round));
+  }
+  for (const list of [calibration.fresh, calibration.again]) results.push({ ...summarize(list), calibration: true });
   // Baselines as the median of their runs.
   for (const s of referenceScenarios) {
     const summary = summarize(runs.filter((r) => r.name === s.name));

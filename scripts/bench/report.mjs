@@ -192,10 +192,10 @@ export function markdown(run, { svgPath, importRun }) {
       "query's SQLite work as the Worker's; on Cloudflare, D1 runs elsewhere and is not billed as the",
       "Worker's CPU. For the routes below, each CPU run was followed by the same run with every D1 call",
       "made twice (`D1_COUNT=twice` and `X-D1-Twice: 1`, see `src/db/counting.ts`): the difference is",
-      "the CPU of the route's D1 calls, and the run minus that is the Worker's own. A repeated write",
-      "mostly finds its work done (a token already consumed, an id already taken) and costs less than",
-      "the first, so the D1 figure is a lower bound and the Worker's own CPU an upper bound. Medians",
-      "over the pairs; range of the extra milliseconds in brackets.",
+      "the CPU of the route's D1 calls, and the run minus that is the Worker's own. A repeated read",
+      "costs what the first did; a repeated write fails (its token is already consumed, its id",
+      "taken), and the calibration rows below measure what that does to the figures. Medians over",
+      "the pairs; range of the extra milliseconds in brackets.",
       "",
     );
     table(
@@ -218,6 +218,20 @@ export function markdown(run, { svgPath, importRun }) {
         String(s.withoutD1.pairs),
       ]),
     );
+    const fresh = run.scenarios.find((s) => s.name === "d1-write-then-fresh")?.cpuMs.worker;
+    const again = run.scenarios.find((s) => s.name === "d1-write-then-again")?.cpuMs.worker;
+    if (fresh != null && again != null) {
+      const off = again - fresh;
+      lines.push(
+        `Calibration (two write batches per request on the reference worker's own local D1): with a failing ` +
+          `second batch ${fmt(again, 3)} ms/req, with a succeeding one ${fmt(fresh, 3)} ms/req. ${
+            off >= 0
+              ? `A failing repeat costs ${fmt(off, 3)} ms more than a write that succeeds, so the local D1 column is that much too high per write round trip, and the Worker's own CPU that much too low.`
+              : `A failing repeat costs ${fmt(-off, 3)} ms less than a write that succeeds, so the local D1 column is that much too low per write round trip, and the Worker's own CPU an upper bound.`
+          }`,
+        "",
+      );
+    }
   }
   lines.push(`![CPU per request as a ratio to its baseline, and bundle sizes](${svgPath})`, "");
 

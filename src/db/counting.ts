@@ -16,9 +16,9 @@ export const TWICE_HEADER = "X-D1-Twice";
  * With `twice`, each call runs again right after it has answered, and the second answer (or
  * error) is dropped; the count is of first runs. `npm run bench` subtracts the CPU of requests
  * made without this from those made with it, to tell local D1's CPU (SQLite runs inside the
- * Worker's workerd process) from the Worker's own. A repeated write mostly finds its work
- * done (a token already consumed, an id already taken) and costs no more than the first run,
- * so the Worker's own CPU it yields is an upper bound.
+ * Worker's workerd process) from the Worker's own. A repeated write fails (a token already
+ * consumed, an id already taken); the bench measures what such a repeat costs against a
+ * first write on the reference worker's D1 and reports it beside the figures.
  */
 export function countRoundTrips(
   client: D1Client,
