@@ -60,15 +60,17 @@ export function judge(run) {
       measured: fmt(trips("register")),
       status: exactly(trips("register"), 1),
     },
+    // The issue asks for "well under 2 ms": met only when every pair of runs is under 2 ms,
+    // not just the median.
     ...["login-mfa", "login-passkey"].map((name) => {
-      const extra = scenario(name)?.withoutD1?.extraMs ?? null;
+      const without = scenario(name)?.withoutD1;
+      const route = name === "login-mfa" ? "POST /login/mfa` (TOTP)" : "POST /login/passkey`";
       return {
-        target: `\`${name === "login-mfa" ? "POST /login/mfa` (TOTP)" : "POST /login/passkey`"} CPU without local D1 < 2 ms over the reference route`,
-        measured:
-          extra === null
-            ? "–"
-            : `+${fmt(extra, 2)} ms (with local D1: +${fmt(scenario(name).baseline.cpuExtraMs, 2)} ms)`,
-        status: extra === null ? "unassessed" : extra < 2 ? "met" : "missed",
+        target: `\`${route} CPU without local D1 well under 2 ms over the reference route (every pair under 2 ms)`,
+        measured: without
+          ? `${signedMs(without.extraMs, 2)} median, ${fmt(without.extraRange[0], 2)} to ${fmt(without.extraRange[1], 2)} ms over ${without.pairs} pairs (with local D1: ${signedMs(scenario(name).baseline.cpuExtraMs, 2)})`
+          : "–",
+        status: without ? (without.extraRange[1] < 2 ? "met" : "missed") : "unassessed",
       };
     }),
     {
