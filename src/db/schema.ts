@@ -100,8 +100,11 @@ export const singleUseTokens = sqliteTable(
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
     usedAt: integer("used_at", { mode: "timestamp_ms" }),
   },
+  // target: the mail cooldown (insertSingleUseUnlessRecent) looks for a recent token by
+  // user *or* by target address; without this index the OR scans every token.
   (table) => [
     index("single_use_tokens_user_purpose_idx").on(table.userId, table.purpose),
+    index("single_use_tokens_target_purpose_idx").on(table.target, table.purpose),
     index("single_use_tokens_expires_at_idx").on(table.expiresAt),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX `single_use_tokens_target_purpose_idx` ON `single_use_tokens` (`target`,`purpose`);
