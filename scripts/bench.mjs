@@ -16,13 +16,14 @@
 // and renders again.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, freemem, loadavg, release, totalmem, type } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { breakdown, bundleSize, withoutPackage } from "./bench/bundle.mjs";
+import { isolateCpu, recordRoutes } from "./bench/in-isolate.mjs";
 import { fromNextClient, runScenario } from "./bench/load.mjs";
 import { markdown, svg } from "./bench/report.mjs";
 import { mfaLoginRequest, passkeyLoginRequest } from "./bench/second-factors.mjs";
@@ -58,6 +59,10 @@ const cpuRequests = (scenario) => scenario.amount ?? (scenario.slow ? (quick ? 8
  * bcrypt route's, for a CPU figure finer than the 10 ms clock tick; each is prepared with a
  * bcrypt login, so fewer than a cheap route's. */
 const FACTOR_REQUESTS = quick ? 16 : 192;
+/** Requests per run of the in-isolate CPU measure (scripts/bench/in-isolate.mjs): each is a
+ * fraction of a millisecond and needs no preparing, so many, for a figure far finer than
+ * the 10 ms clock tick. */
+const ISOLATE_REQUESTS = quick ? 300 : 3000;
 const cpuConnections = (scenario) => (scenario.slow ? Math.min(connections, 8) : connections);
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
@@ -102,22 +107,32 @@ async function main() {
       : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${cpuRounds({})} CPU rounds (bcrypt routes ${cpuRounds({ slow: true })})`,
   );
 
+  // Pinned so a developer's .dev.vars cannot change what is measured. The keys are
+  // throwaways for this run only.
+  const vars = [
+    ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
+    ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
+    ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
+    ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
+    ...["--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
+  ];
   const apiOptions = {
     name: "api",
     cwd: root,
     script: join(root, "scripts/dev.mjs"),
-    args: [
-      ...["-c", withoutAssets()],
-      // Pinned so a developer's .dev.vars cannot change what is measured. The key is a
-      // throwaway for this run only.
-      ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
-      ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
-      ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
-      ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
-      // `twice`: a request sending X-D1-Twice: 1 runs each D1 call twice (see withoutD1 below).
-      ...["--var", "D1_COUNT:twice", "--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
-    ],
+    // `twice`: a request sending X-D1-Twice: 1 runs each D1 call twice (see withoutD1 below).
+    args: ["-c", benchConfig(), ...vars, "--var", "D1_COUNT:twice"],
     readyPath: "/health",
+  };
+  // The API app inside bench/isolate/'s worker, for the in-isolate CPU measure: the API's
+  // bindings and settings; started after the load runs, on its own migrated local D1.
+  const isolateConfig = benchConfig({ main: "bench/isolate/src/index.ts", name: "bench-isolate", selfBinding: true });
+  const isolateOptions = {
+    name: "isolate",
+    cwd: root,
+    script: wrangler,
+    args: ["dev", "-c", isolateConfig, ...vars],
+    readyPath: "/",
   };
   const referenceOptions = {
     name: "reference",
@@ -395,12 +410,46 @@ async function main() {
     results.push({ ...(await measure(control, refTarget, 0)), control: true });
   }
 
+  // The API's own CPU in its isolate, D1 answered from memory (scripts/bench/in-isolate.mjs),
+  // on a third server started now, so it never ran beside the load above.
+  const isolateDir = mkdtempSync(join(tmpdir(), "bench-isolate-"));
+  let inIsolate;
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        wrangler,
+        ...["d1", "migrations", "apply", "DB", "--local"],
+        ...["-c", isolateConfig],
+        "--persist-to",
+        isolateDir,
+      ],
+      {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      },
+    );
+    const server = await startServer({ ...isolateOptions, persistDir: isolateDir });
+    running.push(server);
+    await recordRoutes(server.url, { password: PASSWORD });
+    inIsolate = await isolateCpu(server.url, workerdProcesses(server.pid, server.port), {
+      rounds: CPU_ROUNDS,
+      count: ISOLATE_REQUESTS,
+    });
+    server.stop();
+  } finally {
+    rmSync(isolateDir, { recursive: true, force: true });
+  }
+  console.log(`bench: in-isolate CPU measured after ${elapsed()}`);
+
   notes.push(
     `Both servers run for the whole benchmark, but only one is under load at a time: the idle API used ${idleCpu.api.ms.toFixed(0)} ms of CPU in the ${idleCpu.api.seconds.toFixed(0)} s of reference runs, the idle reference ${idleCpu.reference.ms.toFixed(0)} ms in the ${idleCpu.reference.seconds.toFixed(0)} s of API runs.`,
     quick
       ? "Each baseline was measured once, before the API scenarios."
       : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${cpuRounds({})} times (bcrypt routes ${cpuRounds({ slow: true })}) for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
     "The API runs with `D1_COUNT=twice` (and `ENVIRONMENT=dev`, which that needs) so every response reports its D1 round trips, and requests sending `X-D1-Twice: 1` make each D1 call twice (only the runs marked so); the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
+    "Every `wrangler dev` here runs without its DevTools inspector attached (`VSCODE_INSPECTOR_OPTIONS` set, see scripts/bench/servers.mjs): attached, it reports every subrequest, and a local D1 call cost about twice the worker process's CPU and as much again in wrangler's proxy process.",
     "The API runs from wrangler.toml without its `[assets]` block (Swagger UI for `/docs`, which no scenario loads). Locally wrangler dev runs the static-assets router inside the worker's own process, in front of the Worker on every request, and it would count as the API's CPU (about 0.2 ms per request on this machine, measured separately); on Cloudflare that router belongs to the platform and is not billed as the Worker's CPU.",
     "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The table \"CPU without local D1\" takes it out for the routes it lists. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
     `bcrypt runs in JavaScript (bcryptjs) on the Worker's single thread, so with ${connections} connections login and register queue behind each other: their latency is about connections × CPU per request, by design.`,
@@ -432,6 +481,7 @@ async function main() {
     machine: { ...machine(), loadAverage: { start: loadBefore, end: loadavg()[0] } },
     versions: versions(),
     scenarios: results,
+    inIsolate,
     runs,
     bundle,
     skipped,
@@ -455,23 +505,28 @@ async function main() {
 }
 
 /**
- * wrangler.toml without its `[assets]` block, for the API under load. Locally, wrangler dev
- * runs the static-assets router inside the worker's own workerd process, in front of the
- * Worker on every request (about 0.2 ms of CPU each here), so the process's CPU would count
- * it as the API's. On Cloudflare that router is the platform's, not billed as the Worker's
- * CPU, and with `run_worker_first` the Worker is called first anyway. Only `/docs` needs
- * the assets, and no scenario loads it. Written next to the project's `.wrangler/` state.
+ * wrangler.toml without its `[assets]` block, for the API under load, or with `main` and
+ * `name` replaced, for another worker with the API's bindings and settings (bench/isolate/),
+ * plus, with `selfBinding`, a service binding `SELF` to itself.
+ * Locally, wrangler dev runs the static-assets router inside the worker's own workerd
+ * process, in front of the Worker on every request (about 0.2 ms of CPU each here), so the
+ * process's CPU would count it as the API's. On Cloudflare that router is the platform's,
+ * not billed as the Worker's CPU, and with `run_worker_first` the Worker is called first
+ * anyway. Only `/docs` needs the assets, and no scenario loads it. Written next to the
+ * project's `.wrangler/` state; returns its path.
  */
-function withoutAssets() {
+function benchConfig({ main = "src/index.ts", name, selfBinding = false } = {}) {
   const source = readFileSync(join(root, "wrangler.toml"), "utf8");
-  const trimmed = source
+  let trimmed = source
     .replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "")
-    .replace(/^main = "src\//m, 'main = "../src/')
+    .replace(/^main = "src\/index\.ts"/m, `main = "../${main}"`)
     .replace(/^migrations_dir = "migrations"/m, 'migrations_dir = "../migrations"');
-  if (trimmed.includes("[assets]") || !trimmed.includes('"../src/') || !trimmed.includes('"../migrations"')) {
+  if (name) trimmed = trimmed.replace(/^name = ".*"/m, `name = "${name}"`);
+  if (selfBinding) trimmed += `\n[[services]]\nbinding = "SELF"\nservice = "${name}"\n`;
+  if (trimmed.includes("[assets]") || !trimmed.includes(`"../${main}"`) || !trimmed.includes('"../migrations"')) {
     throw new Error("bench: could not derive a config without [assets] from wrangler.toml");
   }
-  const path = join(root, ".wrangler/bench.wrangler.toml");
+  const path = join(root, `.wrangler/${name ?? "bench"}.wrangler.toml`);
   mkdirSync(join(root, ".wrangler"), { recursive: true });
   writeFileSync(path, trimmed);
   return path;

@@ -13,6 +13,9 @@ function cpuVersus(baseline) {
   return `${ratio(baseline.cpuRatio)}${range}, ${signedMs(baseline.cpuExtraMs)}`;
 }
 
+/** "Well under 2 ms", as the bench judges it (see `judge`). */
+const SECOND_FACTOR_LIMIT_MS = 1.5;
+
 const STATUS = { met: "✅ met", missed: "❌ missed", unassessed: "➖ not assessed" };
 
 /** The targets from the issue, judged on this run's numbers only. */
@@ -60,17 +63,19 @@ export function judge(run) {
       measured: fmt(trips("register")),
       status: exactly(trips("register"), 1),
     },
-    // The issue asks for "well under 2 ms": met only when every pair of runs is under 2 ms,
-    // not just the median.
+    // The issue asks for "well under 2 ms" of CPU beyond the reference. Judged on the CPU
+    // in the Worker's isolate (D1 answered from memory) with D1's client side added at a
+    // full service-binding round trip per D1 call, which overcounts it: met when every pair
+    // is at most 1.5 ms (a quarter under the limit even so).
     ...["login-mfa", "login-passkey"].map((name) => {
-      const without = scenario(name)?.withoutD1;
+      const row = run.inIsolate?.routes.find((r) => r.name === name);
       const route = name === "login-mfa" ? "POST /login/mfa` (TOTP)" : "POST /login/passkey`";
       return {
-        target: `\`${route} CPU without local D1 well under 2 ms over the reference route (every pair under 2 ms)`,
-        measured: without
-          ? `${signedMs(without.extraMs, 2)} median, ${fmt(without.extraRange[0], 2)} to ${fmt(without.extraRange[1], 2)} ms over ${without.pairs} pairs (with local D1: ${signedMs(scenario(name).baseline.cpuExtraMs, 2)})`
+        target: `\`${route} CPU well under 2 ms over the reference route: in the Worker's isolate, D1's client side counted at a binding round trip per call, at most ${fmt(SECOND_FACTOR_LIMIT_MS, 1)} ms in every pair`,
+        measured: row
+          ? `${signedMs(row.boundMs, 2)} median, ${fmt(row.boundRange[0], 2)} to ${fmt(row.boundRange[1], 2)} ms over ${row.pairs} pairs (the Worker's own code ${signedMs(row.extraMs, 2)}; whole process with local D1: ${signedMs(scenario(name)?.baseline.cpuExtraMs, 2)})`
           : "–",
-        status: without ? (without.extraRange[1] < 2 ? "met" : "missed") : "unassessed",
+        status: row ? (row.boundRange[1] <= SECOND_FACTOR_LIMIT_MS ? "met" : "missed") : "unassessed",
       };
     }),
     {
@@ -234,6 +239,44 @@ export function markdown(run, { svgPath, importRun }) {
         "",
       );
     }
+  }
+  if (run.inIsolate) {
+    const { routes, bindingMs, bindingRuns, requestsPerRun } = run.inIsolate;
+    lines.push(
+      "### CPU in the Worker's isolate",
+      "",
+      "What Cloudflare bills as a Worker's CPU is the time its isolate runs; D1 runs elsewhere. Here the",
+      "API's own app runs inside the bench worker of `bench/isolate/` (same bindings and settings): one",
+      "real request per route is recorded with every D1 answer, then sent to the app again and again",
+      `inside one request to that worker, ${requestsPerRun} times per run, each D1 call answered from memory`,
+      "(no SQLite, no HTTP in front), alternating with the reference route run the same way; CPU is the",
+      "worker process's, per request. The client side of each D1 call (a subrequest to D1, JSON both",
+      "ways) runs in the isolate on Cloudflare too and is not in those figures, so each D1 call is",
+      `also counted at what a service-binding round trip with a 1 KiB JSON body and answer costs here: ${fmt(bindingMs, 3)} ms`,
+      `(median of ${bindingRuns} runs), an overcount, since it includes the answering worker's side. Medians over the`,
+      "pairs, ranges in brackets.",
+      "",
+    );
+    table(
+      [
+        "Route",
+        "D1 round trips/req",
+        "CPU ms/req (D1 from memory)",
+        "reference",
+        "over the reference",
+        "with D1's client side",
+        "pairs",
+      ],
+      routes.map((r) => [
+        r.label,
+        fmt(r.roundTrips),
+        fmt(r.ownMs, 3),
+        fmt(r.referenceMs, 3),
+        `${signedMs(r.extraMs, 2)} [${fmt(r.extraRange[0], 2)}, ${fmt(r.extraRange[1], 2)}]`,
+        `${signedMs(r.boundMs, 2)} [${fmt(r.boundRange[0], 2)}, ${fmt(r.boundRange[1], 2)}]`,
+        String(r.pairs),
+      ]),
+    );
   }
   lines.push(`![CPU per request as a ratio to its baseline, and bundle sizes](${svgPath})`, "");
 
