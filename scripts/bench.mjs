@@ -5,10 +5,13 @@
 // loopback ports, loads one of them at a time with autocannon, and reports req/s,
 // latency, errors, CPU ms per request of the workerd processes, D1 round trips per
 // request and bundle sizes, every figure next to the reference measured in this run.
+// Then, on a third server (bench/isolate/), the API app's own CPU in its isolate with D1
+// answered from memory (scripts/bench/in-isolate.mjs), which the second-factor target is
+// judged on.
 //
 // Full run (64 connections, 30 s per scenario, then 4 paired CPU runs of a fixed number of
 // requests per API scenario): writes BENCHMARKS.md, bench/results.svg and bench/results.json.
-// `--quick` (CI smoke, under a minute): 8 connections, one CPU run per scenario, written to
+// `--quick` (CI smoke, about 90 s): 8 connections, one CPU run per scenario, written to
 // test-artifacts/bench/ so the committed results stay as they are.
 // `--connections`, `--duration` and `--rounds` override the defaults; `--render` rewrites the
 // report and chart from the last results.json without running anything; `--bundle` measures

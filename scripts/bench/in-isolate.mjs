@@ -5,8 +5,7 @@
 // D1 answers, then replayed many times inside one request to that worker, alternating with
 // the reference route run the same way, while this reads the worker process's CPU.
 import { randomBytes } from "node:crypto";
-import { fromNextClient } from "./load.mjs";
-import { mfaLoginRequest, passkeyLoginRequest } from "./second-factors.mjs";
+import { mfaLoginRequest, passkeyLoginRequest, setupRequest as send } from "./second-factors.mjs";
 import { cpuMs, waitUntilIdle } from "./servers.mjs";
 
 /** The routes measured, in order, and how each answers when it works. */
@@ -17,37 +16,15 @@ export const ISOLATE_ROUTES = [
   { name: "login-passkey", label: "POST /login/passkey", path: "/login/passkey", expect: 200 },
 ];
 
-async function send(url, method, path, body, token) {
-  const { headers } = fromNextClient({
-    headers: {
-      ...(body !== undefined && { "content-type": "application/json" }),
-      ...(token && { authorization: `Bearer ${token}` }),
-    },
-  });
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : body,
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
 /** Records one successful request per route on the bench worker at `url` (through `/api`). */
 export async function recordRoutes(url, { password }) {
   const api = `${url}/api`;
   const email = `bench-isolate-${randomBytes(4).toString("hex")}@example.com`;
-  const registered = await send(
-    api,
-    "POST",
-    "/register",
-    JSON.stringify({ firstName: "Bench", lastName: "Isolate", email, password }),
-  );
+  const registered = await send(api, "POST", "/register", { firstName: "Bench", lastName: "Isolate", email, password });
   if (registered.status !== 201) throw new Error(`bench (isolate): register answered ${registered.status}`);
   const recorded = [
     await send(api, "GET", "/me", undefined, registered.body.token),
-    await send(api, "POST", "/token/refresh", JSON.stringify({ refresh_token: registered.body.refresh_token })),
+    await send(api, "POST", "/token/refresh", { refresh_token: registered.body.refresh_token }),
   ];
   // One request each from the second-factor loads, prepared as there (TOTP enrolled, a
   // passkey on a software authenticator, the password step or the options call done).

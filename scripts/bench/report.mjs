@@ -206,7 +206,9 @@ export function markdown(run, { svgPath, importRun }) {
       "the CPU of the route's D1 calls, and the run minus that is the Worker's own. A repeated read",
       "costs what the first did; a repeated write fails (its token is already consumed, its id",
       "taken), and the calibration rows below measure what that does to the figures. Medians over",
-      "the pairs; range of the extra milliseconds in brackets.",
+      "the pairs; range of the extra milliseconds in brackets. This is an upper bound (the process",
+      "also runs miniflare's entry worker and the local D1 server, which a repeated call does not",
+      "fully capture) and the noisier view: the next table measures the isolate directly.",
       "",
     );
     table(

@@ -14,17 +14,25 @@ const step = () => Math.floor(Date.now() / PERIOD_MS);
  * (README, Benchmarks: "Errors at 64 connections"); the request never reached the API. */
 const PROXY_FAILURE = "Your worker restarted mid-request";
 
-async function post(url, path, body, token) {
+/**
+ * A setup request (not measured): `method` to `url + path` with `body` as JSON (a string is
+ * sent as it is) and a Bearer `token`, from the next client address. `{ status, body }` with
+ * the body parsed. A request wrangler dev's proxy fails is sent again, up to three times.
+ */
+export async function setupRequest(url, method, path, body, token) {
   for (let attempt = 1; ; attempt++) {
     // Each setup request from its own address, as the measured ones: the per-IP limits
     // (100 registrations a minute) would otherwise stop a full run's setup.
     const { headers } = fromNextClient({
-      headers: { "content-type": "application/json", ...(token && { authorization: `Bearer ${token}` }) },
+      headers: {
+        ...(method !== "GET" && { "content-type": "application/json" }),
+        ...(token && { authorization: `Bearer ${token}` }),
+      },
     });
     const res = await fetch(`${url}${path}`, {
-      method: "POST",
+      method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || typeof body === "string" ? body : JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
     const text = await res.text();
@@ -36,6 +44,8 @@ async function post(url, path, body, token) {
     return { status: res.status, body: text ? JSON.parse(text) : null };
   }
 }
+
+const post = (url, path, body, token) => setupRequest(url, "POST", path, body, token);
 
 async function newUser(url, label, i, password) {
   const email = `bench-${label}-${Date.now().toString(36)}-${i}@example.com`;
