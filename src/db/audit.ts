@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { inertText } from "./inert-text";
 import { auditEvents } from "./schema";
 
 /** Every audit event type. Adding one is adding its name here. */
@@ -42,12 +43,13 @@ export type AuditDetails = Record<string, string | number | boolean | null>;
 const SECRET_KEY = /pass|hash|token|code|secret|link|url|otp|key/i;
 const MAX_DETAIL_LENGTH = 200;
 
-/** The event as stored: `details` without secret-looking keys, strings bounded. */
+/** The event as stored: `details` without secret-looking keys, strings inert and bounded
+ * (a detail can hold a client's text, such as an id from the path). */
 export function safeDetails(details: AuditDetails | undefined): string | null {
   if (!details) return null;
   const kept = Object.entries(details)
     .filter(([key]) => !SECRET_KEY.test(key))
-    .map(([key, value]) => [key, typeof value === "string" ? value.slice(0, MAX_DETAIL_LENGTH) : value]);
+    .map(([key, value]) => [key, typeof value === "string" ? inertText(value, MAX_DETAIL_LENGTH) : value]);
   return kept.length ? JSON.stringify(Object.fromEntries(kept)) : null;
 }
 
