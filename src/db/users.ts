@@ -42,24 +42,34 @@ export function insertUserQuery(db: Db, values: NewUser, now: Date) {
     .returning(publicColumns);
 }
 
-/** Replaces the password hash. Batchable. */
+/** Stores the hash of a password the user just chose (change, reset): it follows the
+ * 72-byte rule, so the account is no longer `passwordImported`. Batchable. */
 export function setPasswordHash(db: Db, userId: string, passwordHash: string, now: Date) {
+  return db.update(users).set({ passwordHash, passwordImported: false, updatedAt: now }).where(eq(users.id, userId));
+}
+
+/** Stores a login's rehash of the same password (another cost, or NFC): an imported
+ * account stays imported, so a password over 72 bytes keeps logging in. Batchable. */
+export function rehashPassword(db: Db, userId: string, passwordHash: string, now: Date) {
   return db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId));
 }
+
+/** What the password check needs besides the password: the hash and whether it was imported. */
+const passwordColumns = { passwordHash: users.passwordHash, passwordImported: users.passwordImported };
 
 /** The user with its hash, for the password check at login. Batchable. */
 export function findUserWithHash(db: Db, email: string) {
   return db
-    .select({ ...publicColumns, passwordHash: users.passwordHash })
+    .select({ ...publicColumns, ...passwordColumns })
     .from(users)
     .where(eq(users.email, email))
     .limit(1);
 }
 
-/** The stored hash of `userId`, for re-checking the password before sensitive changes. */
-export async function findPasswordHash(db: Db, userId: string): Promise<string | undefined> {
-  const row = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)).get();
-  return row?.passwordHash;
+/** The stored hash of `userId` and whether it was imported, for re-checking the password
+ * before sensitive changes. */
+export function findPasswordHash(db: Db, userId: string) {
+  return db.select(passwordColumns).from(users).where(eq(users.id, userId)).get();
 }
 
 /** Updates the names given; returns the user, or undefined if it no longer exists. */

@@ -8,7 +8,7 @@ import type { Db } from "../db/client";
 import { clearFailures, findFailures, lockedFor, nextFailure, recordFailure } from "../db/lockout";
 import { findFactorsByEmail, mfaMethods, summary } from "../db/mfa";
 import { insertFirstToken, insertSession } from "../db/sessions";
-import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
+import { findUserWithHash, insertUserQuery, rehashPassword, type User, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password, refreshTransport } from "../fields";
@@ -141,7 +141,9 @@ export const auth = new Hono<AppEnv>()
       }
       // Known or unknown email, the check spends the same bcrypt work for the same input,
       // so timing says nothing about whether the email exists.
-      const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost);
+      const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost, {
+        imported: user?.passwordImported,
+      });
       // A disabled account gets the wrong-password answer, after the same work.
       if (!user || !valid || user.disabled) {
         // Audited only for existing accounts (an attempted unknown address is never
@@ -153,17 +155,18 @@ export const auth = new Hono<AppEnv>()
       }
       // Said only to whoever knows the password, so it reveals nothing more than a login would.
       if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");
+      // A hash made at another cost, or of a non-NFC form, is upgraded while the password
+      // is at hand, in the same write as what follows (the mfa_token or the session): an
+      // account with a second factor is upgraded too, or it never would be.
+      const rehashed = rehash
+        ? [rehashPassword(db, user.id, await hashPassword(password, config.bcryptCost), now)]
+        : [];
       // An account with a second factor gets a 403 mfa_required and an mfa_token instead.
-      await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now);
+      await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now, rehashed);
 
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c), amr: "pwd" };
-      // One write round trip: the session, plus a rehash (a hash made at another cost, or
-      // of a non-NFC form, is upgraded while the password is at hand) and a failure reset,
-      // only when due.
-      const rehashed = rehash
-        ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
-        : undefined;
+      // One write round trip: the session, the rehash and a failure reset when due.
       await db.batch([
         insertSession(db, user.id, token, now),
         auditEvent(
@@ -171,7 +174,7 @@ export const auth = new Hono<AppEnv>()
           { type: "login_succeeded", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
           now,
         ),
-        ...(rehashed ? [rehashed] : []),
+        ...rehashed,
         ...(record ? [clearFailures(db, email)] : []),
       ]);
       c.header("Cache-Control", "no-store");
