@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { getRounds, hash } from "bcryptjs";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/index";
-import { errorOf, newUser, note, send, uniqueEmail } from "./helpers";
+import { errorOf, insertPasskeyRow, newUser, note, send, uniqueEmail } from "./helpers";
 
 // Accounts brought over by `npm run import:users` keep the tutorial's bcrypt hashes: any
 // cost from 4 to 14, made by bcryptjs from the password as typed, which bcrypt cut at 72
@@ -104,12 +104,7 @@ describe("failing logins cost the same whatever the stored hash's cost", () => {
   it("an imported account with a second factor is rehashed at the right password too, before the second step", async () => {
     const email = await imported(await hash("the tutorial password", 4));
     const user = await env.DB.prepare("select id from users where email = ?").bind(email).first<{ id: string }>();
-    await env.DB.prepare(
-      `insert into passkeys (id, user_id, credential_id, public_key, counter, name, device_type, backed_up, created_at)
-       values (?, ?, ?, 'AA', 0, 'Key', 'singleDevice', 0, ?)`,
-    )
-      .bind(crypto.randomUUID(), user?.id, crypto.randomUUID(), Date.now())
-      .run();
+    await insertPasskeyRow(user?.id ?? "");
     const res = await login(email, "the tutorial password", { ...env, BCRYPT_COST: "6" });
     expect((await errorOf(res)).code).toBe("mfa_required");
     expect(getRounds((await stored(email))?.password_hash ?? "")).toBe(6);

@@ -1,7 +1,4 @@
 import { compare, getRounds, hash } from "bcryptjs";
-import type { Db } from "../db/client";
-import { findPasswordHash } from "../db/users";
-import { ApiError } from "../errors";
 import commonPasswords from "./common-passwords";
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
@@ -80,15 +77,6 @@ export async function checkPassword(
  */
 async function spendMissingWork(form: string, against: string, cost: number): Promise<void> {
   for (let step = getRounds(against); step < cost; step++) await compare(form, unmatchableHash(step));
-}
-
-/** Re-checks the account password before a sensitive change (password, email, second
- * factors, account deletion); wrong is 400 `invalid_credentials`. No rehash here: the
- * password change replaces the hash anyway, and the next login upgrades an outdated one. */
-export async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
-  const stored = await findPasswordHash(db, userId);
-  const { valid } = await checkPassword(password, stored?.passwordHash, cost, { imported: stored?.passwordImported });
-  if (!valid) throw new ApiError("invalid_credentials");
 }
 
 let common: Set<string> | undefined;

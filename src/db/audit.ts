@@ -8,6 +8,8 @@ export const AUDIT_EVENT_TYPES = [
   "user_registered",
   "login_succeeded",
   "login_failed",
+  "password_check_failed",
+  "mfa_failed",
   "account_locked",
   "logout",
   "session_revoked",
@@ -27,6 +29,7 @@ export const AUDIT_EVENT_TYPES = [
   "passkey_added",
   "passkey_removed",
   "mfa_reset_by_admin",
+  "second_factors_removed",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

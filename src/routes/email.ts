@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { confirmPassword } from "../auth/passwords";
+import { confirmPassword } from "../auth/lockout";
 import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
 import { auditEvent } from "../db/audit";
@@ -151,7 +151,7 @@ export const emailRoutes = new Hono<AppEnv>()
       tag: "Email",
       summary: "Move the account to another address",
       description:
-        "`newEmail` follows register's rules. The password is checked again (400 invalid_credentials). The new address gets a confirmation link (1 hour) and the current one a notice; an address taken by another account gets the same 202 and no mail. At most one per MAIL_COOLDOWN. Per-IP limit (429).",
+        "`newEmail` follows register's rules. The password is checked again (400 invalid_credentials), counted toward the account's lockout and the per-IP login limit as a login is (429 while locked, even with the right password). The new address gets a confirmation link (1 hour) and the current one a notice; an address taken by another account gets the same 202 and no mail. At most one per MAIL_COOLDOWN. Per-IP limit (429).",
       access: "session",
       ok: { status: 202, description: "Accepted; a link may be on its way to the new address", json: accepted },
       errors: ["invalid_input", "invalid_credentials", "rate_limited", "mail_unavailable"],
@@ -163,7 +163,7 @@ export const emailRoutes = new Hono<AppEnv>()
     async (c) => {
       const { newEmail, password: given } = c.req.valid("json");
       const { claims, config, db, user } = c.var;
-      await confirmPassword(db, user.id, given, config.bcryptCost);
+      await confirmPassword(c, given, "change_email");
       if (newEmail === user.email) throw new ApiError("invalid_input", "newEmail is already the account's address");
       // Whether the address is taken must not show: the same 202 either way, decided after it.
       afterResponse(c, "email_change_failed", async () => {
