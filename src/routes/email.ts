@@ -2,11 +2,12 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { confirmPassword } from "../auth/lockout";
+import { distrustFactorsOfUnprovenAddress } from "../auth/recovery";
 import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
 import { auditEvent } from "../db/audit";
 import { revokeAll } from "../db/sessions";
-import { consumeSingleUse, retireOthers, retireSingleUse } from "../db/single-use";
+import { consumeSingleUse, retireFor, retireOthers } from "../db/single-use";
 import { accountJson, changeEmail, findEmail, findUserByEmail, markVerified } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -99,11 +100,19 @@ export const emailRoutes = new Hono<AppEnv>()
       const { db } = c.var;
       const row = await consumeLink(c, c.req.valid("json").token, "verify_email", now);
       const event = { type: "email_verified", userId: row.userId, actor: { type: "user", id: row.userId } } as const;
-      // Only while the account still has the address the link was sent to (else no event).
-      const [[user]] = await db.batch([
-        markVerified(db, row.userId, row.target, now),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
+      const source = auditSourceOf(c);
+      // The first proof of the address removes the factors enrolled before it (see
+      // distrustFactorsOfUnprovenAddress). Verified only while the account still has the
+      // address the link was sent to and is enabled (else no event).
+      const distrust = distrustFactorsOfUnprovenAddress(db, row.userId, row.target, source, now);
+      const verified = markVerified(db, row.userId, row.target, now);
+      const results = await db.batch([
+        ...distrust,
+        verified,
+        auditEvent(db, { ...event, source }, now, { onlyIfChanged: true }),
+        ...retireFor(db, "email_verified", row.userId, now),
       ]);
+      const [user] = results[distrust.length] as Awaited<typeof verified>;
       if (!user) throw new ApiError("invalid_link");
       return c.json({ email: user.email, email_verified: true });
     },
@@ -201,7 +210,7 @@ export const emailRoutes = new Hono<AppEnv>()
       tag: "Email",
       summary: "Confirm an email change with its link's token",
       description:
-        "The account moves to the new address, verified; every session but the one that asked for the change is revoked, and the old address gets a notice. 409 user_exists when another account took the address meanwhile.",
+        "The account moves to the new address, verified; every session but the one that asked for the change is revoked, every other link and login in flight dies, and the old address gets a notice. A disabled account's link is 400 invalid_link. 409 user_exists when another account took the address meanwhile.",
       access: "public",
       ok: { status: 200, description: "The account, at its new address", json: account },
       errors: ["invalid_input", "invalid_link", "user_exists"],
@@ -218,15 +227,14 @@ export const emailRoutes = new Hono<AppEnv>()
         changeEmail(db, row.userId, row.target, now),
         auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
       ]);
-      if (!before) throw new ApiError("invalid_link");
+      // A disabled account's links prove nothing (its rows were retired with it; this
+      // holds for one disabled straight in D1 too).
+      if (!before || before.disabled) throw new ApiError("invalid_link");
       if (!after) throw new ApiError("user_exists");
       const keep = sidOf(row.data);
-      // Other sessions end; links mailed to the old address die with it.
-      await db.batch([
-        revokeAll(db, row.userId, now, keep),
-        retireSingleUse(db, row.userId, "reset_password", now),
-        retireSingleUse(db, row.userId, "verify_email", now),
-      ]);
+      // Other sessions end; links mailed to the old address and every flow in flight die
+      // with it (RETIRED_BY.email_changed).
+      await db.batch([revokeAll(db, row.userId, now, keep), ...retireFor(db, "email_changed", row.userId, now)]);
       afterResponse(c, "email_changed_notice_failed", () =>
         deliver(c, "email_changed", emailChangedMail(config.appName, after, before.email)),
       );

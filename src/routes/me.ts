@@ -8,7 +8,7 @@ import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAud
 import { factorsQuery, summary } from "../db/mfa";
 import { sessions } from "../db/schema";
 import { liveSessionUserQuery, revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
-import { retireSingleUse } from "../db/single-use";
+import { retireFor } from "../db/single-use";
 import { accountJson, deleteUser, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -160,7 +160,7 @@ export const me = new Hono<AppEnv>()
         revokeAll(db, user.id, now, sid),
         ...rotate(db, eq(sessions.familyId, sid), next, now),
         revokeFamilyBefore(db, sid, next.id, now),
-        retireSingleUse(db, user.id, "reset_password", now),
+        ...retireFor(db, "password_changed", user.id, now),
         auditEvent(
           db,
           { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
