@@ -1,7 +1,8 @@
 // `npm run docs:generate`: writes the docs that have one source of truth in the code.
 // - README.md's error table, from ERRORS in src/errors.ts;
 // - README.md's configuration table, wrangler.toml's [vars] block and .dev.vars.example,
-//   from SETTINGS in src/settings.ts.
+//   from SETTINGS in src/settings.ts;
+// - README.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/db/single-use.ts.
 // Each generated part of README.md and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
 // `--check` writes nothing and exits 1 when a file differs from what it would write
@@ -14,6 +15,7 @@ const root = new URL("..", import.meta.url);
 const check = process.argv.includes("--check");
 const { ERRORS } = await tsImport("../src/errors.ts", import.meta.url);
 const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
+const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/db/single-use.ts", import.meta.url);
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 
@@ -43,6 +45,21 @@ function settingsTable() {
     s.meaning,
   ]);
   return table(["name", "kind", "default", "meaning"], rows);
+}
+
+/** Each single-use purpose, the account events that retire it (a session event only the
+ * rows that session asked for; deletion by cascade), and why. */
+function singleUseTable() {
+  const rows = Object.entries(RETIRE_REASONS).map(([purpose, why]) => {
+    const events = Object.entries(RETIRED_BY)
+      .filter(([, purposes]) => purposes.includes(purpose))
+      .map(([event]) => {
+        if (event === "account_deleted") return "`account_deleted` (cascade)";
+        return SESSION_EVENTS.has(event) ? `\`${event}\` (that session's)` : `\`${event}\``;
+      });
+    return [`\`${purpose}\``, events.join(", "), why];
+  });
+  return table(["purpose", "retired by", "why"], rows);
 }
 
 /** `text` as `#` comment lines of at most `width` characters. */
@@ -108,6 +125,7 @@ const outputs = [
           "README.md",
         );
       text = md("errors", errorTable());
+      text = md("single-use", singleUseTable());
       return md("settings", settingsTable());
     },
   ],
