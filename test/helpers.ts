@@ -11,8 +11,13 @@ let defaultAddress: string | undefined;
  * for a file whose tests, together, would pass the per-IP login limit (100 a minute)
  * in the one bucket requests without the header share. Call it in `beforeEach`. */
 export function fromFreshAddress(): void {
+  defaultAddress = randomAddress();
+}
+
+/** A random client address in 10.0.0.0/8, for a test's own per-IP budget. */
+export function randomAddress(): string {
   const byte = () => Math.floor(Math.random() * 250) + 1;
-  defaultAddress = `10.${byte()}.${byte()}.${byte()}`;
+  return `10.${byte()}.${byte()}.${byte()}`;
 }
 
 /** Calls the real app with the test bindings, optionally overriding some of them.

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { expect, inject } from "vitest";
 import { app } from "../src/index";
-import { bearer, type Json, newUser, note } from "./helpers";
+import { bearer, type Json, newUser, note, randomAddress } from "./helpers";
 import { type CaughtMail, mailsTo, tokenIn } from "./support/mail-box";
 
 // The mail flows against the real app with mail on, over real SMTP to the maildev that
@@ -23,10 +23,7 @@ const MAIL = {
 export const withMail = { ...env, ...MAIL };
 
 /** Each test its own client address, so the per-IP mail limit never joins tests up. */
-export function clientIp(): string {
-  const byte = () => Math.floor(Math.random() * 250) + 1;
-  return `10.${byte()}.${byte()}.${byte()}`;
-}
+export const clientIp = randomAddress;
 
 /** Calls the app like the runtime does, with an execution context, and waits for what it
  * left running after the answer (the mails) before returning. */

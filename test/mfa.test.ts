@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   auditRowsOf,
   bearer,
@@ -14,22 +14,14 @@ import {
   SIGNED_IN_FIELDS,
   send,
 } from "./helpers";
-import { at, codeAt, enrolling, mfaToken, withTotp } from "./totp";
+import { at, atStepMiddle, codeAt, enrolling, mfaToken, START, withTotp } from "./totp";
 
 // Every test runs at a fixed time in the middle of a 30-second step, so "the previous
 // step" and "two steps off" never straddle a boundary while a test runs.
-const START = Date.UTC(2026, 10, 30, 12, 0, 15);
-
-beforeEach(() => {
-  // Each test from its own address: together they would pass the per-IP login limit,
-  // which the signed-in code and password re-checks count against too.
-  fromFreshAddress();
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(START);
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+atStepMiddle();
+// Each test from its own address: together they would pass the per-IP login limit,
+// which the signed-in code and password re-checks count against too.
+beforeEach(fromFreshAddress);
 
 function loginMfa(body: Json, overrides: Partial<Cloudflare.Env> = {}) {
   return postJson("/login/mfa", body, {}, overrides);

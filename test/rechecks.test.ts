@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import { auditRowsOf, bearer, errorOf, insertPasskeyRow, postJson, registered, send } from "./helpers";
-import { at, codeAt, enrolling, withTotp } from "./totp";
+import { describe, expect, inject, it, vi } from "vitest";
+import { auditRowsOf, bearer, errorOf, insertPasskeyRow, postJson, randomAddress, registered, send } from "./helpers";
+import { at, atStepMiddle, codeAt, enrolling, START, withTotp } from "./totp";
 
 // A stolen access token must not be an unlimited oracle for the account's password or
 // second factor: every signed-in route that asks for one again counts a wrong answer
@@ -9,22 +9,11 @@ import { at, codeAt, enrolling, withTotp } from "./totp";
 // tests, then 1 min, doubling) and against the login's per-IP limit
 // (test/rate-limit.test.ts), and audits it.
 
-// The middle of a 30-second step, as in test/mfa.test.ts.
-const START = Date.UTC(2026, 10, 30, 12, 0, 15);
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(START);
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+// Tests run at a faked time in the middle of a 30-second step (test/totp.ts).
+atStepMiddle();
 
 /** Each test from its own address, so the per-IP login limit never joins tests up. */
-function client(): Ip {
-  const byte = () => Math.floor(Math.random() * 250) + 1;
-  return { "cf-connecting-ip": `10.${byte()}.${byte()}.${byte()}` };
-}
+const client = (): Ip => ({ "cf-connecting-ip": randomAddress() });
 
 /** Mail on, so POST /me/email gets as far as its password check. */
 const withMail = {

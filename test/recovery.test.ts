@@ -1,26 +1,23 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RETIRED_BY } from "../src/db/single-use";
+import { describe, expect, it, vi } from "vitest";
+import { type AccountEvent, RETIRED_BY } from "../src/db/single-use";
 import { auditRowsOf, bearer, claimsOf, insertPasskeyRow, promote, registered, uniqueEmail } from "./helpers";
 import { errorCode, login, me, newestLink, post, register, request, withMail } from "./mail";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
-import { mfaToken, withTotp } from "./totp";
+import { atStepMiddle, mfaToken, START, withTotp } from "./totp";
 
 // Recovery that really recovers: what a password reset, a password change and the first
 // proof of an address take away from whoever held the account before, played as the
 // attacks the issue reported, over real D1 and real SMTP (maildev).
 
-// The middle of a 30-second step, for the TOTP codes (test/totp.ts).
-const START = Date.UTC(2026, 10, 30, 12, 0, 15);
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(START);
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+// Tests run at a faked time in the middle of a 30-second step (test/totp.ts).
+atStepMiddle();
 
-type Account = { input: { email: string; password: string }; token: string; body: { id: string } };
+type Account = {
+  input: { email: string; password: string };
+  token: string;
+  body: { id: string; refresh_token?: unknown };
+};
 
 /** A signed-in JSON request with mail on. */
 function as(account: { token: string }, method: string, path: string, body?: unknown) {
@@ -275,131 +272,111 @@ describe("each account event retires the single-use rows RETIRED_BY names", () =
   }
 
   const sidOf = (account: { token: string }) => claimsOf(account.token).sid as string;
-  const expected = (...events: (keyof typeof RETIRED_BY)[]) =>
-    [...new Set(events.flatMap((event) => RETIRED_BY[event]))].sort();
+  const expected = (...events: AccountEvent[]) => [...new Set(events.flatMap((event) => RETIRED_BY[event]))].sort();
 
-  /** Per event: a fresh account, what to seed it with, and the route call that makes the event. */
-  const cases: Record<string, { events: (keyof typeof RETIRED_BY)[]; run: () => Promise<Record<string, string>> }> = {
+  async function anAdmin() {
+    const admin = await registered();
+    await promote(admin.body.id);
+    return admin;
+  }
+
+  /** What makes the event for a fresh `user`, set up first (a link asked for, a second
+   * session); `sid` when the seeded email change should be another session's. */
+  type Act = { act: () => Promise<Response>; status: number; sid?: string };
+  const cases: Record<string, { events: AccountEvent[]; prepare: (user: Account) => Promise<Act> }> = {
     "password reset": {
       events: ["password_reset"],
-      run: async () => {
-        const user = await register();
+      prepare: async (user) => {
         await markVerified(user.body.id);
         expect((await post("/password/forgot", { email: user.input.email })).status).toBe(202);
         const token = await newestLink(user.input.email, "/password/reset");
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await post("/password/reset", { token, newPassword: "a new passphrase 1" })).status).toBe(204);
-        return ids;
+        return { act: () => post("/password/reset", { token, newPassword: "a new passphrase 1" }), status: 204 };
       },
     },
     "password change": {
       events: ["password_changed"],
-      run: async () => {
-        const user = await register();
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
+      prepare: async (user) => {
         const body = { currentPassword: user.input.password, newPassword: "a new passphrase 2" };
-        expect((await as(user, "POST", "/me/password", body)).status).toBe(200);
-        return ids;
+        return { act: () => as(user, "POST", "/me/password", body), status: 200 };
       },
     },
     "email change confirmed": {
       events: ["email_changed"],
-      run: async () => {
-        const user = await register();
-        const change = await pendingEmailChange(user);
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await post("/email/change/confirm", { token: change })).status).toBe(200);
-        return ids;
+      prepare: async (user) => {
+        const token = await pendingEmailChange(user);
+        return { act: () => post("/email/change/confirm", { token }), status: 200 };
       },
     },
     "email verified (no factors)": {
       events: ["email_verified"],
-      run: async () => {
-        const user = await register();
-        const verify = await newestLink(user.input.email, "/email/verify");
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await post("/email/verify", { token: verify })).status).toBe(200);
-        return ids;
+      prepare: async (user) => {
+        const token = await newestLink(user.input.email, "/email/verify");
+        return { act: () => post("/email/verify", { token }), status: 200 };
       },
     },
     "email verified, first proof with a factor": {
       events: ["email_verified", "second_factors_removed"],
-      run: async () => {
-        const user = await register();
+      prepare: async (user) => {
         await insertPasskeyRow(user.body.id);
-        const verify = await newestLink(user.input.email, "/email/verify");
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await post("/email/verify", { token: verify })).status).toBe(200);
-        return ids;
+        const token = await newestLink(user.input.email, "/email/verify");
+        return { act: () => post("/email/verify", { token }), status: 200 };
       },
     },
     "every session logged out": {
       events: ["logout_all"],
-      run: async () => {
-        const user = await register();
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await as(user, "POST", "/logout/all")).status).toBe(204);
-        return ids;
-      },
+      prepare: async (user) => ({ act: () => as(user, "POST", "/logout/all"), status: 204 }),
     },
     "one session revoked": {
       events: ["session_revoked"],
-      run: async () => {
-        const user = await register();
+      prepare: async (user) => {
         const other = (await (await login(user.input.email, user.input.password)).json()) as { token: string };
-        const ids = await seed(user.body.id, user.input.email, sidOf(other));
-        expect((await as(user, "DELETE", `/sessions/${sidOf(other)}`)).status).toBe(204);
-        return ids;
+        const sid = sidOf(other);
+        return { act: () => as(user, "DELETE", `/sessions/${sid}`), status: 204, sid };
       },
     },
     "a refresh token caught reused": {
       events: ["refresh_token_reused"],
-      run: async () => {
-        const user = await register();
-        const refresh = (token: string) =>
-          post("/token/refresh", { refresh_token: token }, { bindings: { ...withMail, REFRESH_REUSE_INTERVAL: "0" } });
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await refresh(user.body.refresh_token as string)).status).toBe(200);
-        expect((await refresh(user.body.refresh_token as string)).status).toBe(401);
-        return ids;
+      prepare: async (user) => {
+        const bindings = { ...withMail, REFRESH_REUSE_INTERVAL: "0" };
+        const refresh = () => post("/token/refresh", { refresh_token: user.body.refresh_token }, { bindings });
+        // The first refresh rotates the token; presented again, it is theft.
+        const act = async () => {
+          expect((await refresh()).status).toBe(200);
+          return refresh();
+        };
+        return { act, status: 401 };
       },
     },
     "second factors reset by an admin": {
       events: ["mfa_reset_by_admin"],
-      run: async () => {
-        const admin = await registered();
-        await promote(admin.body.id);
-        const user = await register();
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await as(admin, "DELETE", `/admin/users/${user.body.id}/mfa`)).status).toBe(204);
-        return ids;
+      prepare: async (user) => {
+        const admin = await anAdmin();
+        return { act: () => as(admin, "DELETE", `/admin/users/${user.body.id}/mfa`), status: 204 };
       },
     },
     "account disabled": {
       events: ["account_disabled"],
-      run: async () => {
-        const admin = await registered();
-        await promote(admin.body.id);
-        const user = await register();
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await as(admin, "PATCH", `/admin/users/${user.body.id}`, { disabled: true })).status).toBe(200);
-        return ids;
+      prepare: async (user) => {
+        const admin = await anAdmin();
+        return { act: () => as(admin, "PATCH", `/admin/users/${user.body.id}`, { disabled: true }), status: 200 };
       },
     },
     "account deleted (the rows cascade)": {
       events: ["account_deleted"],
-      run: async () => {
-        const user = await register();
-        const ids = await seed(user.body.id, user.input.email, sidOf(user));
-        expect((await as(user, "DELETE", "/me", { password: user.input.password })).status).toBe(204);
-        return ids;
-      },
+      prepare: async (user) => ({
+        act: () => as(user, "DELETE", "/me", { password: user.input.password }),
+        status: 204,
+      }),
     },
   };
 
-  for (const [name, { events, run }] of Object.entries(cases)) {
+  for (const [name, { events, prepare }] of Object.entries(cases)) {
     it(`${name}: ${expected(...events).join(", ")}`, async () => {
-      expect(await retired(await run())).toEqual(expected(...events));
+      const user = await register();
+      const { act, status, sid } = await prepare(user);
+      const ids = await seed(user.body.id, user.input.email, sid ?? sidOf(user));
+      expect((await act()).status).toBe(status);
+      expect(await retired(ids)).toEqual(expected(...events));
     });
   }
 });

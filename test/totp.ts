@@ -1,10 +1,24 @@
 import { Secret, TOTP } from "otpauth";
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { postJson, registered, send } from "./helpers";
 
-// TOTP set-ups shared by the tests of second factors and of the counted re-checks. They
-// expect the caller to fake Date (vi.useFakeTimers({ toFake: ["Date"] })) at a time in
-// the middle of a 30-second step, so "the previous step" never straddles a boundary.
+// TOTP set-ups shared by the tests of second factors, of the counted re-checks and of
+// recovery. They expect the file to run its tests at a faked time in the middle of a
+// 30-second step (`atStepMiddle`), so "the previous step" never straddles a boundary.
+
+/** The faked time every test of an `atStepMiddle` file starts at: 15 s into a step. */
+export const START = Date.UTC(2026, 10, 30, 12, 0, 15);
+
+/** Fakes Date at `START` for each test of the calling file (timers stay real). */
+export function atStepMiddle(): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(START);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+}
 
 /** `offsetSeconds` from now (the faked now). */
 export const at = (offsetSeconds: number) => new Date(Date.now() + offsetSeconds * 1000);
