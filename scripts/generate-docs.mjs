@@ -14,6 +14,7 @@ const root = new URL("..", import.meta.url);
 const check = process.argv.includes("--check");
 const { ERRORS } = await tsImport("../src/errors.ts", import.meta.url);
 const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
+const { describe } = await tsImport("../src/settings-read.ts", import.meta.url);
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 
@@ -40,7 +41,7 @@ function settingsTable() {
     `\`${s.name}\``,
     kinds[s.kind],
     s.kind === "var" ? (s.default === "" ? '`""` (off)' : `\`${s.default}\``) : s.generate ? DEFAULT_HINT : "none",
-    s.meaning,
+    describe(s),
   ]);
   return table(["name", "kind", "default", "meaning"], rows);
 }
@@ -70,7 +71,7 @@ function varsBlock() {
     "[vars]",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "var")) {
-    parts.push(comment(s.meaning), `${s.name} = ${JSON.stringify(s.default)}`);
+    parts.push(comment(describe(s)), `${s.name} = ${JSON.stringify(s.default)}`);
   }
   return parts.join("\n");
 }
@@ -82,7 +83,7 @@ function devVarsExample() {
     "# Generated from src/settings.ts by `npm run docs:generate`.",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "secret")) {
-    parts.push(comment(s.meaning), `${s.name}=`);
+    parts.push(comment(describe(s)), `${s.name}=`);
   }
   return `${parts.join("\n")}\n`;
 }

@@ -36,6 +36,7 @@ describe("readConfig", () => {
         requireVerification: false,
       },
       cookie: { sameSite: "Lax", domain: undefined, partitioned: false },
+      cors: { origins: "*", credentials: false },
       publicOrigin: undefined,
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
