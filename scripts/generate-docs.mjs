@@ -1,7 +1,8 @@
 // `npm run docs:generate`: writes the docs that have one source of truth in the code.
 // - README.md's error table, from ERRORS in src/errors.ts;
 // - README.md's configuration table, wrangler.toml's [vars] block and .dev.vars.example,
-//   from SETTINGS in src/settings.ts.
+//   from SETTINGS in src/settings.ts (each setting's doc with its parser's bounds; a family
+//   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example).
 // Each generated part of README.md and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
 // `--check` writes nothing and exits 1 when a file differs from what it would write
@@ -71,7 +72,9 @@ function varsBlock() {
     "[vars]",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "var")) {
-    parts.push(comment(describe(s)), `${s.name} = ${JSON.stringify(s.default)}`);
+    // A family's members are named by their ids: its line is an example to copy.
+    const line = `${s.name} = ${JSON.stringify(s.default ?? "")}`;
+    parts.push(comment(describe(s)), s.each ? `# ${line}` : line);
   }
   return parts.join("\n");
 }
@@ -83,7 +86,7 @@ function devVarsExample() {
     "# Generated from src/settings.ts by `npm run docs:generate`.",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "secret")) {
-    parts.push(comment(describe(s)), `${s.name}=`);
+    parts.push(comment(describe(s)), s.each ? `# ${s.name}=` : `${s.name}=`);
   }
   return `${parts.join("\n")}\n`;
 }
