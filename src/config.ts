@@ -47,6 +47,15 @@ export type Config = {
   cors: Cors;
   /** `PUBLIC_URL`'s origin, when set: a same-origin deployment's own pages. */
   publicOrigin: string | undefined;
+  /** Every setting's accepted value by name (a family's as a record by id): a setting added
+   * to src/settings.ts is read here with no other edit. */
+  settings: Settings;
+};
+
+/** Settings a rule may leave unread: their value is then undefined. */
+type MaybeUnread = "TOKEN_KEY" | "JWT_PRIVATE_KEYS" | "MAIL_FROM" | "SMTP_URL";
+export type Settings = {
+  readonly [N in SettingName]: SettingValue<N> | (N extends MaybeUnread ? undefined : never);
 };
 
 /** `CORS_ORIGINS` and `CORS_CREDENTIALS`: `credentials` lets browsers send cookies and auth
@@ -92,7 +101,7 @@ function parse(env: RawEnv): Parsed {
   /** Problems of the rules between settings. */
   const rules: string[] = [];
   /** Settings this configuration does not use: their own problems do not count. */
-  const unused = new Set<SettingName>();
+  const unused = new Set<MaybeUnread>();
 
   // ENVIRONMENT=test lets the suite hash at a low bcrypt cost (logged below whenever it
   // takes effect); dev and test take PUBLIC_URL and APP_URL as plain http on any host.
@@ -163,7 +172,7 @@ function parse(env: RawEnv): Parsed {
 
   const problems = SETTINGS.flatMap(({ name }) => {
     const outcome = read[name];
-    return outcome.ok || unused.has(name) ? [] : outcome.problems;
+    return outcome.ok || unused.has(name as MaybeUnread) ? [] : outcome.problems;
   });
   problems.push(...rules);
   // (With no problem, signing, cors and transport are set: the last three only narrow types.)
@@ -205,6 +214,7 @@ function parse(env: RawEnv): Parsed {
     cookie: { sameSite: get("COOKIE_SAMESITE"), domain: get("COOKIE_DOMAIN"), partitioned: get("COOKIE_PARTITIONED") },
     cors,
     publicOrigin: publicUrl ? new URL(publicUrl).origin : undefined,
+    settings: Object.fromEntries(SETTINGS.map(({ name }) => [name, value(name)])) as Settings,
   };
   if (!strictCost.ok) {
     console.warn(`BCRYPT_COST ${config.bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);

@@ -1,19 +1,21 @@
 // Every setting of the worker, each declared once: name, kind, parser (with its bounds),
-// default and doc. src/config.ts reads them (and applies the rules between settings);
-// `npm run docs:generate` writes the README's table, wrangler.toml's [vars] and
+// default and doc. src/config.ts reads them once per isolate and applies the rules between
+// settings; `npm run docs:generate` writes the README's table, wrangler.toml's [vars] and
 // .dev.vars.example from them; scripts/dev-vars.mjs, scripts/config-check.mjs and
 // vitest.config.ts's test bindings read them too.
 //
 // Adding a setting:
-// 1. one entry below, where the docs should list it: a parser from src/settings-kinds.ts
-//    (or -web.ts; a new kind there if none fits), bounds in the parser only, the doc
-//    showing them as `{bounds}`; a var needs a default the parser accepts;
-// 2. its field in `Config` and one line in `readConfig` (src/config.ts), plus its rule
-//    there if it depends on another setting (needs it, relaxes it, ignores it);
+// 1. one entry below, where the docs should list it: a parser from src/settings-kinds.ts or
+//    -web.ts (a new kind there if none fits), its bounds given to the parser only and shown
+//    in the doc as `{bounds}`; a var needs a default its parser accepts. Routes then read
+//    it as `config.settings.NAME`, already parsed (or from a field of `Config` built in
+//    src/config.ts, for a group of settings used together);
+// 2. if it depends on another setting (needs it, relaxes it, is unused without it): that
+//    rule in src/config.ts, beside the others;
 // 3. `npm run docs:generate` and `npm run cf-typegen`.
-// A family of settings, one per id (`SOCIAL_<ID>_CLIENT_ID` for each id in
-// `SOCIAL_PROVIDERS`): an `ids()` setting, then entries whose name holds `<ID>` and whose
-// `each` names it; documented once, read for each listed id as a record by id.
+// A family, one setting per id (`SOCIAL_<ID>_CLIENT_ID` for each id in `SOCIAL_PROVIDERS`):
+// an `ids()` setting, then entries whose name holds `<ID>` and whose `each` names it; it is
+// documented once and read for each listed id, as a record by id.
 import { anyText, bool, duration, integer, json, line, oneOf, optional, secretKey, word } from "./settings-kinds";
 import { baseUrl, domain, hostName, mailbox, origins, smtpUrl } from "./settings-kinds-web";
 import type { BindingName, Setting, ValueIn } from "./settings-read";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readConfig } from "../src/config";
 import { SETTINGS } from "../src/settings";
 import { duration, ids, integer, optional, secretKey } from "../src/settings-kinds";
 import { describe as docOf, readSettings, type Setting } from "../src/settings-read";
@@ -62,5 +63,20 @@ describe("a family of settings (one per id, e.g. SOCIAL_<ID>_CLIENT_ID)", () => 
 
   it("is documented once, saying which list it is read for", () => {
     expect(docOf(FAMILY[2])).toBe("at least 8 bytes (one for each id in `PROVIDERS`)");
+  });
+});
+
+describe("config.settings", () => {
+  it("holds every setting by name, parsed, after the rules (ENVIRONMENT=test's low cost)", () => {
+    const config = readConfig({
+      TOKEN_KEY: "k".repeat(32),
+      MFA_ENCRYPTION_KEY: "m".repeat(32),
+      BCRYPT_COST: "4",
+      ENVIRONMENT: "test",
+    });
+    expect(Object.keys(config.settings)).toEqual(SETTINGS.map((setting) => setting.name));
+    expect(config.settings.TOKEN_TTL).toBe(config.tokenTtlSeconds);
+    expect(config.settings.BCRYPT_COST).toBe(4);
+    expect(config.settings.CORS_ORIGINS).toBe("*");
   });
 });
