@@ -167,7 +167,8 @@ function parse(env: RawEnv): Parsed {
     rules.push('MAIL_FROM is not set, e.g. "Acme <no-reply@acme.dev>"');
   }
   if (transport === "smtp" && read.SMTP_URL.ok && read.SMTP_URL.value === undefined) {
-    rules.push("MAIL_TRANSPORT=smtp needs the SMTP_URL secret, e.g. smtps://user:pass@smtp.example.com:465");
+    // Named first, like every problem about a secret: the deploy check leaves those to Cloudflare.
+    rules.push("SMTP_URL is not set: MAIL_TRANSPORT=smtp needs it, e.g. smtps://user:pass@smtp.example.com:465");
   }
 
   const problems = SETTINGS.flatMap(({ name }) => {
