@@ -181,41 +181,44 @@ function parse(env: RawEnv): Parsed {
     return { cors, config: new ConfigError(problems) };
   }
 
-  /** A used setting's value: with no problem left, every one of them was accepted. */
-  const get = <N extends SettingName>(name: N): SettingValue<N> => value(name) as SettingValue<N>;
-  const appName = get("APP_NAME");
-  const publicUrl = get("PUBLIC_URL");
+  // With no problem left, every setting in use was accepted.
+  const settings = Object.fromEntries(SETTINGS.map(({ name }) => [name, value(name)])) as Settings;
+  const { APP_NAME: appName, PUBLIC_URL: publicUrl } = settings;
   const config: Config = {
     signing,
-    issuer: get("JWT_ISSUER"),
-    audience: get("JWT_AUDIENCE"),
-    tokenTtlSeconds: get("TOKEN_TTL"),
-    refreshTtlSeconds: get("REFRESH_TTL"),
-    refreshReuseSeconds: get("REFRESH_REUSE_INTERVAL"),
-    bcryptCost: get("BCRYPT_COST"),
-    allowQueryToken: get("ALLOW_QUERY_TOKEN"),
-    lockout: { after: get("LOCKOUT_AFTER"), baseSeconds: get("LOCKOUT_BASE"), maxSeconds: get("LOCKOUT_MAX") },
-    auditRetentionSeconds: get("AUDIT_RETENTION"),
+    issuer: settings.JWT_ISSUER,
+    audience: settings.JWT_AUDIENCE,
+    tokenTtlSeconds: settings.TOKEN_TTL,
+    refreshTtlSeconds: settings.REFRESH_TTL,
+    refreshReuseSeconds: settings.REFRESH_REUSE_INTERVAL,
+    bcryptCost: settings.BCRYPT_COST,
+    allowQueryToken: settings.ALLOW_QUERY_TOKEN,
+    lockout: { after: settings.LOCKOUT_AFTER, baseSeconds: settings.LOCKOUT_BASE, maxSeconds: settings.LOCKOUT_MAX },
+    auditRetentionSeconds: settings.AUDIT_RETENTION,
     appName,
-    mfaKey: get("MFA_ENCRYPTION_KEY"),
+    mfaKey: settings.MFA_ENCRYPTION_KEY,
     webauthn: {
-      rpId: get("WEBAUTHN_RP_ID"),
-      rpName: get("WEBAUTHN_RP_NAME") || appName,
-      origins: get("WEBAUTHN_ORIGINS"),
+      rpId: settings.WEBAUTHN_RP_ID,
+      rpName: settings.WEBAUTHN_RP_NAME || appName,
+      origins: settings.WEBAUTHN_ORIGINS,
     },
     mail: {
       transport,
-      from: (on && get("MAIL_FROM")) || { email: "" },
+      from: (on && settings.MAIL_FROM) || { email: "" },
       publicUrl: publicUrl ?? "",
-      appUrl: get("APP_URL"),
-      smtp: transport === "smtp" ? get("SMTP_URL") : undefined,
-      cooldownSeconds: get("MAIL_COOLDOWN"),
-      requireVerification: get("REQUIRE_EMAIL_VERIFICATION"),
+      appUrl: settings.APP_URL,
+      smtp: transport === "smtp" ? settings.SMTP_URL : undefined,
+      cooldownSeconds: settings.MAIL_COOLDOWN,
+      requireVerification: settings.REQUIRE_EMAIL_VERIFICATION,
     },
-    cookie: { sameSite: get("COOKIE_SAMESITE"), domain: get("COOKIE_DOMAIN"), partitioned: get("COOKIE_PARTITIONED") },
+    cookie: {
+      sameSite: settings.COOKIE_SAMESITE,
+      domain: settings.COOKIE_DOMAIN,
+      partitioned: settings.COOKIE_PARTITIONED,
+    },
     cors,
     publicOrigin: publicUrl ? new URL(publicUrl).origin : undefined,
-    settings: Object.fromEntries(SETTINGS.map(({ name }) => [name, value(name)])) as Settings,
+    settings,
   };
   if (!strictCost.ok) {
     console.warn(`BCRYPT_COST ${config.bcryptCost} accepted only because ENVIRONMENT=test; never deploy this`);
