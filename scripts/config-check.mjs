@@ -35,7 +35,9 @@ export async function configProblems(bindings, { secrets = true } = {}) {
   const { readConfig, ConfigError } = await tsImport("../src/config.ts", import.meta.url);
   const { keyringOf } = await tsImport("../src/auth/keys.ts", import.meta.url);
   const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
-  const secretNames = SETTINGS.filter((s) => s.kind === "secret").map((s) => s.name);
+  // A problem about a secret starts with its name (a family's with any id in place of <ID>).
+  const names = SETTINGS.filter((s) => s.kind === "secret").map((s) => s.name.replace("<ID>", "[A-Z0-9]+"));
+  const aboutSecret = new RegExp(`^(${names.join("|")})`);
   const env = secrets ? bindings : { ...bindings, TOKEN_KEY: "placeholder-secret-".repeat(4) };
   try {
     const config = readConfig(env);
@@ -43,7 +45,7 @@ export async function configProblems(bindings, { secrets = true } = {}) {
     return [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return secrets ? [...err.problems] : err.problems.filter((p) => !secretNames.some((name) => p.startsWith(name)));
+    return secrets ? [...err.problems] : err.problems.filter((problem) => !aboutSecret.test(problem));
   }
 }
 

@@ -171,6 +171,21 @@ describe("predeploy", () => {
       /^node scripts\/config-check\.mjs --deploy && /,
     );
   });
+
+  it("passes mail over SMTP, whose SMTP_URL is a secret Cloudflare keeps, not a var", () => {
+    const config = join(tempDir(), "wrangler.toml");
+    const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
+      .replace(/^MAIL_TRANSPORT = "none"$/m, 'MAIL_TRANSPORT = "smtp"')
+      .replace(/^PUBLIC_URL = ""$/m, 'PUBLIC_URL = "https://auth.example.com"')
+      .replace(/^MAIL_FROM = ""$/m, 'MAIL_FROM = "Acme <no-reply@example.com>"');
+    writeFileSync(config, toml);
+    const output = execFileSync(process.execPath, ["scripts/config-check.mjs", "--deploy", "--config", config], {
+      cwd: root,
+      stdio: "pipe",
+      encoding: "utf8",
+    });
+    expect(output).toContain("every setting in wrangler.toml is valid");
+  });
 });
 
 describe("plain wrangler dev, without the migrations", () => {
