@@ -159,9 +159,10 @@ async function main(args) {
   } catch {
     account = undefined;
   }
-  if (who.status !== 0 || account?.loggedIn !== true) {
-    throw new Stop(`not logged in to Cloudflare (wrangler whoami): run \`npx wrangler login\` first`);
+  if (account?.loggedIn === false) {
+    throw new Stop("not logged in to Cloudflare (wrangler whoami): run `npx wrangler login` first");
   }
+  if (who.status !== 0 || account?.loggedIn !== true) throw new Stop(`wrangler whoami failed: ${failureOf(who)}`);
   console.log(`Logged in to Cloudflare${account.email ? ` as ${account.email}` : ""}`);
 
   step("Looking at what Cloudflare has (nothing is changed yet)");
@@ -273,8 +274,15 @@ async function main(args) {
 /** The database of that name in the account (`wrangler d1 list --json`), if any. */
 async function findDatabase(name) {
   const run = await must(["d1", "list", "--json"], "wrangler d1 list failed");
-  const list = jsonOf(run);
-  return Array.isArray(list) ? list.find((db) => db.name === name) : undefined;
+  let list;
+  try {
+    list = jsonOf(run);
+  } catch {
+    list = undefined;
+  }
+  if (!Array.isArray(list))
+    throw new Stop(`wrangler d1 list --json printed no JSON array: ${run.stdout.slice(0, 200)}`);
+  return list.find((db) => db.name === name);
 }
 
 function nextSteps(name, vars) {
