@@ -138,38 +138,40 @@ const servers = [
   ...(allowlisted ? [{ label: `CORS_ORIGINS=${allowlisted}`, base: target.base, origin: allowlisted }] : []),
 ];
 
-describe.each(servers)("on any CORS configuration ($label)", ({ base, origin }) => {
-  it("100 KB Access-Control-Request-Headers answered in < 1 s and not echoed", async () => {
-    const junk = `x-hostile-${"a".repeat(40)},`.repeat(2_000);
-    const res = await preflight(client(base), origin ?? "https://any.example", {
-      "access-control-request-headers": junk,
-    });
-    expectStatus(res, 204);
-    expect(res.ms, "milliseconds").toBeLessThan(PREFLIGHT_BUDGET_MS);
-    const allowed = String(res.headers["access-control-allow-headers"] ?? "");
-    expect(allowed, "Access-Control-Allow-Headers").not.toContain("x-hostile-");
-    expect(allowed.length, "Access-Control-Allow-Headers length").toBeLessThan(1024);
-    noCredentialsWithStar(res);
-  });
-
-  it("a request Vary header is not echoed (GET)", async () => {
-    const res = await client(base).get("/health", { origin: "https://any.example", vary: "X-Hostile-Vary, Cookie" });
-    expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary/i);
-  });
-
-  it("a request Vary header is not echoed (preflight)", async () => {
-    const res = await preflight(client(base), origin ?? "https://any.example", { vary: "X-Hostile-Vary" });
-    expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary/i);
-  });
-
-  it("never Access-Control-Allow-Credentials: true together with *", async () => {
-    const t = client(base);
-    const from = origin ?? "https://evil.example";
-    for (const res of [
-      await preflight(t, from, { cookie: "session=1" }),
-      await t.get("/welcome", { origin: from, cookie: "session=1" }),
-    ]) {
+for (const { label, base, origin } of servers) {
+  describe(`on any CORS configuration (${label})`, () => {
+    it("100 KB Access-Control-Request-Headers answered in < 1 s and not echoed", async () => {
+      const junk = `x-hostile-${"a".repeat(40)},`.repeat(2_000);
+      const res = await preflight(client(base), origin ?? "https://any.example", {
+        "access-control-request-headers": junk,
+      });
+      expectStatus(res, 204);
+      expect(res.ms, "milliseconds").toBeLessThan(PREFLIGHT_BUDGET_MS);
+      const allowed = String(res.headers["access-control-allow-headers"] ?? "");
+      expect(allowed, "Access-Control-Allow-Headers").not.toContain("x-hostile-");
+      expect(allowed.length, "Access-Control-Allow-Headers length").toBeLessThan(1024);
       noCredentialsWithStar(res);
-    }
+    });
+
+    it("a request Vary header is not echoed (GET)", async () => {
+      const res = await client(base).get("/health", { origin: "https://any.example", vary: "X-Hostile-Vary, Cookie" });
+      expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary/i);
+    });
+
+    it("a request Vary header is not echoed (preflight)", async () => {
+      const res = await preflight(client(base), origin ?? "https://any.example", { vary: "X-Hostile-Vary" });
+      expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary/i);
+    });
+
+    it("never Access-Control-Allow-Credentials: true together with *", async () => {
+      const t = client(base);
+      const from = origin ?? "https://evil.example";
+      for (const res of [
+        await preflight(t, from, { cookie: "session=1" }),
+        await t.get("/welcome", { origin: from, cookie: "session=1" }),
+      ]) {
+        noCredentialsWithStar(res);
+      }
+    });
   });
-});
+}
