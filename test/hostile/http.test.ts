@@ -12,26 +12,7 @@ function preflight(origin: string, overrides = {}, headers: Record<string, strin
 }
 
 describe("hostile CORS", () => {
-  it.each([
-    "https://app.example.com.evil.com",
-    "https://evil.com/https://app.example.com",
-    "null",
-    "http://app.example.com",
-    "https://app.example.com:443",
-    "https://app.example.com:8443",
-    "HTTPS://APP.EXAMPLE.COM",
-    "https://app.example.com/",
-    "https://app.example.com.",
-    "https://app.example.com\t.evil",
-  ])("never echoes %j", async (origin) => {
-    for (const res of [
-      await preflight(origin, ALLOWLIST),
-      await postJson("/login", { email: "a@example.com", password: "x" }, { Origin: origin }, ALLOWLIST),
-    ]) {
-      expect(res.headers.get("access-control-allow-origin")).toBeNull();
-    }
-  });
-
+  // Near-miss origins: test/blackbox/cors.test.ts, over HTTP against any server.
   it("answers a 100 KB Access-Control-Request-Headers fast, without echoing it", async () => {
     const started = Date.now();
     const res = await preflight("https://app.example.com", ALLOWLIST, {
