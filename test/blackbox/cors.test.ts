@@ -141,26 +141,31 @@ const servers = [
 for (const { label, base, origin } of servers) {
   describe(`on any CORS configuration (${label})`, () => {
     it("100 KB Access-Control-Request-Headers answered in < 1 s and not echoed", async () => {
-      const junk = `x-hostile-${"a".repeat(40)},`.repeat(2_000);
-      const res = await preflight(client(base), origin ?? "https://any.example", {
-        "access-control-request-headers": junk,
-      });
-      expectStatus(res, 204);
-      expect(res.ms, "milliseconds").toBeLessThan(PREFLIGHT_BUDGET_MS);
-      const allowed = String(res.headers["access-control-allow-headers"] ?? "");
-      expect(allowed, "Access-Control-Allow-Headers").not.toContain("x-hostile-");
-      expect(allowed.length, "Access-Control-Allow-Headers length").toBeLessThan(1024);
-      noCredentialsWithStar(res);
+      // 2,000 names, and one name of 100 KB.
+      for (const junk of [`x-hostile-${"a".repeat(40)},`.repeat(2_000), `x-hostile-${"a".repeat(100_000)}`]) {
+        const res = await preflight(client(base), origin ?? "https://any.example", {
+          "access-control-request-headers": junk,
+        });
+        expectStatus(res, 204);
+        expect(res.ms, "milliseconds").toBeLessThan(PREFLIGHT_BUDGET_MS);
+        const allowed = String(res.headers["access-control-allow-headers"] ?? "");
+        expect(allowed, "Access-Control-Allow-Headers").not.toContain("x-hostile-");
+        expect(allowed.length, "Access-Control-Allow-Headers length").toBeLessThan(100);
+        noCredentialsWithStar(res);
+      }
     });
 
     it("a request Vary header is not echoed (GET)", async () => {
-      const res = await client(base).get("/health", { origin: "https://any.example", vary: "X-Hostile-Vary, Cookie" });
-      expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary/i);
+      // From the server's own site, and from another.
+      for (const from of new Set([origin ?? "https://any.example", "https://any.example"])) {
+        const res = await client(base).get("/health", { origin: from, vary: "X-Hostile-Vary, Cookie" });
+        expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary|cookie/i);
+      }
     });
 
     it("a request Vary header is not echoed (preflight)", async () => {
-      const res = await preflight(client(base), origin ?? "https://any.example", { vary: "X-Hostile-Vary" });
-      expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary/i);
+      const res = await preflight(client(base), origin ?? "https://any.example", { vary: "X-Hostile-Vary, Cookie" });
+      expect(String(res.headers.vary ?? ""), "Vary").not.toMatch(/x-hostile-vary|cookie/i);
     });
 
     it("never Access-Control-Allow-Credentials: true together with *", async () => {
