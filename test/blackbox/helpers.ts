@@ -6,6 +6,7 @@ import { afterAll, test as base, expect, inject } from "vitest";
 /** The server under test and what is known about it (see ./servers.ts). */
 export const target = inject("blackbox");
 
+/** The API's request body limit (16 KiB). */
 export const BODY_LIMIT = 16 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -33,6 +34,8 @@ export function summary(res: Answer): string {
   return `${res.method} ${res.path} -> ${res.status} ${body.replace(/\s+/g, " ")}`;
 }
 
+/** Kept-alive connections per server. Every test file loads this module afresh, so the
+ * hook below closes that file's connections when it ends. */
 const agents = new Map<string, http.Agent>();
 afterAll(() => {
   for (const agent of agents.values()) agent.destroy();
@@ -109,14 +112,9 @@ export function randomIp(): string {
 
 export type NewUser = { firstName: string; lastName: string; email: string; password: string };
 /** What POST /register answers, with the registration it was sent. */
-export type Registered = NewUser & {
-  id: string;
-  token: string;
-  refresh_token: string;
-  email: string;
-  first_name: string;
-};
+export type Registered = NewUser & { id: string; token: string; refresh_token: string; first_name: string };
 
+/** A registration with a unique email. */
 export function newUser(prefix = "hostile"): NewUser {
   const id = randomUUID();
   return { firstName: "Hostile", lastName: "Tester", email: `${prefix}-${id}@example.com`, password: `hx-${id}-Q9!` };
@@ -161,8 +159,10 @@ export type Client = ReturnType<typeof client>;
 /** `it` with `t`: a client of the server under test with a `CF-Connecting-IP` of its own. */
 export const it = base.extend("t", () => client());
 
+/** An Authorization header carrying `token`. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** The status is `expected`, or one of them. */
 export function expectStatus(res: Answer, expected: number | number[]) {
   expect([expected].flat(), `status: ${summary(res)}`).toContain(res.status);
 }
@@ -207,6 +207,7 @@ export function once<T>(setup: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** base64url of a string as given, or of a value's JSON. */
 export const b64url = (value: unknown) =>
   Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
@@ -216,6 +217,7 @@ export function signJwt(header: object, payload: object, key: string, hash = "sh
   return `${input}.${createHmac(hash, key).update(input).digest("base64url")}`;
 }
 
+/** A JWT's payload, unverified. */
 export function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
 }

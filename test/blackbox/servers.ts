@@ -73,7 +73,7 @@ export default async function setup(project: TestProject) {
     return;
   }
   const stray = SETTINGS.filter((name) => process.env[name]);
-  if (stray.length > 0) throw new Error(`${stray.join(", ")} describe a server: set BLACKBOX_BASE_URL too`);
+  if (stray.length > 0) throw new Error(`${stray.join(", ")} set without BLACKBOX_BASE_URL, the server they describe`);
 
   // No BLACKBOX_BASE_URL: the README's `npm run dev`, twice, each with its own fresh local D1.
   const running: Running[] = [];
