@@ -40,7 +40,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/http/**", "test/e2e/**"],
+      exclude: ["test/http/**", "test/e2e/**", "test/blackbox/**"],
       setupFiles: ["./test/apply-migrations.ts", "./test/answered-codes.ts"],
       // The worker's own log lines (one JSON object each) and the low-cost warning are what
       // tests provoke on purpose; a failing test says what went wrong. TEST_LOGS=1 shows them.
