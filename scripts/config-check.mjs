@@ -1,8 +1,8 @@
 // The worker's own configuration check (src/config.ts readConfig, and the key import of
 // src/auth/keys.ts), run in Node before `wrangler dev` or a deploy starts, so every bad
 // setting is listed at once instead of showing up as a 500 at the first request.
-// As a command (`node scripts/config-check.mjs --deploy [--env NAME] [--config FILE]`, run by predeploy):
-// checks wrangler.toml's [vars] only, since the secrets live in Cloudflare.
+// As a command (`node scripts/config-check.mjs --deploy [--env NAME] [--config FILE] [--skip-secrets]`):
+// checks wrangler.toml's [vars], and that the secrets the worker needs are set in Cloudflare.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +35,9 @@ export async function configProblems(bindings, { secrets = true } = {}) {
   const { readConfig, ConfigError } = await tsImport("../src/config.ts", import.meta.url);
   const { keyringOf } = await tsImport("../src/auth/keys.ts", import.meta.url);
   const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
-  const secretNames = SETTINGS.filter((s) => s.kind === "secret").map((s) => s.name);
+  // A problem about a secret starts with its name (a family's with any id in place of <ID>).
+  const names = SETTINGS.filter((s) => s.kind === "secret").map((s) => s.name.replace("<ID>", "[A-Z0-9]+"));
+  const aboutSecret = new RegExp(`^(${names.join("|")})`);
   const env = secrets ? bindings : { ...bindings, TOKEN_KEY: "placeholder-secret-".repeat(4) };
   try {
     const config = readConfig(env);
@@ -43,7 +45,7 @@ export async function configProblems(bindings, { secrets = true } = {}) {
     return [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return secrets ? [...err.problems] : err.problems.filter((p) => !secretNames.some((name) => p.startsWith(name)));
+    return secrets ? [...err.problems] : err.problems.filter((problem) => !aboutSecret.test(problem));
   }
 }
 
@@ -61,7 +63,32 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return at === -1 ? undefined : args[at + 1];
   };
   const { vars } = await readWranglerConfig({ config: value("--config", "-c"), env: value("--env", "-e") });
-  const problems = await configProblems(vars, { secrets: !args.includes("--deploy") });
+  // --deploy (scripts/deploy-secrets.mjs): [vars], and every secret the worker needs must be
+  // set in Cloudflare (`wrangler secret list`; fails closed when it cannot be listed, unless
+  // --skip-secrets). npm run deploy generates and uploads the missing ones.
+  if (args.includes("--deploy")) {
+    const { deployProblems } = await import("./deploy-secrets.mjs");
+    const env = value("--env", "-e");
+    const wranglerArgs = ["--config", resolve(root, value("--config", "-c") ?? "wrangler.toml")];
+    if (env) wranglerArgs.push("--env", env);
+    const skipSecrets = args.includes("--skip-secrets");
+    const { problems, secrets } = await deployProblems(vars, { wranglerArgs, skipSecrets });
+    if (problems.length > 0) {
+      reportProblems(
+        "config-check --deploy",
+        problems,
+        "Fix [vars] in wrangler.toml; `npm run deploy` generates and uploads the secrets it can.",
+      );
+      process.exit(1);
+    }
+    console.log(
+      skipSecrets
+        ? "configuration: every setting in wrangler.toml is valid (secrets not checked: --skip-secrets)"
+        : `configuration: every setting in wrangler.toml is valid, and ${secrets.join(", ")} are set in Cloudflare`,
+    );
+    process.exit(0);
+  }
+  const problems = await configProblems(vars);
   if (problems.length > 0) {
     reportProblems("predeploy", problems, "Fix them in wrangler.toml [vars]; nothing was deployed.");
     process.exit(1);

@@ -1,7 +1,7 @@
 // Copies Swagger UI's standalone files from node_modules into public/docs/assets/swagger-ui/,
 // where Workers static assets serve them to GET /docs: the renderer stays out of the worker
 // bundle and no CDN is involved. Run by `npm install` (prepare), `npm run dev` and
-// `npm run deploy` (predeploy); the copies are git-ignored.
+// `npm run deploy` (scripts/deploy.mjs); the copies are git-ignored.
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";

@@ -1,7 +1,8 @@
 // `npm run docs:generate`: writes the docs that have one source of truth in the code.
 // - README.md's error table, from ERRORS in src/errors.ts;
 // - README.md's configuration table, wrangler.toml's [vars] block and .dev.vars.example,
-//   from SETTINGS in src/settings.ts;
+//   from SETTINGS in src/settings.ts (each setting's doc with its parser's bounds; a family
+//   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example);
 // - README.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/db/single-use.ts.
 // Each generated part of README.md and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
@@ -15,6 +16,7 @@ const root = new URL("..", import.meta.url);
 const check = process.argv.includes("--check");
 const { ERRORS } = await tsImport("../src/errors.ts", import.meta.url);
 const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
+const { describe } = await tsImport("../src/settings-read.ts", import.meta.url);
 const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/db/single-use.ts", import.meta.url);
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
@@ -42,7 +44,7 @@ function settingsTable() {
     `\`${s.name}\``,
     kinds[s.kind],
     s.kind === "var" ? (s.default === "" ? '`""` (off)' : `\`${s.default}\``) : s.generate ? DEFAULT_HINT : "none",
-    s.meaning,
+    describe(s),
   ]);
   return table(["name", "kind", "default", "meaning"], rows);
 }
@@ -87,7 +89,9 @@ function varsBlock() {
     "[vars]",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "var")) {
-    parts.push(comment(s.meaning), `${s.name} = ${JSON.stringify(s.default)}`);
+    // A family's members are named by their ids: its line is an example to copy.
+    const line = `${s.name} = ${JSON.stringify(s.default ?? "")}`;
+    parts.push(comment(describe(s)), s.each ? `# ${line}` : line);
   }
   return parts.join("\n");
 }
@@ -99,7 +103,7 @@ function devVarsExample() {
     "# Generated from src/settings.ts by `npm run docs:generate`.",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "secret")) {
-    parts.push(comment(s.meaning), `${s.name}=`);
+    parts.push(comment(describe(s)), s.each ? `# ${s.name}=` : `${s.name}=`);
   }
   return `${parts.join("\n")}\n`;
 }

@@ -8,7 +8,8 @@ const SECRETS = { TOKEN_KEY: KEY, MFA_ENCRYPTION_KEY: "m".repeat(32) };
 
 describe("readConfig", () => {
   it("applies the tutorial's defaults", () => {
-    expect(readConfig({ ...SECRETS })).toEqual({
+    const { settings, ...config } = readConfig({ ...SECRETS });
+    expect(config).toEqual({
       signing: { alg: "HS256", secret: KEY },
       issuer: undefined,
       audience: undefined,
@@ -36,6 +37,7 @@ describe("readConfig", () => {
         requireVerification: false,
       },
       cookie: { sameSite: "Lax", domain: undefined, partitioned: false },
+      cors: { origins: "*", credentials: false },
       publicOrigin: undefined,
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });

@@ -70,6 +70,8 @@ describe("CORS with the default CORS_ORIGINS=*", () => {
   });
 });
 
+// Near-miss origins (suffixes, other schemes and ports, letter case, null...) are refused in
+// test/blackbox/cors.test.ts, the one place for them, over HTTP against any server.
 describe("CORS with an allowlist", () => {
   it("answers a preflight from a listed origin with that exact origin and Vary: Origin", async () => {
     for (const origin of ["https://app.example.com", "http://localhost:5173"]) {
@@ -80,31 +82,6 @@ describe("CORS with an allowlist", () => {
       expect(listOf(res.headers.get("access-control-allow-methods"))).toEqual(METHODS);
       expect(res.headers.get("access-control-max-age")).toBe("600");
     }
-  });
-
-  it.each([
-    "https://evil.example",
-    "https://app.example.com.evil.com",
-    "https://evilapp.example.com",
-    "https://app.example.co",
-    "http://app.example.com",
-    "https://app.example.com:8443",
-    "https://APP.EXAMPLE.COM",
-    "https://app.example.com/",
-    "null",
-    "",
-  ])("never echoes the unlisted origin %j", async (origin) => {
-    const pre = await preflight("/login", origin, ALLOWLIST);
-    expect(pre.headers.get("access-control-allow-origin")).toBeNull();
-    expect(pre.headers.get("access-control-allow-methods")).toBeNull();
-    expect(listOf(pre.headers.get("vary"))).toContain("origin");
-    const res = await postJson(
-      "/login",
-      { email: "a@example.com", password: "x" },
-      origin ? { Origin: origin } : {},
-      ALLOWLIST,
-    );
-    expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   it("keeps CORS headers on 401, 403, 404, 413 and 415 answers so the browser can read them", async () => {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { readCors } from "../config";
+import { type Cors, readCors } from "../config";
 import type { AppEnv } from "../env";
 
 const ALLOW_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
@@ -15,8 +15,9 @@ const byEnv = new WeakMap<object, Pair>();
 
 /** Hono's cors, set from `CORS_ORIGINS`. With an allowlist only exact matches are
  * echoed back; anything else gets no CORS headers at all and the browser blocks it.
- * It reads only its own setting, so it can run before the rest of the configuration
- * is enforced and keep even a 500 readable by allowed origins. */
+ * It reads the CORS settings' own result of the isolate's one parse of the settings
+ * (`readCors`), so it can run before the rest of the configuration is enforced and keep
+ * even a 500 readable by allowed origins. */
 export const corsFromEnv: MiddlewareHandler<AppEnv> = async (c, next) => {
   let pair = byEnv.get(c.env);
   if (!pair) {
@@ -46,7 +47,7 @@ function dropStrayCredentials(res: Response) {
   if (!res.headers.has("access-control-allow-origin")) res.headers.delete("access-control-allow-credentials");
 }
 
-function build({ origins, credentials }: ReturnType<typeof readCors>, allowHeaders: string[]): MiddlewareHandler {
+function build({ origins, credentials }: Cors, allowHeaders: string[]): MiddlewareHandler {
   if (origins === "*") {
     return cors({ origin: "*", allowMethods: ALLOW_METHODS, allowHeaders, maxAge: 600, exposeHeaders: EXPOSE_HEADERS });
   }

@@ -1,7 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { completeLogin } from "../auth/login";
-import { readCors } from "../config";
 import type { User } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -90,8 +89,8 @@ export function assertCookieRequest(c: Context<AppEnv>): void {
   if (c.req.header("sec-fetch-site") === "same-origin") return;
   const origin = c.req.header("origin");
   if (origin === undefined) throw new ApiError("forbidden", FOREIGN);
-  const { origins } = readCors(c.env);
-  if (origin === c.var.config.publicOrigin || (origins !== "*" && origins.includes(origin))) return;
+  const { cors, publicOrigin } = c.var.config;
+  if (origin === publicOrigin || (cors.origins !== "*" && cors.origins.includes(origin))) return;
   throw new ApiError("forbidden", FOREIGN);
 }
 

@@ -12,45 +12,8 @@ function preflight(origin: string, overrides = {}, headers: Record<string, strin
 }
 
 describe("hostile CORS", () => {
-  it.each([
-    "https://app.example.com.evil.com",
-    "https://evil.com/https://app.example.com",
-    "null",
-    "http://app.example.com",
-    "https://app.example.com:443",
-    "https://app.example.com:8443",
-    "HTTPS://APP.EXAMPLE.COM",
-    "https://app.example.com/",
-    "https://app.example.com.",
-    "https://app.example.com\t.evil",
-  ])("never echoes %j", async (origin) => {
-    for (const res of [
-      await preflight(origin, ALLOWLIST),
-      await postJson("/login", { email: "a@example.com", password: "x" }, { Origin: origin }, ALLOWLIST),
-    ]) {
-      expect(res.headers.get("access-control-allow-origin")).toBeNull();
-    }
-  });
-
-  it("answers a 100 KB Access-Control-Request-Headers fast, without echoing it", async () => {
-    const started = Date.now();
-    const res = await preflight("https://app.example.com", ALLOWLIST, {
-      "Access-Control-Request-Headers": `x-${"a".repeat(100_000)}`,
-    });
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(res.status).toBe(204);
-    expect((res.headers.get("access-control-allow-headers") ?? "").length).toBeLessThan(100);
-  });
-
-  it("never echoes a request Vary header", async () => {
-    const res = await call(
-      "/health",
-      { headers: { Origin: "https://app.example.com", Vary: "Cookie, X-Evil" } },
-      ALLOWLIST,
-    );
-    expect(res.headers.get("vary") ?? "").not.toMatch(/cookie|evil/i);
-  });
-
+  // Near-miss origins, 100 KB preflights and echoed Vary headers: test/blackbox/cors.test.ts,
+  // over HTTP against any server.
   it("never sends * together with Access-Control-Allow-Credentials", async () => {
     for (const overrides of [{}, { CORS_CREDENTIALS: "false" }]) {
       const res = await preflight("https://anywhere.example", overrides);

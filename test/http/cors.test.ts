@@ -22,21 +22,13 @@ describe("CORS over real HTTP", () => {
     expect(res.headers.get("access-control-max-age")).toBe("600");
   });
 
-  it("echoes only an exact listed origin when CORS_ORIGINS is set with --var", async () => {
+  // Near-miss origins are refused in test/blackbox/cors.test.ts, the one place for them.
+  it("echoes each listed origin when CORS_ORIGINS is set with --var", async () => {
     for (const origin of ALLOWED_ORIGINS) {
       const res = await preflight(allowlist, "/welcome", origin);
       expect(res.status).toBe(204);
       expect(res.headers.get("access-control-allow-origin")).toBe(origin);
       expect(res.headers.get("vary")?.toLowerCase()).toContain("origin");
-    }
-    for (const origin of [
-      "https://app.example.com.evil.com",
-      "null",
-      "https://evil.example",
-      "http://localhost:5174",
-    ]) {
-      const res = await preflight(allowlist, "/welcome", origin);
-      expect(res.headers.get("access-control-allow-origin")).toBeNull();
     }
   });
 

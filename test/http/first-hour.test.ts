@@ -145,8 +145,8 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
   });
 });
 
-describe("predeploy", () => {
-  it("checks wrangler.toml's [vars], lists every problem and stops the deploy", () => {
+describe("config-check --deploy", () => {
+  it("checks wrangler.toml's [vars] and lists every problem (the secrets in Cloudflare: test/http/deploy.test.ts)", () => {
     const config = join(tempDir(), "wrangler.toml");
     const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
       .replace(/^BCRYPT_COST = "10"$/m, 'BCRYPT_COST = "9"')
@@ -155,7 +155,7 @@ describe("predeploy", () => {
     let output = "";
     let status = 0;
     try {
-      execFileSync(process.execPath, ["scripts/config-check.mjs", "--deploy", "--config", config], {
+      execFileSync(process.execPath, ["scripts/config-check.mjs", "--deploy", "--skip-secrets", "--config", config], {
         cwd: root,
         stdio: "pipe",
         encoding: "utf8",
@@ -167,9 +167,25 @@ describe("predeploy", () => {
     expect(output).toContain("the configuration has 2 problems");
     expect(output).toContain("BCRYPT_COST");
     expect(output).toContain("LOCKOUT_MAX");
-    expect(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.predeploy).toMatch(
-      /^node scripts\/config-check\.mjs --deploy && /,
+  });
+
+  it("passes mail over SMTP, whose SMTP_URL is a secret Cloudflare keeps, not a var", () => {
+    const config = join(tempDir(), "wrangler.toml");
+    const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
+      .replace(/^MAIL_TRANSPORT = "none"$/m, 'MAIL_TRANSPORT = "smtp"')
+      .replace(/^PUBLIC_URL = ""$/m, 'PUBLIC_URL = "https://auth.example.com"')
+      .replace(/^MAIL_FROM = ""$/m, 'MAIL_FROM = "Acme <no-reply@example.com>"');
+    writeFileSync(config, toml);
+    const output = execFileSync(
+      process.execPath,
+      ["scripts/config-check.mjs", "--deploy", "--skip-secrets", "--config", config],
+      {
+        cwd: root,
+        stdio: "pipe",
+        encoding: "utf8",
+      },
     );
+    expect(output).toContain("every setting in wrangler.toml is valid");
   });
 });
 

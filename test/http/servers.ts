@@ -16,9 +16,6 @@ export type Servers = {
   misconfigured: string;
   /** Signing with ES256 and a key made by `npm run keys:generate`. */
   es256: string;
-  /** For scripts/hostile.mjs: a known `HOSTILE_TOKEN_KEY`, `CORS_ORIGINS` = `HOSTILE_ORIGIN`
-   * and a `REFRESH_REUSE_INTERVAL` of `HOSTILE_REUSE_INTERVAL` seconds. */
-  hostile: string;
   /** Access tokens that live 5 s, for the client's expiry and refresh tests. */
   shortTokens: string;
 };
@@ -30,12 +27,6 @@ declare module "vitest" {
 }
 
 export const ALLOWED_ORIGINS = ["http://localhost:5173", "https://app.example.com"];
-
-/** The hostile run signs malformed tokens with the server's key, so this server gets a known one. */
-export const HOSTILE_TOKEN_KEY = "hostile-run-signing-key-known-to-the-tests-0123456789";
-export const HOSTILE_ORIGIN = "https://app.example.com";
-/** Short, so the hostile run can wait it out and see a later replay treated as theft. */
-export const HOSTILE_REUSE_INTERVAL = 2;
 
 type Started = { url: string; dir: string; mailApi: string };
 const running: Running[] = [];
@@ -61,19 +52,11 @@ export default async function setup(project: TestProject) {
       // Its advice on stderr is for people, not for the test output.
       stdio: ["ignore", "pipe", "pipe"],
     }).trim();
-    const [defaults, allowlist, misconfigured, es256, hostile, shortTokens] = await Promise.all([
+    const [defaults, allowlist, misconfigured, es256, shortTokens] = await Promise.all([
       start([]),
       start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
       start(["--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
       start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
-      start([
-        "--var",
-        `TOKEN_KEY:${HOSTILE_TOKEN_KEY}`,
-        "--var",
-        `CORS_ORIGINS:${HOSTILE_ORIGIN}`,
-        "--var",
-        `REFRESH_REUSE_INTERVAL:${HOSTILE_REUSE_INTERVAL}s`,
-      ]),
       start(["--var", "TOKEN_TTL:5s"]),
     ]);
     project.provide("servers", {
@@ -83,7 +66,6 @@ export default async function setup(project: TestProject) {
       allowlist: allowlist.url,
       misconfigured: misconfigured.url,
       es256: es256.url,
-      hostile: hostile.url,
       shortTokens: shortTokens.url,
     });
   } catch (err) {
