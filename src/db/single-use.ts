@@ -65,7 +65,6 @@ export const ACCOUNT_EVENTS = [
   "password_reset",
   "password_changed",
   "email_changed",
-  "email_verified",
   "logout_all",
   "session_revoked",
   "refresh_token_reused",
@@ -89,10 +88,9 @@ const IN_FLIGHT = ["mfa_login", "webauthn_login", "webauthn_register"] as const;
  * older ones of that purpose (`retireOthers`), outside this table.
  */
 export const RETIRED_BY: Record<AccountEvent, readonly SingleUsePurpose[]> = {
-  password_reset: ALL,
+  password_reset: ["reset_password", "change_email", ...IN_FLIGHT],
   password_changed: ["reset_password", "change_email", ...IN_FLIGHT],
   email_changed: ALL,
-  email_verified: ["verify_email"],
   logout_all: ["change_email", ...IN_FLIGHT],
   // Only the rows that session asked for (change_email records its sid).
   session_revoked: ["change_email"],
@@ -111,7 +109,7 @@ export const SESSION_EVENTS: ReadonlySet<AccountEvent> = new Set(["session_revok
  * do not). */
 export const RETIRE_REASONS: Record<SingleUsePurpose, string> = {
   verify_email:
-    "proves the address it went to: nothing left to prove once a reset or another verification proved it, and it proves nothing once the account moved to another address or was disabled",
+    "proves the address it went to: it proves nothing once the account moved to another address or was disabled; after a reset (which proves the address too) it changes nothing and still answers verified, so the welcome mail's link keeps working",
   reset_password:
     "sets the password: a password set another way (change, reset) or an address left (email change) makes the link in the old mailbox a way back in",
   change_email:

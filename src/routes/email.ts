@@ -110,7 +110,6 @@ export const emailRoutes = new Hono<AppEnv>()
         ...distrust,
         verified,
         auditEvent(db, { ...event, source }, now, { onlyIfChanged: true }),
-        ...retireFor(db, "email_verified", row.userId, now),
       ]);
       const [user] = results[distrust.length] as Awaited<typeof verified>;
       if (!user) throw new ApiError("invalid_link");
