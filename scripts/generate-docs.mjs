@@ -2,7 +2,8 @@
 // - README.md's error table, from ERRORS in src/errors.ts;
 // - README.md's configuration table, wrangler.toml's [vars] block and .dev.vars.example,
 //   from SETTINGS in src/settings.ts (each setting's doc with its parser's bounds; a family
-//   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example).
+//   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example);
+// - README.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/db/single-use.ts.
 // Each generated part of README.md and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
 // `--check` writes nothing and exits 1 when a file differs from what it would write
@@ -16,6 +17,7 @@ const check = process.argv.includes("--check");
 const { ERRORS } = await tsImport("../src/errors.ts", import.meta.url);
 const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
 const { describe } = await tsImport("../src/settings-read.ts", import.meta.url);
+const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/db/single-use.ts", import.meta.url);
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 
@@ -45,6 +47,21 @@ function settingsTable() {
     describe(s),
   ]);
   return table(["name", "kind", "default", "meaning"], rows);
+}
+
+/** Each single-use purpose, the account events that retire it (a session event only the
+ * rows that session asked for; deletion by cascade), and why. */
+function singleUseTable() {
+  const rows = Object.entries(RETIRE_REASONS).map(([purpose, why]) => {
+    const events = Object.entries(RETIRED_BY)
+      .filter(([, purposes]) => purposes.includes(purpose))
+      .map(([event]) => {
+        if (event === "account_deleted") return "`account_deleted` (cascade)";
+        return SESSION_EVENTS.has(event) ? `\`${event}\` (that session's)` : `\`${event}\``;
+      });
+    return [`\`${purpose}\``, events.join(", "), why];
+  });
+  return table(["purpose", "retired by", "why"], rows);
 }
 
 /** `text` as `#` comment lines of at most `width` characters. */
@@ -112,6 +129,7 @@ const outputs = [
           "README.md",
         );
       text = md("errors", errorTable());
+      text = md("single-use", singleUseTable());
       return md("settings", settingsTable());
     },
   ],

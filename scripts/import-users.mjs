@@ -3,8 +3,9 @@
 // tutorial app (a `mongoexport` file, one document per line or `--jsonArray`, Extended
 // JSON v2 relaxed or canonical) into D1 through `wrangler d1 execute --file`.
 // Ids are kept (24-hex ObjectId strings), emails normalized like /register, bcrypt
-// hashes kept as they are: imported users log in with their old passwords, and a hash
-// below BCRYPT_COST is upgraded at their first login. Invalid rows are reported by line
+// hashes kept as they are (marked password_imported): imported users log in with their
+// old passwords, and a hash at another cost than BCRYPT_COST is upgraded at their first
+// login; hashes above BCRYPT_COST are counted in a warning (they slow failing logins). Invalid rows are reported by line
 // and skipped; the rest is imported. Re-running the same file imports nothing twice.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -148,13 +149,25 @@ export function toUser(doc, { namePlaceholder, now }) {
       first_name: names.first_name,
       last_name: names.last_name,
       password_hash: password,
+      // The API checks these hashes as the tutorial's bcryptjs made them (the first 72
+      // bytes of a longer password) until the user sets a new password.
+      password_imported: 1,
       created_at: created,
       updated_at: timeOf(updatedAt) ?? created,
     },
   };
 }
 
-const COLUMNS = ["id", "email", "first_name", "last_name", "password_hash", "created_at", "updated_at"];
+const COLUMNS = [
+  "id",
+  "email",
+  "first_name",
+  "last_name",
+  "password_hash",
+  "password_imported",
+  "created_at",
+  "updated_at",
+];
 const literal = (value) => (typeof value === "number" ? String(value) : `'${value.replaceAll("'", "''")}'`);
 const utf8 = new TextEncoder();
 
@@ -241,6 +254,34 @@ function existingUsers(options) {
 }
 
 const count = (n) => n.toLocaleString("en-US");
+
+/** The BCRYPT_COST logins will run at: the environment's, else wrangler.toml's [vars]. */
+function configuredCost() {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const value = process.env.BCRYPT_COST ?? /^BCRYPT_COST\s*=\s*"(\d+)"/m.exec(toml)?.[1];
+  const cost = Number(value);
+  return Number.isInteger(cost) ? cost : undefined;
+}
+
+/**
+ * The warning for hashes above BCRYPT_COST, or undefined when there are none. A failing
+ * login costs at least one comparison at the stored hash's cost, which cannot be made
+ * cheaper (src/auth/passwords.ts pads cheaper hashes up to BCRYPT_COST, not down).
+ * @param {{ password_hash: string }[]} rows the rows imported
+ * @param {number | undefined} cost
+ */
+export function costWarning(rows, cost) {
+  if (cost === undefined) return undefined;
+  const above = rows.map((row) => Number(row.password_hash.slice(4, 6))).filter((rounds) => rounds > cost);
+  if (above.length === 0) return undefined;
+  const highest = Math.max(...above);
+  const hashes = above.length === 1 ? "1 hash in this import has" : `${count(above.length)} hashes in this import have`;
+  return [
+    `Warning: ${hashes} a bcrypt cost above BCRYPT_COST (${cost}), up to ${highest}.`,
+    `Until each of those users logs in once (which rehashes at ${cost}), a failing login for them takes longer than for`,
+    `anyone else, so timing tells those accounts apart. Set BCRYPT_COST to ${highest} or more to close it.`,
+  ].join("\n");
+}
 
 async function main() {
   let options;
@@ -348,6 +389,8 @@ async function main() {
   );
   console.log(`Skipped ${count(total)}${total ? ":" : "."}`);
   for (const [reason, lines] of skipped) console.log(`  ${reason}: ${count(lines.length)}`);
+  const warning = costWarning(rows, configuredCost());
+  if (warning) console.warn(warning);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -1,3 +1,7 @@
+import type { Context } from "hono";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+
 // The client's address, from Cloudflare's CF-Connecting-IP only: X-Forwarded-For and
 // friends are whatever the client wants them to be.
 
@@ -56,4 +60,20 @@ export function rateLimitKey(header: string | undefined): string {
     .slice(0, 4)
     .map((group) => group.toString(16))
     .join(":")}::/64`;
+}
+
+/** The rate-limit bindings declared in wrangler.toml (`[[ratelimits]]`). */
+export type LimiterName = "LOGIN_RATE_LIMIT" | "REGISTER_RATE_LIMIT" | "REFRESH_RATE_LIMIT" | "MAIL_RATE_LIMIT";
+
+/** Matches the `period` of every `[[ratelimits]]` entry in wrangler.toml. */
+const PERIOD_SECONDS = 60;
+
+/** Counts one request of this client (`rateLimitKey`) against the binding `name`; over
+ * the limit, 429 `rate_limited` + Retry-After. The `rateLimit` middleware and the
+ * signed-in secret re-checks (src/auth/lockout.ts) both count through here. */
+export async function limitPerIp(c: Context<AppEnv>, name: LimiterName): Promise<void> {
+  const limiter = c.env[name];
+  if (!limiter) throw new ApiError("server_misconfigured", undefined, `rate-limit binding ${name} is missing`);
+  const { success } = await limiter.limit({ key: rateLimitKey(c.req.header("cf-connecting-ip")) });
+  if (!success) throw new ApiError("rate_limited", undefined, undefined, { "Retry-After": String(PERIOD_SECONDS) });
 }

@@ -67,7 +67,7 @@ export const ERRORS = {
   rate_limited: [
     429,
     "Too many attempts, try again later",
-    "a per-IP limit or a per-email login lockout; comes with `Retry-After`",
+    "a per-IP limit, or the account's lockout after failed logins or failed signed-in password and code re-checks; comes with `Retry-After`",
   ],
   internal: [500, "Internal Server Error", "a bug; details go to the log, never to the client"],
   server_misconfigured: [

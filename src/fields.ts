@@ -9,6 +9,7 @@ import {
   passwordBytes,
   passwordChars,
 } from "./auth/passwords";
+import { HIDDEN_CHARACTER } from "./db/inert-text";
 
 // Field rules shared by every route that takes them. zod/mini rather than zod: the
 // same checks for a twentieth of the bundle.
@@ -80,11 +81,9 @@ export const newEmail = (field = "email") =>
     z.email({ pattern: EMAIL_PATTERN, error: invalidEmail(field) }),
   );
 
-/** Characters that change how the text around them displays, or show nothing: controls
- * (Cc), format characters (Cf: bidi embeddings, overrides, isolates and marks, zero-width
- * space, word joiner, BOM, soft hyphen, tags...), line and paragraph separators (Zl, Zp),
- * and default-ignorable code points that are not combining marks (the Hangul fillers). */
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|(?!\p{M})\p{Default_Ignorable_Code_Point}/u;
+/** Characters that change how the text around them displays, or show nothing: the set
+ * every stored or logged text is made inert of (`HIDDEN_CHARACTER`, src/db/inert-text.ts). */
+const HIDDEN = HIDDEN_CHARACTER;
 /** Zero-width (non-)joiners between two visible characters, where Persian, the Indic
  * scripts and emoji sequences need them: allowed there, nowhere else. */
 const JOINER_IN_WORD = /(?<=[^\s\p{Cc}\p{Cf}\p{Z}])[\u200c\u200d](?=[^\s\p{Cc}\p{Cf}\p{Z}])/gu;

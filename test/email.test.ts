@@ -1,24 +1,25 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { getConfig } from "../src/config";
-import { app } from "../src/index";
 import { sendMail } from "../src/mail/send";
-import { auditRowsOf, bearer, claimsOf, type Json, newUser, note, promote, uniqueEmail } from "./helpers";
-import { type CaughtMail, mailsTo, tokenIn } from "./support/mail-box";
+import { auditRowsOf, bearer, claimsOf, type Json, newUser, promote, uniqueEmail } from "./helpers";
+import {
+  clientIp,
+  errorCode,
+  expectMailCount,
+  inbox,
+  linkToken,
+  login,
+  me,
+  PUBLIC_URL,
+  post,
+  register,
+  request,
+  withMail,
+} from "./mail";
+import { mailsTo } from "./support/mail-box";
 
 const mailApi = inject("mailApi");
-const PUBLIC_URL = "https://auth.example.com";
-const MAIL = {
-  MAIL_TRANSPORT: "smtp",
-  SMTP_URL: inject("smtpUrl"),
-  MAIL_FROM: "Edge Auth <no-reply@edge-auth.test>",
-  PUBLIC_URL,
-  APP_NAME: "Edge <Auth> & Co",
-  MAIL_COOLDOWN: "60s",
-};
-// One bindings object per setting, so each is parsed once, as in production.
-const withMail = { ...env, ...MAIL };
 const quickCooldown = { ...withMail, MAIL_COOLDOWN: "1s" };
 const requireVerified = { ...withMail, REQUIRE_EMAIL_VERIFICATION: "true" };
 const withAppUrl = { ...withMail, APP_URL: "https://app.example.com/account" };
@@ -27,73 +28,6 @@ const deadSmtp = { ...withMail, SMTP_URL: "smtp://127.0.0.1:9" };
 const cloudflare = { ...withMail, MAIL_TRANSPORT: "cloudflare", SMTP_URL: "" };
 
 type Bindings = typeof withMail;
-
-/** Each test its own client address, so the per-IP mail limit never joins tests up. */
-function clientIp(): string {
-  const byte = () => Math.floor(Math.random() * 250) + 1;
-  return `10.${byte()}.${byte()}.${byte()}`;
-}
-
-/** Calls the app like the runtime does, with an execution context, and waits for what it
- * left running after the answer (the mails) before returning. */
-async function request(path: string, init: RequestInit, bindings: object = withMail): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await app.request(path, init, bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  await note(init.method ?? "GET", path, res);
-  return res;
-}
-
-function post(path: string, body: unknown, options: { token?: string; ip?: string; bindings?: object } = {}) {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "cf-connecting-ip": options.ip ?? clientIp(),
-  };
-  if (options.token) Object.assign(headers, bearer(options.token));
-  return request(path, { method: "POST", headers, body: JSON.stringify(body) }, options.bindings);
-}
-
-async function register(fields: Json = {}, bindings: object = withMail) {
-  const input = newUser(fields);
-  const res = await post("/register", input, { bindings });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as Json & { id: string; token: string; refresh_token: string };
-  return { input, body, token: body.token };
-}
-
-async function login(email: string, password: string, bindings: object = withMail) {
-  return post("/login", { email, password }, { bindings });
-}
-
-/** Waits until `address` has `count` mails (maildev stores them just after the SMTP reply). */
-async function inbox(address: string, count = 1): Promise<CaughtMail[]> {
-  for (let tries = 0; tries < 50; tries++) {
-    const mails = await mailsTo(mailApi, address);
-    if (mails.length >= count) return mails;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return mailsTo(mailApi, address);
-}
-
-/** Asserts `address` got exactly `count` mails, after giving a stray one time to arrive. */
-async function expectMailCount(address: string, count: number) {
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(await mailsTo(mailApi, address)).toHaveLength(count);
-}
-
-function linkToken(mail: CaughtMail | undefined, path: string): string {
-  const token = tokenIn(mail?.text ?? "", path);
-  if (!token) throw new Error(`no ${path} link in ${mail?.text}`);
-  return token;
-}
-
-async function me(token: string, bindings: object = withMail) {
-  return request("/me", { headers: bearer(token) }, bindings);
-}
-
-async function errorCode(res: Response) {
-  return ((await res.json()) as { error: { code: string } }).error.code;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
-import { Secret, TOTP } from "otpauth";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   auditRowsOf,
   bearer,
   call,
   claimsOf,
   errorOf,
+  fromFreshAddress,
   type Json,
   postJson,
   promote,
@@ -14,51 +14,14 @@ import {
   SIGNED_IN_FIELDS,
   send,
 } from "./helpers";
+import { at, atStepMiddle, codeAt, enrolling, mfaToken, START, withTotp } from "./totp";
 
 // Every test runs at a fixed time in the middle of a 30-second step, so "the previous
 // step" and "two steps off" never straddle a boundary while a test runs.
-const START = Date.UTC(2026, 10, 30, 12, 0, 15);
-const at = (offsetSeconds: number) => new Date(Date.now() + offsetSeconds * 1000);
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(START);
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-/** The code an authenticator app shows for `secret` at `when`, computed by otpauth. */
-function codeAt(secret: string, when: Date): string {
-  const totp = new TOTP({ secret: Secret.fromBase32(secret), algorithm: "SHA1", digits: 6, period: 30 });
-  return totp.generate({ timestamp: when.getTime() });
-}
-
-/** A fresh user with TOTP enrolled but not confirmed. */
-async function enrolling() {
-  const user = await registered();
-  const res = await send("POST", "/me/mfa/totp", user.token, { password: user.input.password });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as { secret: string; otpauth_uri: string; qr_svg: string };
-  return { ...user, ...body };
-}
-
-/** A fresh user with TOTP on. The confirm used the previous step's code, so the
- * current and next steps are free for the test. */
-async function withTotp() {
-  const user = await enrolling();
-  const res = await send("POST", "/me/mfa/totp/confirm", user.token, { code: codeAt(user.secret, at(-30)) });
-  expect(res.status).toBe(200);
-  const { recovery_codes } = (await res.json()) as { recovery_codes: string[] };
-  return { ...user, recoveryCodes: recovery_codes };
-}
-
-/** POST /login with the right password: the mfa_token from the 403. */
-async function mfaToken(input: { email: string; password: string }, overrides: Partial<Cloudflare.Env> = {}) {
-  const res = await postJson("/login", { email: input.email, password: input.password }, {}, overrides);
-  expect(res.status).toBe(403);
-  return ((await res.json()) as { mfa_token: string }).mfa_token;
-}
+atStepMiddle();
+// Each test from its own address: together they would pass the per-IP login limit,
+// which the signed-in code and password re-checks count against too.
+beforeEach(fromFreshAddress);
 
 function loginMfa(body: Json, overrides: Partial<Cloudflare.Env> = {}) {
   return postJson("/login/mfa", body, {}, overrides);
@@ -383,7 +346,7 @@ describe("audit events", () => {
     return rows;
   }
 
-  it("records mfa_enabled and mfa_disabled with method totp; refused attempts write nothing", async () => {
+  it("records mfa_enabled and mfa_disabled with method totp; refused attempts only as mfa_failed, never the code", async () => {
     const user = await enrolling();
     const wrong = codeAt(user.secret, at(-90));
     expect((await send("POST", "/me/mfa/totp/confirm", user.token, { code: wrong })).status).toBe(400);
@@ -399,8 +362,11 @@ describe("audit events", () => {
 
     const rows = await mfaEventsOf(user.body.id, user.secret, [wrong, confirmCode, disable.code, ...recovery_codes]);
     const byUser = { actor_type: "user", actor_id: user.body.id, details: '{"method":"totp"}' };
+    const failed = (purpose: string) => ({ ...byUser, details: `{"factor":"totp","purpose":"${purpose}"}` });
     expect(rows).toEqual([
+      expect.objectContaining({ type: "mfa_failed", ...failed("confirm_totp") }),
       expect.objectContaining({ type: "mfa_enabled", ...byUser }),
+      expect.objectContaining({ type: "mfa_failed", ...failed("disable_totp") }),
       expect.objectContaining({ type: "mfa_disabled", ...byUser }),
     ]);
   });

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
+import { distrustFactorsOfUnprovenAddress } from "../src/auth/recovery";
 import { auditEvent } from "../src/db/audit";
 import { clearFailures, findFailures, recordFailure } from "../src/db/lockout";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
-  deleteRecoveryCodes,
   deleteTotp,
   factorsQuery,
   findFactors,
@@ -43,8 +43,8 @@ import {
   consumeSingleUse,
   findSingleUse,
   insertSingleUseUnlessRecent,
+  retireFor,
   retireOthers,
-  retireSingleUse,
   spendAttempt,
 } from "../src/db/single-use";
 import {
@@ -104,7 +104,11 @@ const queries: Record<string, Run> = {
   consumeSingleUse: () => consumeSingleUse(db, "h", "mfa_login", now),
   findSingleUse: () => findSingleUse(db, "h", "mfa_login", now),
   spendAttempt: () => spendAttempt(db, "h", "mfa_login", 5, now),
-  retireSingleUse: () => retireSingleUse(db, id, "reset_password", now),
+  "retireFor (an account's rows)": () => retireFor(db, "password_reset", id, now),
+  "retireFor (one session's rows)": () => retireFor(db, "session_revoked", id, now, { sid: id }),
+  "retireFor (if disabled)": () =>
+    retireFor(db, "account_disabled", id, now, { onlyIf: sql`(select disabled from users where id = ${id}) = 1` }),
+  distrustFactorsOfUnprovenAddress: () => distrustFactorsOfUnprovenAddress(db, id, "a@example.com", source, now),
   findUserWithHash: () => findUserWithHash(db, "a@example.com"),
   findEmail: () => findEmail(db, id),
   setPasswordHash: () => setPasswordHash(db, id, "x", now),
@@ -121,7 +125,6 @@ const queries: Record<string, Run> = {
   upsertPendingTotp: () => upsertPendingTotp(db, id, "c", now),
   deleteTotp: () => deleteTotp(db, id),
   replaceRecoveryCodes: () => replaceRecoveryCodes(db, id, ["h"], now),
-  deleteRecoveryCodes: () => deleteRecoveryCodes(db, id),
   deleteOrphanRecoveryCodes: () => deleteOrphanRecoveryCodes(db, id),
   deleteAllFactors: () => deleteAllFactors(db, id),
   listPasskeys: () => listPasskeys(db, id),

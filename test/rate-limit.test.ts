@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseIp, rateLimitKey } from "../src/client-ip";
-import { errorOf, newUser, postJson, uniqueEmail } from "./helpers";
+import { bearer, call, errorOf, newUser, postJson, registered, send, uniqueEmail } from "./helpers";
 
 const hex = (n: number) => n.toString(16);
 const randomGroup = () => Math.floor(Math.random() * 0x10000);
@@ -182,6 +182,41 @@ describe("per-IP limits over the real Rate Limiting binding", { timeout: 60_000 
       ["/login", { email: uniqueEmail("v6"), password: "wrong-password" }],
     ] as const) {
       const res = await postJson(path, body, ip);
+      expect(res.status, path).toBe(429);
+      expect((await errorOf(res)).code).toBe("rate_limited");
+    }
+  });
+
+  it("count the signed-in password and second-factor re-checks against the login limit, both ways", async () => {
+    const address = randomPrefix();
+    const ip = { "CF-Connecting-IP": address(0) };
+    // No lockout, so every wrong password is answered 400 and only the per-IP limit stops them.
+    const noLockout = { LOCKOUT_AFTER: "9999" };
+    const user = await registered({}, ip);
+    const recheck = () =>
+      call(
+        "/me/password",
+        {
+          method: "POST",
+          headers: { ...ip, ...bearer(user.token), "content-type": "application/json" },
+          body: JSON.stringify({ currentPassword: "not the password", newPassword: "a new passphrase" }),
+        },
+        noLockout,
+      );
+    expect(await burst(recheck)).toBe(100);
+    const login = await postJson("/login", { email: user.input.email, password: "wrong-password" }, ip);
+    expect((await errorOf(login)).code).toBe("rate_limited");
+
+    const other = randomPrefix();
+    const otherIp = { "CF-Connecting-IP": other(0) };
+    const second = await registered({}, otherIp);
+    expect(await burst(() => postJson("/login/passkey/options", {}, otherIp))).toBe(100);
+    for (const [method, path, body] of [
+      ["DELETE", "/me", { password: second.input.password }],
+      ["POST", "/me/mfa/recovery-codes", { code: "123456" }],
+      ["POST", "/me/mfa/totp", { password: second.input.password }],
+    ] as const) {
+      const res = await send(method, path, second.token, body, otherIp);
       expect(res.status, path).toBe(429);
       expect((await errorOf(res)).code).toBe("rate_limited");
     }

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { MAX_SINGLE_USE_LENGTH, mintSingleUse, singleUseHash } from "../src/auth/single-use";
-import { consumeSingleUse, findSingleUse, retireSingleUse, spendAttempt } from "../src/db/single-use";
+import { consumeSingleUse, findSingleUse, retireFor, spendAttempt } from "../src/db/single-use";
 import { registered } from "./helpers";
 
 const db = drizzle(env.DB);
@@ -48,10 +48,10 @@ describe("single-use tokens", () => {
     expect(await findSingleUse(db, fresh.hash, "reset_password", new Date())).toHaveLength(1);
   });
 
-  it("retires older unused tokens of the same purpose", async () => {
+  it("retires the unused tokens of the purposes an account event names", async () => {
     const { body } = await registered();
     const old = await minted(body.id);
-    await retireSingleUse(db, body.id, "reset_password", new Date());
+    for (const statement of retireFor(db, "password_changed", body.id, new Date())) await statement;
     expect(await consumeSingleUse(db, old.hash, "reset_password", new Date())).toEqual([]);
   });
 

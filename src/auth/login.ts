@@ -1,3 +1,4 @@
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditEvent } from "../db/audit";
 import { clearFailures } from "../db/lockout";
@@ -21,16 +22,18 @@ export function signedIn(user: User, tokens: Awaited<ReturnType<typeof tokenPair
 }
 
 /** After a right password: when `methods` is not empty, records an `mfa_token` (5 min,
- * single-use, hash only) and throws 403 `mfa_required` carrying it and the methods. */
+ * single-use, hash only), with `also` in the same batch, and throws 403 `mfa_required`
+ * carrying it and the methods. */
 export async function requireSecondFactor(
   db: AppEnv["Variables"]["db"],
   userId: string,
   methods: string[],
   now: Date,
+  also: BatchItem<"sqlite">[] = [],
 ): Promise<void> {
   if (methods.length === 0) return;
   const { value, insert } = await mintSingleUse(db, MFA_PURPOSE, { userId, ttlSeconds: MFA_TOKEN_TTL_SECONDS }, now);
-  await insert;
+  await db.batch([insert, ...also]);
   throw new ApiError(
     "mfa_required",
     undefined,

@@ -4,6 +4,7 @@ import type { Db } from "../db/client";
 import { findTotp, replaceRecoveryCodes, useRecoveryCode, useTotpStep } from "../db/mfa";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { type Check, countedCheck, type RecheckPurpose } from "./lockout";
 import { auditSourceOf } from "./sessions";
 import { decryptTotpSecret, matchingStep, newRecoveryCodes, recoveryCodeHash } from "./totp";
 
@@ -29,6 +30,10 @@ async function totpStep(
   return matchingStep(secret, code, now);
 }
 
+/** Which factor a typed code is for: six digits are a TOTP code, anything else a
+ * recovery code (`acceptCode` decides the same way). */
+export const factorOf = (code: string) => (/^\d{6}$/.test(code.trim()) ? "totp" : "recovery_code");
+
 /** Accepts a TOTP code (once per time step) or, when `orRecovery`, a recovery code
  * (once). True when one was accepted. `factor` when the caller has read it already. */
 export async function acceptCode(
@@ -40,13 +45,29 @@ export async function acceptCode(
   orRecovery: boolean,
   factor?: TotpRow | null,
 ) {
-  if (/^\d{6}$/.test(value.trim())) {
+  if (factorOf(value) === "totp") {
     const step = await totpStep(db, mfaKey, userId, value.trim(), true, now, factor);
     return step !== undefined && (await useTotpStep(db, userId, step, now)).length > 0;
   }
   if (!orRecovery) return false;
   const hash = await recoveryCodeHash(value);
   return hash !== undefined && (await useRecoveryCode(db, userId, hash, now)).length > 0;
+}
+
+/** A second factor of the signed-in user as a `Check` for `purpose`: a TOTP code or, when
+ * `orRecovery`, a recovery code, spent when right; audited as `mfa_failed` with the
+ * factor and the purpose, never the code. */
+export function secondFactorCheck(
+  c: Context<AppEnv>,
+  code: string,
+  purpose: RecheckPurpose,
+  { orRecovery }: { orRecovery: boolean },
+): Check {
+  const { config, db, user } = c.var;
+  return {
+    failure: { type: "mfa_failed", details: { factor: factorOf(code), purpose } },
+    check: () => acceptCode(db, config.mfaKey, user.id, code, new Date(), orRecovery),
+  };
 }
 
 /**
@@ -56,7 +77,7 @@ export async function acceptCode(
  * When `confirming`, the code must be of the enrolment waiting for confirmation (none
  * waiting: 400 `invalid_input`), which it confirms and audits as `mfa_enabled` in the
  * same write; otherwise it must be of the confirmed factor. A wrong code, or one of a
- * step already used: 400 `invalid_credentials`.
+ * step already used: 400 `invalid_credentials`, counted like a login (`countedCheck`).
  */
 export async function spendTotpForRecoveryCodes(
   c: Context<AppEnv>,
@@ -64,26 +85,32 @@ export async function spendTotpForRecoveryCodes(
   { confirming }: { confirming: boolean },
 ): Promise<string[]> {
   const { config, db, user } = c.var;
-  const now = new Date();
   const factor = await findTotp(db, user.id);
   if (confirming && (!factor || factor.confirmedAt !== null)) {
     throw new ApiError("invalid_input", "No TOTP enrolment is waiting: POST /me/mfa/totp first");
   }
-  const step = await totpStep(db, config.mfaKey, user.id, code.trim(), !confirming, now, factor ?? null);
-  if (step === undefined) throw new ApiError("invalid_credentials");
-  const use = useTotpStep(db, user.id, step, now, confirming);
-  const event = { type: "mfa_enabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
-  // Confirming turns TOTP on: audited in the same write, only if the factor row changed.
-  const [used] = confirming
-    ? await db.batch([
-        use,
-        auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, now, {
-          onlyIfChanged: true,
-        }),
-      ])
-    : [await use];
-  if (used.length === 0) throw new ApiError("invalid_credentials");
-  return issueRecoveryCodes(db, user.id, now);
+  const purpose = confirming ? "confirm_totp" : "regenerate_recovery_codes";
+  await countedCheck(c, {
+    failure: { type: "mfa_failed", details: { factor: "totp", purpose } },
+    check: async () => {
+      const now = new Date();
+      const step = await totpStep(db, config.mfaKey, user.id, code.trim(), !confirming, now, factor ?? null);
+      if (step === undefined) return false;
+      const use = useTotpStep(db, user.id, step, now, confirming);
+      const event = { type: "mfa_enabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      // Confirming turns TOTP on: audited in the same write, only if the factor row changed.
+      const [used] = confirming
+        ? await db.batch([
+            use,
+            auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, now, {
+              onlyIfChanged: true,
+            }),
+          ])
+        : [await use];
+      return used.length > 0;
+    },
+  });
+  return issueRecoveryCodes(db, user.id, new Date());
 }
 
 /** Ten new recovery codes for the user (the old set dies); the plain codes, shown once. */

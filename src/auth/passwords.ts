@@ -1,7 +1,4 @@
 import { compare, getRounds, hash } from "bcryptjs";
-import type { Db } from "../db/client";
-import { findPasswordHash } from "../db/users";
-import { ApiError } from "../errors";
 import commonPasswords from "./common-passwords";
 
 /** bcrypt reads only the first 72 bytes; longer passwords are refused, never cut. */
@@ -45,30 +42,41 @@ export type PasswordCheck = { valid: boolean; rehash: boolean };
  * which accounts exist. The NFC form is tried first. Hashes made before passwords were
  * normalized hold the form the client sent: when the NFC form fails and the input was
  * not in NFC, the input as sent is tried too, and a match asks for a rehash (to NFC).
- * A form over 72 bytes is never compared for real (bcrypt would cut it).
+ * A form over 72 bytes is never compared for real (bcrypt would cut it), except against
+ * an `imported` hash: the tutorial's bcryptjs hashed the first 72 bytes of a longer
+ * password, and bcryptjs given the whole string reads exactly those bytes again.
+ * A failing comparison costs what one at `cost` costs, whatever the hash's own cost
+ * (`spendMissingWork`), so timing does not single out imported accounts either.
  */
 export async function checkPassword(
   password: string,
   passwordHash: string | undefined,
   cost: number,
+  { imported = false }: { imported?: boolean } = {},
 ): Promise<PasswordCheck> {
   const nfc = normalizePassword(password);
   const forms = nfc === password ? [nfc] : [nfc, password];
   for (const [index, form] of forms.entries()) {
-    const checkable = passwordHash !== undefined && passwordBytes(form) <= MAX_PASSWORD_BYTES;
-    if (await compare(form, checkable ? passwordHash : unmatchableHash(cost))) {
-      return { valid: true, rehash: index > 0 || needsRehash(passwordHash as string, cost) };
+    const checkable = passwordHash !== undefined && (imported || passwordBytes(form) <= MAX_PASSWORD_BYTES);
+    const against = checkable ? passwordHash : unmatchableHash(cost);
+    if (await compare(form, against)) {
+      return { valid: true, rehash: index > 0 || needsRehash(against, cost) };
     }
+    await spendMissingWork(form, against, cost);
   }
   return { valid: false, rehash: false };
 }
 
-/** Re-checks the account password before a sensitive change (password, email, second
- * factors, account deletion); wrong is 400 `invalid_credentials`. No rehash here: the
- * password change replaces the hash anyway, and the next login upgrades an outdated one. */
-export async function confirmPassword(db: Db, userId: string, password: string, cost: number): Promise<void> {
-  const { valid } = await checkPassword(password, await findPasswordHash(db, userId), cost);
-  if (!valid) throw new ApiError("invalid_credentials");
+/**
+ * After a failed comparison against `against`, the work a comparison at `cost` would
+ * have taken on top. bcrypt's work doubles with each step of cost, so comparisons at the
+ * hash's cost c, then c+1, ..., cost-1 add 2^cost - 2^c: with the one just made, 2^cost,
+ * what a hash at `cost` (or an unknown address) costs. A hash above `cost` cannot be
+ * checked for less than its own cost: such accounts answer failures slower until a
+ * successful login rehashes them at `cost` (README, "Logins take the same time").
+ */
+async function spendMissingWork(form: string, against: string, cost: number): Promise<void> {
+  for (let step = getRounds(against); step < cost; step++) await compare(form, unmatchableHash(step));
 }
 
 let common: Set<string> | undefined;

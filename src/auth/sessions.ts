@@ -2,23 +2,31 @@ import type { Context } from "hono";
 import { parseIp } from "../client-ip";
 import type { Config } from "../config";
 import type { AuditSource } from "../db/audit";
+import { inertText } from "../db/inert-text";
 import type { Client } from "../db/sessions";
 import { issueAccessToken, type TokenSubject } from "./tokens";
 
 const MAX_USER_AGENT = 256;
 
 /** The client's address comes only from Cloudflare's `CF-Connecting-IP`: headers
- * such as X-Forwarded-For are set by whoever sends the request. */
+ * such as X-Forwarded-For are set by whoever sends the request. The user agent is made
+ * inert (`inertText`) before sessions and the audit log store it. */
 export function clientOf(c: Context): Client {
-  const userAgent = c.req.header("user-agent")?.slice(0, MAX_USER_AGENT) || null;
+  const userAgent = inertText(c.req.header("user-agent") ?? "", MAX_USER_AGENT) || null;
   const ip = c.req.header("cf-connecting-ip")?.trim() ?? "";
   return { userAgent, ip: parseIp(ip) ? ip : null };
 }
 
-/** Where a request came from, as the audit log records it (src/db/audit.ts). */
+/** Longest request id kept: hono/request-id takes one from `X-Request-Id` up to this long. */
+const MAX_REQUEST_ID = 255;
+
+/** Where a request came from, as the audit log records it (src/db/audit.ts). A request id
+ * a client sent is made inert like the user agent (hono/request-id already refuses all
+ * but `[A-Za-z0-9_=-]`; this keeps it so whatever sets the id). */
 export function auditSourceOf(c: Context): AuditSource {
   const { ip, userAgent } = clientOf(c);
-  return { ip, userAgent, requestId: c.get("requestId") ?? null };
+  const requestId: string | undefined = c.get("requestId");
+  return { ip, userAgent, requestId: requestId === undefined ? null : inertText(requestId, MAX_REQUEST_ID) };
 }
 
 /** An opaque refresh token: 256 random bits, base64url. */

@@ -10,6 +10,7 @@ import {
 import { decodeClientDataJSON, isoBase64URL } from "@simplewebauthn/server/helpers";
 import type { Context } from "hono";
 import { auditEvent } from "../db/audit";
+import { inertText } from "../db/inert-text";
 import {
   findPasskeyByCredential,
   findPasskeyOwner,
@@ -136,7 +137,7 @@ export async function registerPasskey(c: Ctx, user: User, response: object, name
       credentialId: info.credential.id,
       publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
       counter: info.credential.counter,
-      transports: info.credential.transports ? JSON.stringify(info.credential.transports) : null,
+      transports: storedTransports(info.credential.transports),
       name,
       deviceType: info.credentialDeviceType,
       backedUp: info.credentialBackedUp,
@@ -246,6 +247,23 @@ export async function verifyPasskeyForMfa(
 }
 
 const isPasswordless = (row: SingleUseRow) => row.userId === null && row.target === null;
+
+/** At most this many transports are kept, each at most this long: the known ones
+ * (`usb`, `nfc`, `ble`, `smart-card`, `hybrid`, `internal`) are short. */
+const MAX_TRANSPORTS = 8;
+const MAX_TRANSPORT_LENGTH = 32;
+
+/** The transports a registration response reported, as stored: the browser's own list
+ * passes through @simplewebauthn/server unchecked, so only strings are kept, inert and
+ * bounded (they come back in GET /me/passkeys and in allowCredentials). */
+function storedTransports(reported: unknown): string | null {
+  if (!Array.isArray(reported)) return null;
+  const kept = reported
+    .filter((value): value is string => typeof value === "string")
+    .slice(0, MAX_TRANSPORTS)
+    .map((value) => inertText(value, MAX_TRANSPORT_LENGTH));
+  return JSON.stringify(kept);
+}
 
 /** A log-safe reason: simplewebauthn's messages name values, never secrets; cut short. */
 function reasonOf(err: unknown): string {

@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { inertText } from "./inert-text";
 import { auditEvents } from "./schema";
 
 /** Every audit event type. Adding one is adding its name here. */
@@ -7,6 +8,8 @@ export const AUDIT_EVENT_TYPES = [
   "user_registered",
   "login_succeeded",
   "login_failed",
+  "password_check_failed",
+  "mfa_failed",
   "account_locked",
   "logout",
   "session_revoked",
@@ -26,6 +29,7 @@ export const AUDIT_EVENT_TYPES = [
   "passkey_added",
   "passkey_removed",
   "mfa_reset_by_admin",
+  "second_factors_removed",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -42,12 +46,13 @@ export type AuditDetails = Record<string, string | number | boolean | null>;
 const SECRET_KEY = /pass|hash|token|code|secret|link|url|otp|key/i;
 const MAX_DETAIL_LENGTH = 200;
 
-/** The event as stored: `details` without secret-looking keys, strings bounded. */
+/** The event as stored: `details` without secret-looking keys, strings inert and bounded
+ * (a detail can hold a client's text, such as an id from the path). */
 export function safeDetails(details: AuditDetails | undefined): string | null {
   if (!details) return null;
   const kept = Object.entries(details)
     .filter(([key]) => !SECRET_KEY.test(key))
-    .map(([key, value]) => [key, typeof value === "string" ? value.slice(0, MAX_DETAIL_LENGTH) : value]);
+    .map(([key, value]) => [key, typeof value === "string" ? inertText(value, MAX_DETAIL_LENGTH) : value]);
   return kept.length ? JSON.stringify(Object.fromEntries(kept)) : null;
 }
 

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { loginFailures, passkeys, recoveryCodes, singleUseTokens, totpFactors, users } from "./schema";
 import { findSingleUse } from "./single-use";
@@ -115,11 +115,6 @@ export function useRecoveryCode(db: Db, userId: string, codeHash: string, now: D
     .returning({ id: recoveryCodes.id });
 }
 
-/** Deletes every recovery code of the user. Batchable. */
-export function deleteRecoveryCodes(db: Db, userId: string) {
-  return db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
-}
-
 /** Deletes the user's recovery codes once no TOTP factor or passkey is left for them
  * to stand in for. Batch it after the delete of a factor. */
 export function deleteOrphanRecoveryCodes(db: Db, userId: string) {
@@ -134,13 +129,23 @@ export function deleteOrphanRecoveryCodes(db: Db, userId: string) {
     );
 }
 
-/** Every second factor of the user (the admin reset). Batch them. */
-export function deleteAllFactors(db: Db, userId: string) {
+/** Every second factor of the user (the admin reset, a recovered address), an enrolment
+ * waiting for its code included; with `onlyIf`, only when that holds in the batch. Batch
+ * them. */
+export function deleteAllFactors(db: Db, userId: string, onlyIf?: SQL) {
   return [
-    deleteTotp(db, userId),
-    deleteRecoveryCodes(db, userId),
-    db.delete(passkeys).where(eq(passkeys.userId, userId)),
+    db.delete(totpFactors).where(and(eq(totpFactors.userId, userId), onlyIf)),
+    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), onlyIf)),
+    db.delete(passkeys).where(and(eq(passkeys.userId, userId), onlyIf)),
   ] as const;
+}
+
+/** True in SQL while `userId` has a second factor of any kind (a TOTP enrolment waiting
+ * for its code counts). */
+export function hasFactors(userId: string): SQL {
+  return sql`(exists (select 1 from ${totpFactors} where ${totpFactors.userId} = ${userId})
+    or exists (select 1 from ${recoveryCodes} where ${recoveryCodes.userId} = ${userId})
+    or exists (select 1 from ${passkeys} where ${passkeys.userId} = ${userId}))`;
 }
 
 /** Everything `/login/mfa` reads, by the mfa_token's hash, for one batch (one round

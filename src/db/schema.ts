@@ -12,6 +12,11 @@ export const users = sqliteTable("users", {
   firstName: text("first_name").notNull(),
   lastName: text("last_name").notNull(),
   passwordHash: text("password_hash").notNull(),
+  /** The hash came from `npm run import:users` (the Express tutorial's bcryptjs, which cut
+   * passwords at 72 bytes): a login checks the first 72 bytes of a longer password as
+   * that bcryptjs did. Kept through a login's rehash; a new password (change, reset)
+   * clears it. */
+  passwordImported: integer("password_imported", { mode: "boolean" }).notNull().default(false),
   /** `user` or `admin`; only an admin (or `npm run admin:grant`) changes it. */
   role: text("role", { enum: ROLES }).notNull().default("user"),
   /** A disabled account cannot log in or refresh; its sessions are revoked. */

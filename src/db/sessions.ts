@@ -122,13 +122,19 @@ export function revokeFamilyBefore(db: Db, familyId: string, keepId: string, now
     .where(and(eq(sessions.familyId, familyId), ne(sessions.id, keepId), isNull(sessions.revokedAt)));
 }
 
-/** Revokes all sessions of `userId`, except family `keep` when given. */
-export function revokeAll(db: Db, userId: string, now: Date, keep?: string) {
+/** Revokes all sessions of `userId`, except family `keep` when given; with `onlyIf`, only
+ * when that holds in the batch. */
+export function revokeAll(db: Db, userId: string, now: Date, keep?: string, onlyIf?: SQL) {
   return db
     .update(sessions)
     .set({ revokedAt: now })
     .where(
-      and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep ? ne(sessions.familyId, keep) : undefined),
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        keep ? ne(sessions.familyId, keep) : undefined,
+        onlyIf,
+      ),
     );
 }
 

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import { type Role, sessions, users } from "./schema";
+import { retireFor } from "./single-use";
 
 /** A user as the API may show it: never the password hash. */
 export type User = {
@@ -42,24 +43,34 @@ export function insertUserQuery(db: Db, values: NewUser, now: Date) {
     .returning(publicColumns);
 }
 
-/** Replaces the password hash. Batchable. */
+/** Stores the hash of a password the user just chose (change, reset): it follows the
+ * 72-byte rule, so the account is no longer `passwordImported`. Batchable. */
 export function setPasswordHash(db: Db, userId: string, passwordHash: string, now: Date) {
+  return db.update(users).set({ passwordHash, passwordImported: false, updatedAt: now }).where(eq(users.id, userId));
+}
+
+/** Stores a login's rehash of the same password (another cost, or NFC): an imported
+ * account stays imported, so a password over 72 bytes keeps logging in. Batchable. */
+export function rehashPassword(db: Db, userId: string, passwordHash: string, now: Date) {
   return db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId));
 }
+
+/** What the password check needs besides the password: the hash and whether it was imported. */
+const passwordColumns = { passwordHash: users.passwordHash, passwordImported: users.passwordImported };
 
 /** The user with its hash, for the password check at login. Batchable. */
 export function findUserWithHash(db: Db, email: string) {
   return db
-    .select({ ...publicColumns, passwordHash: users.passwordHash })
+    .select({ ...publicColumns, ...passwordColumns })
     .from(users)
     .where(eq(users.email, email))
     .limit(1);
 }
 
-/** The stored hash of `userId`, for re-checking the password before sensitive changes. */
-export async function findPasswordHash(db: Db, userId: string): Promise<string | undefined> {
-  const row = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)).get();
-  return row?.passwordHash;
+/** The stored hash of `userId` and whether it was imported, for re-checking the password
+ * before sensitive changes. */
+export function findPasswordHash(db: Db, userId: string) {
+  return db.select(passwordColumns).from(users).where(eq(users.id, userId)).get();
 }
 
 /** Updates the names given; returns the user, or undefined if it no longer exists. */
@@ -110,22 +121,39 @@ export function findUserByEmail(db: Db, email: string): Promise<User | undefined
 }
 
 /** Marks the address verified, only while the account still has `email` (a link sent to
- * an address the account has since left proves nothing). Batchable. */
+ * an address the account has since left proves nothing) and is enabled. Batchable. */
 export function markVerified(db: Db, userId: string, email: string, now: Date) {
   return db
     .update(users)
     .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now.getTime()})` })
-    .where(and(eq(users.id, userId), eq(users.email, email)))
+    .where(and(eq(users.id, userId), eq(users.email, email), eq(users.disabled, false)))
     .returning(publicColumns);
 }
 
-/** The current address of `userId` (empty when the user is gone). Batchable. */
-export function findEmail(db: Db, userId: string) {
-  return db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+/** True in SQL while `userId` is enabled, has `email`, and that address was never proved. */
+export function unprovenAddress(userId: string, email: string): SQL {
+  return sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.email} = ${email}
+    and ${users.emailVerifiedAt} is null and ${users.disabled} = 0)`;
 }
 
-/** Moves the account to `email`, verified by the link that asked for it, unless another
- * account has taken the address meanwhile (then nothing changes). Batchable. */
+/** Stamps `updatedAt` when `onlyIf` holds: a change made of other tables' rows (factors
+ * removed) shows on the account, and an audit event batched right after it is written
+ * only then (`auditEvent`'s `onlyIfChanged`). Batchable. */
+export function touchUser(db: Db, userId: string, now: Date, onlyIf: SQL) {
+  return db
+    .update(users)
+    .set({ updatedAt: now })
+    .where(and(eq(users.id, userId), onlyIf));
+}
+
+/** The current address of `userId` and whether it is disabled (empty when the user is
+ * gone). Batchable. */
+export function findEmail(db: Db, userId: string) {
+  return db.select({ email: users.email, disabled: users.disabled }).from(users).where(eq(users.id, userId));
+}
+
+/** Moves the enabled account to `email`, verified by the link that asked for it, unless
+ * another account has taken the address meanwhile (then nothing changes). Batchable. */
 export function changeEmail(db: Db, userId: string, email: string, now: Date) {
   return db
     .update(users)
@@ -133,6 +161,7 @@ export function changeEmail(db: Db, userId: string, email: string, now: Date) {
     .where(
       and(
         eq(users.id, userId),
+        eq(users.disabled, false),
         sql`not exists (select 1 from ${users} as other where other.email = ${email} and other.id <> ${userId})`,
       ),
     )
@@ -169,7 +198,7 @@ function keepsAnAdmin(id: string): SQL {
 }
 
 /** Changes role and/or disabled. Removing admin rights is guarded by `keepsAnAdmin`;
- * disabling revokes every session in the same batch. `also` (audit events) runs right
+ * disabling revokes every session and retires every single-use row in the same batch. `also` (audit events) runs right
  * after the update, in the same batch. Returns the user, or undefined when it does not
  * exist or the guard refused. */
 export async function updateAccess(
@@ -185,17 +214,14 @@ export async function updateAccess(
     .set({ ...change, updatedAt: now })
     .where(and(eq(users.id, id), losesAdmin ? keepsAnAdmin(id) : undefined))
     .returning(publicColumns);
+  const disabledNow = sql`(select ${users.disabled} from ${users} where ${users.id} = ${id}) = 1`;
   const revoke = db
     .update(sessions)
     .set({ revokedAt: now })
-    .where(
-      and(
-        eq(sessions.userId, id),
-        sql`${sessions.revokedAt} is null`,
-        sql`(select ${users.disabled} from ${users} where ${users.id} = ${id}) = 1`,
-      ),
-    );
-  const [[user]] = await db.batch([update, ...also, revoke]);
+    .where(and(eq(sessions.userId, id), sql`${sessions.revokedAt} is null`, disabledNow));
+  // Disabling also retires every link and flow in flight (RETIRED_BY.account_disabled).
+  const retire = change.disabled ? retireFor(db, "account_disabled", id, now, { onlyIf: disabledNow }) : [];
+  const [[user]] = await db.batch([update, ...also, revoke, ...retire]);
   return user;
 }
 

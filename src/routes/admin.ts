@@ -11,7 +11,7 @@ import {
 } from "../db/audit";
 import { deleteAllFactors, findFactors } from "../db/mfa";
 import { ROLES } from "../db/schema";
-import { retireSingleUse } from "../db/single-use";
+import { retireFor } from "../db/single-use";
 import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -194,7 +194,7 @@ export const admin = new Hono<AppEnv>()
       // Recorded, in the audit log and the log: who removed whose factors (a user who lost their device).
       await db.batch([
         ...deleteAllFactors(db, id),
-        retireSingleUse(db, id, "mfa_login", now),
+        ...retireFor(db, "mfa_reset_by_admin", id, now),
         auditEvent(db, { ...event, source: auditSourceOf(c) }, now),
       ]);
       log(c, "warn", "mfa_reset", { admin_id: c.var.user.id, user_id: id });

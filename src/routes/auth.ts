@@ -1,14 +1,14 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { assertNotLocked, failureEvents } from "../auth/lockout";
 import { requireSecondFactor, signedIn } from "../auth/login";
 import { checkPassword, hashPassword } from "../auth/passwords";
 import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
-import { type AuditSource, auditEvent } from "../db/audit";
-import type { Db } from "../db/client";
-import { clearFailures, findFailures, lockedFor, nextFailure, recordFailure } from "../db/lockout";
+import { auditEvent } from "../db/audit";
+import { clearFailures, findFailures, nextFailure, recordFailure } from "../db/lockout";
 import { findFactorsByEmail, mfaMethods, summary } from "../db/mfa";
 import { insertFirstToken, insertSession } from "../db/sessions";
-import { findUserWithHash, insertUserQuery, setPasswordHash, type User, userJson } from "../db/users";
+import { findUserWithHash, insertUserQuery, rehashPassword, userJson } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { email, MAX_EMAIL_LENGTH, name, newEmail, newPassword, password, refreshTransport } from "../fields";
@@ -38,18 +38,6 @@ export const loginBody = named(
     refresh_transport: refreshTransport(),
   }),
 );
-
-/** The audit events of a failed login of an existing account: the failure, and the lock it causes. */
-function failedLoginEvents(db: Db, user: User, lockSeconds: number, source: AuditSource, now: Date) {
-  const event = { userId: user.id, actor: { type: "user", id: user.id }, source } as const;
-  const reason = user.disabled ? "account_disabled" : "wrong_password";
-  return [
-    auditEvent(db, { ...event, type: "login_failed", details: { reason } }, now),
-    ...(lockSeconds > 0
-      ? [auditEvent(db, { ...event, type: "account_locked", details: { seconds: lockSeconds } }, now)]
-      : []),
-  ];
-}
 
 export const auth = new Hono<AppEnv>()
   .post(
@@ -133,37 +121,37 @@ export const auth = new Hono<AppEnv>()
       const [user] = users;
       const [record] = failures;
       // Locked emails, registered or not, get the same 429 whatever the password.
-      const wait = lockedFor(record, now);
-      if (wait > 0) {
-        throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
-          "Retry-After": String(wait),
-        });
-      }
+      assertNotLocked(record, now);
       // Known or unknown email, the check spends the same bcrypt work for the same input,
       // so timing says nothing about whether the email exists.
-      const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost);
+      const { valid, rehash } = await checkPassword(password, user?.passwordHash, config.bcryptCost, {
+        imported: user?.passwordImported,
+      });
       // A disabled account gets the wrong-password answer, after the same work.
       if (!user || !valid || user.disabled) {
         // Audited only for existing accounts (an attempted unknown address is never
         // stored), in the same write as the failure count.
         const { lockSeconds } = nextFailure(record, config.lockout, now);
-        const audit = user ? failedLoginEvents(db, user, lockSeconds, auditSourceOf(c), now) : [];
+        const reason = user?.disabled ? "account_disabled" : "wrong_password";
+        const failure = { type: "login_failed", details: { reason } } as const;
+        const audit = user ? failureEvents(db, user.id, failure, lockSeconds, auditSourceOf(c), now) : [];
         if (known) await db.batch([recordFailure(db, email, record, config.lockout, now), ...audit]);
         throw new ApiError("invalid_credentials");
       }
       // Said only to whoever knows the password, so it reveals nothing more than a login would.
       if (config.mail.requireVerification && !user.emailVerifiedAt) throw new ApiError("email_not_verified");
+      // A hash made at another cost, or of a non-NFC form, is upgraded while the password
+      // is at hand, in the same write as what follows (the mfa_token or the session): an
+      // account with a second factor is upgraded too, or it never would be.
+      const rehashed = rehash
+        ? [rehashPassword(db, user.id, await hashPassword(password, config.bcryptCost), now)]
+        : [];
       // An account with a second factor gets a 403 mfa_required and an mfa_token instead.
-      await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now);
+      await requireSecondFactor(db, user.id, mfaMethods(summary(factors[0])), now, rehashed);
 
       const refresh = await newRefresh(config, now);
       const token = { id: crypto.randomUUID(), ...refresh, ...clientOf(c), amr: "pwd" };
-      // One write round trip: the session, plus a rehash (a hash made at another cost, or
-      // of a non-NFC form, is upgraded while the password is at hand) and a failure reset,
-      // only when due.
-      const rehashed = rehash
-        ? setPasswordHash(db, user.id, await hashPassword(password, config.bcryptCost), now)
-        : undefined;
+      // One write round trip: the session, the rehash and a failure reset when due.
       await db.batch([
         insertSession(db, user.id, token, now),
         auditEvent(
@@ -171,7 +159,7 @@ export const auth = new Hono<AppEnv>()
           { type: "login_succeeded", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
           now,
         ),
-        ...(rehashed ? [rehashed] : []),
+        ...rehashed,
         ...(record ? [clearFailures(db, email)] : []),
       ]);
       c.header("Cache-Control", "no-store");

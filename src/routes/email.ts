@@ -1,12 +1,13 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { confirmPassword } from "../auth/passwords";
+import { confirmPassword } from "../auth/lockout";
+import { distrustFactorsOfUnprovenAddress } from "../auth/recovery";
 import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
 import { auditEvent } from "../db/audit";
 import { revokeAll } from "../db/sessions";
-import { consumeSingleUse, retireOthers, retireSingleUse } from "../db/single-use";
+import { consumeSingleUse, retireFor, retireOthers } from "../db/single-use";
 import { accountJson, changeEmail, findEmail, findUserByEmail, markVerified } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -99,11 +100,18 @@ export const emailRoutes = new Hono<AppEnv>()
       const { db } = c.var;
       const row = await consumeLink(c, c.req.valid("json").token, "verify_email", now);
       const event = { type: "email_verified", userId: row.userId, actor: { type: "user", id: row.userId } } as const;
-      // Only while the account still has the address the link was sent to (else no event).
-      const [[user]] = await db.batch([
-        markVerified(db, row.userId, row.target, now),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
+      const source = auditSourceOf(c);
+      // The first proof of the address removes the factors enrolled before it (see
+      // distrustFactorsOfUnprovenAddress). Verified only while the account still has the
+      // address the link was sent to and is enabled (else no event).
+      const distrust = distrustFactorsOfUnprovenAddress(db, row.userId, row.target, source, now);
+      const verified = markVerified(db, row.userId, row.target, now);
+      const results = await db.batch([
+        ...distrust,
+        verified,
+        auditEvent(db, { ...event, source }, now, { onlyIfChanged: true }),
       ]);
+      const [user] = results[distrust.length] as Awaited<typeof verified>;
       if (!user) throw new ApiError("invalid_link");
       return c.json({ email: user.email, email_verified: true });
     },
@@ -151,7 +159,7 @@ export const emailRoutes = new Hono<AppEnv>()
       tag: "Email",
       summary: "Move the account to another address",
       description:
-        "`newEmail` follows register's rules. The password is checked again (400 invalid_credentials). The new address gets a confirmation link (1 hour) and the current one a notice; an address taken by another account gets the same 202 and no mail. At most one per MAIL_COOLDOWN. Per-IP limit (429).",
+        "`newEmail` follows register's rules. The password is checked again (400 invalid_credentials), counted toward the account's lockout and the per-IP login limit as a login is (429 while locked, even with the right password). The new address gets a confirmation link (1 hour) and the current one a notice; an address taken by another account gets the same 202 and no mail. At most one per MAIL_COOLDOWN. Per-IP limit (429).",
       access: "session",
       ok: { status: 202, description: "Accepted; a link may be on its way to the new address", json: accepted },
       errors: ["invalid_input", "invalid_credentials", "rate_limited", "mail_unavailable"],
@@ -163,7 +171,7 @@ export const emailRoutes = new Hono<AppEnv>()
     async (c) => {
       const { newEmail, password: given } = c.req.valid("json");
       const { claims, config, db, user } = c.var;
-      await confirmPassword(db, user.id, given, config.bcryptCost);
+      await confirmPassword(c, given, "change_email");
       if (newEmail === user.email) throw new ApiError("invalid_input", "newEmail is already the account's address");
       // Whether the address is taken must not show: the same 202 either way, decided after it.
       afterResponse(c, "email_change_failed", async () => {
@@ -201,7 +209,7 @@ export const emailRoutes = new Hono<AppEnv>()
       tag: "Email",
       summary: "Confirm an email change with its link's token",
       description:
-        "The account moves to the new address, verified; every session but the one that asked for the change is revoked, and the old address gets a notice. 409 user_exists when another account took the address meanwhile.",
+        "The account moves to the new address, verified; every session but the one that asked for the change is revoked, every other link and login in flight dies, and the old address gets a notice. A disabled account's link is 400 invalid_link. 409 user_exists when another account took the address meanwhile.",
       access: "public",
       ok: { status: 200, description: "The account, at its new address", json: account },
       errors: ["invalid_input", "invalid_link", "user_exists"],
@@ -218,15 +226,14 @@ export const emailRoutes = new Hono<AppEnv>()
         changeEmail(db, row.userId, row.target, now),
         auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
       ]);
-      if (!before) throw new ApiError("invalid_link");
+      // A disabled account's links prove nothing (its rows were retired with it; this
+      // holds for one disabled straight in D1 too).
+      if (!before || before.disabled) throw new ApiError("invalid_link");
       if (!after) throw new ApiError("user_exists");
       const keep = sidOf(row.data);
-      // Other sessions end; links mailed to the old address die with it.
-      await db.batch([
-        revokeAll(db, row.userId, now, keep),
-        retireSingleUse(db, row.userId, "reset_password", now),
-        retireSingleUse(db, row.userId, "verify_email", now),
-      ]);
+      // Other sessions end; links mailed to the old address and every flow in flight die
+      // with it (RETIRED_BY.email_changed).
+      await db.batch([revokeAll(db, row.userId, now, keep), ...retireFor(db, "email_changed", row.userId, now)]);
       afterResponse(c, "email_changed_notice_failed", () =>
         deliver(c, "email_changed", emailChangedMail(config.appName, after, before.email)),
       );

@@ -1,13 +1,14 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { confirmPassword, hashPassword } from "../auth/passwords";
+import { confirmPassword } from "../auth/lockout";
+import { hashPassword } from "../auth/passwords";
 import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../auth/sessions";
 import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../db/audit";
 import { factorsQuery, summary } from "../db/mfa";
 import { sessions } from "../db/schema";
 import { liveSessionUserQuery, revokeAll, revokeFamilyBefore, rotate } from "../db/sessions";
-import { retireSingleUse } from "../db/single-use";
+import { retireFor } from "../db/single-use";
 import { accountJson, deleteUser, setPasswordHash, updateNames } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -135,10 +136,10 @@ export const me = new Hono<AppEnv>()
       tag: "Account",
       summary: "Change the password",
       description:
-        "Revokes every other session and answers a fresh token pair for this one. A wrong current password is 400 invalid_credentials.",
+        "Revokes every other session and answers a fresh token pair for this one; pending email changes, logins waiting for a second factor and reset links die. A wrong current password is 400 invalid_credentials. The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       ok: { status: 200, description: "A fresh token pair", json: tokenPairJson, cacheControl: "no-store" },
-      errors: ["invalid_input", "invalid_credentials"],
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
     }),
     requireSession,
     jsonBody(changePasswordBody),
@@ -146,7 +147,7 @@ export const me = new Hono<AppEnv>()
       const { currentPassword, newPassword, refresh_transport } = c.req.valid("json");
       const { claims, config, db, user } = c.var;
       const sid = claims.sid ?? "";
-      await confirmPassword(db, user.id, currentPassword, config.bcryptCost);
+      await confirmPassword(c, currentPassword, "change_password");
       const passwordHash = await hashPassword(newPassword, config.bcryptCost);
       const now = new Date();
       const refresh = await newRefresh(config, now);
@@ -159,7 +160,7 @@ export const me = new Hono<AppEnv>()
         revokeAll(db, user.id, now, sid),
         ...rotate(db, eq(sessions.familyId, sid), next, now),
         revokeFamilyBefore(db, sid, next.id, now),
-        retireSingleUse(db, user.id, "reset_password", now),
+        ...retireFor(db, "password_changed", user.id, now),
         auditEvent(
           db,
           { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
@@ -179,16 +180,17 @@ export const me = new Hono<AppEnv>()
       operationId: "deleteMe",
       tag: "Account",
       summary: "Delete the account",
-      description: "The user and all its sessions are gone; the email can register again.",
+      description:
+        "The user and all its sessions are gone; the email can register again. The password is checked again (400 invalid_credentials). The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       ok: { status: 204, description: "Deleted" },
-      errors: ["invalid_input", "invalid_credentials"],
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
     }),
     requireSession,
     jsonBody(deleteMeBody),
     async (c) => {
-      const { config, db, user } = c.var;
-      await confirmPassword(db, user.id, c.req.valid("json").password, config.bcryptCost);
+      const { db, user } = c.var;
+      await confirmPassword(c, c.req.valid("json").password, "delete_account");
       const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id } } as const;
       await db.batch([
         deleteUser(db, user.id),

@@ -1,14 +1,14 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { assertNotLocked, confirmPassword, countedCheck, failureEvents, passwordCheck } from "../auth/lockout";
 import { MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../auth/login";
-import { acceptCode, spendTotpForRecoveryCodes } from "../auth/mfa";
-import { confirmPassword } from "../auth/passwords";
+import { acceptCode, secondFactorCheck, spendTotpForRecoveryCodes } from "../auth/mfa";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import { encryptTotpSecret, enrolment, newTotpSecret, recoveryCodeHash } from "../auth/totp";
 import { verifyPasskeyForMfa } from "../auth/webauthn";
 import { auditEvent } from "../db/audit";
-import { lockedFor, recordFailure } from "../db/lockout";
+import { nextFailure, recordFailure } from "../db/lockout";
 import {
   deleteOrphanRecoveryCodes,
   deleteTotp,
@@ -62,7 +62,7 @@ export const mfa = new Hono<AppEnv>()
       tag: "Second factors",
       summary: "Start TOTP enrolment",
       description:
-        "Re-checks the password. The secret is stored encrypted and is not required at login until confirmed; calling again before confirming starts over.",
+        "Re-checks the password. The secret is stored encrypted and is not required at login until confirmed; calling again before confirming starts over. The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       ok: {
         status: 200,
@@ -70,13 +70,13 @@ export const mfa = new Hono<AppEnv>()
         json: totpEnrolment,
         cacheControl: "no-store",
       },
-      errors: ["invalid_input", "invalid_credentials", "mfa_already_enabled"],
+      errors: ["invalid_input", "invalid_credentials", "mfa_already_enabled", "rate_limited"],
     }),
     requireSession,
     jsonBody(totpEnrolBody),
     async (c) => {
       const { config, db, user } = c.var;
-      await confirmPassword(db, user.id, c.req.valid("json").password, config.bcryptCost);
+      await confirmPassword(c, c.req.valid("json").password, "enrol_totp");
       const secret = newTotpSecret();
       const stored = await encryptTotpSecret(config.mfaKey, user.id, secret);
       const rows = await upsertPendingTotp(db, user.id, stored, new Date());
@@ -92,10 +92,11 @@ export const mfa = new Hono<AppEnv>()
       operationId: "confirmTotp",
       tag: "Second factors",
       summary: "Confirm TOTP with a code; get recovery codes",
-      description: "From now on login asks for a second factor. The ten recovery codes are shown only here.",
+      description:
+        "From now on login asks for a second factor. The ten recovery codes are shown only here. The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       ok: { status: 200, description: "Ten recovery codes", json: recoveryCodes, cacheControl: "no-store" },
-      errors: ["invalid_input", "invalid_credentials"],
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
     }),
     requireSession,
     jsonBody(totpCodeBody),
@@ -112,22 +113,24 @@ export const mfa = new Hono<AppEnv>()
       tag: "Second factors",
       summary: "Turn TOTP off",
       description:
-        "Needs the password and a current code (or a recovery code). Recovery codes go too unless a passkey remains.",
+        "Needs the password and a current code (or a recovery code). Recovery codes go too unless a passkey remains. Each check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       ok: { status: 204, description: "TOTP is off" },
-      errors: ["invalid_input", "invalid_credentials", "not_found"],
+      errors: ["invalid_input", "invalid_credentials", "not_found", "rate_limited"],
     }),
     requireSession,
     jsonBody(totpDisableBody),
     async (c) => {
-      const { config, db, user } = c.var;
+      const { db, user } = c.var;
       const body = c.req.valid("json");
-      await confirmPassword(db, user.id, body.password, config.bcryptCost);
       const factor = await findTotp(db, user.id);
       if (!factor?.confirmedAt) throw new ApiError("not_found", "TOTP is not enabled");
-      if (!(await acceptCode(db, config.mfaKey, user.id, body.code, new Date(), true))) {
-        throw new ApiError("invalid_credentials");
-      }
+      // Both in one counted check: a right password does not forget wrong codes sent with it.
+      await countedCheck(
+        c,
+        passwordCheck(c, body.password, "disable_totp"),
+        secondFactorCheck(c, body.code, "disable_totp", { orRecovery: true }),
+      );
       const event = { type: "mfa_disabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
       // Recovery codes stay while a passkey still needs them as a fallback.
       await db.batch([
@@ -146,10 +149,11 @@ export const mfa = new Hono<AppEnv>()
       operationId: "regenerateRecoveryCodes",
       tag: "Second factors",
       summary: "Replace the recovery codes",
-      description: "Needs a current TOTP code. Every earlier recovery code stops working.",
+      description:
+        "Needs a current TOTP code. Every earlier recovery code stops working. The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       ok: { status: 200, description: "Ten new recovery codes", json: recoveryCodes, cacheControl: "no-store" },
-      errors: ["invalid_input", "invalid_credentials"],
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
     }),
     requireSession,
     jsonBody(totpCodeBody),
@@ -186,12 +190,7 @@ export const mfa = new Hono<AppEnv>()
       // One round trip reads the token, its user, the email's failures and the TOTP factor.
       const [[pending], [user], [record], [factor]] = await db.batch(pendingLoginQueries(db, hash, now));
       if (!pending || !user || user.id !== pending.userId || user.disabled) throw new ApiError("invalid_credentials");
-      const wait = lockedFor(record, now);
-      if (wait > 0) {
-        throw new ApiError("rate_limited", "Too many failed logins for this account, try again later", undefined, {
-          "Retry-After": String(wait),
-        });
-      }
+      assertNotLocked(record, now);
 
       let amr: string[] | undefined;
       if (body.code !== undefined) {
@@ -206,10 +205,16 @@ export const mfa = new Hono<AppEnv>()
         if (key) amr = ["pwd", key, "mfa"];
       }
       if (!amr) {
-        // A wrong answer costs the mfa_token one of its attempts and the email one failed login.
+        // A wrong answer costs the mfa_token one of its attempts and the email one failed
+        // login, audited as the signed-in re-checks are (`mfa_failed`, and the lock).
+        const factor =
+          body.code !== undefined ? "totp" : body.recovery_code !== undefined ? "recovery_code" : "passkey";
+        const failure = { type: "mfa_failed", details: { factor, purpose: "login" } } as const;
+        const { lockSeconds } = nextFailure(record, config.lockout, now);
         await db.batch([
           spendAttempt(db, hash, MFA_PURPOSE, MFA_MAX_ATTEMPTS, now),
           recordFailure(db, user.email, record, config.lockout, now),
+          ...failureEvents(db, user.id, failure, lockSeconds, auditSourceOf(c), now),
         ]);
         throw new ApiError("invalid_credentials");
       }

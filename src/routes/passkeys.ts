@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
+import { confirmPassword, countedCheck } from "../auth/lockout";
 import { MFA_PURPOSE } from "../auth/login";
-import { acceptCode } from "../auth/mfa";
-import { confirmPassword } from "../auth/passwords";
+import { secondFactorCheck } from "../auth/mfa";
 import { auditSourceOf } from "../auth/sessions";
 import { singleUseHash } from "../auth/single-use";
 import { authenticationOptions, registerPasskey, registrationOptions, verifyPasskeyLogin } from "../auth/webauthn";
@@ -138,24 +138,23 @@ export const passkeyRoutes = new Hono<AppEnv>()
       operationId: "deletePasskey",
       tag: "Second factors",
       summary: "Delete a passkey",
-      description: "Needs the password, or another factor as `code` (a TOTP code or a recovery code).",
+      description:
+        "Needs the password, or another factor as `code` (a TOTP code or a recovery code). The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
       access: "session",
       params: { id: "A passkey id from GET /me/passkeys" },
       ok: { status: 204, description: "Deleted" },
-      errors: ["invalid_input", "invalid_credentials", "not_found"],
+      errors: ["invalid_input", "invalid_credentials", "not_found", "rate_limited"],
     }),
     requireSession,
     jsonBody(deletePasskeyBody),
     async (c) => {
-      const { config, db, user } = c.var;
+      const { db, user } = c.var;
       const body = c.req.valid("json");
       // The password, or another factor (a TOTP code or a recovery code), re-checked.
       if (body.password !== undefined) {
-        await confirmPassword(db, user.id, body.password, config.bcryptCost);
+        await confirmPassword(c, body.password, "delete_passkey");
       } else if (body.code !== undefined) {
-        if (!(await acceptCode(db, config.mfaKey, user.id, body.code, new Date(), true))) {
-          throw new ApiError("invalid_credentials");
-        }
+        await countedCheck(c, secondFactorCheck(c, body.code, "delete_passkey", { orRecovery: true }));
       } else {
         throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
       }

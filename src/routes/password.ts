@@ -1,12 +1,13 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { hashPassword } from "../auth/passwords";
+import { distrustFactorsOfUnprovenAddress } from "../auth/recovery";
 import { auditSourceOf } from "../auth/sessions";
 import { mintMailToken, singleUseHash } from "../auth/single-use";
 import { auditEvent } from "../db/audit";
 import { clearFailures } from "../db/lockout";
 import { revokeAll } from "../db/sessions";
-import { consumeSingleUse, retireOthers, retireSingleUse } from "../db/single-use";
+import { consumeSingleUse, retireFor, retireOthers } from "../db/single-use";
 import { findUser, findUserByEmail, markVerified, setPasswordHash } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -99,7 +100,7 @@ export const password = new Hono<AppEnv>()
       tag: "Email",
       summary: "Set a new password with a reset link's token",
       description:
-        "`newPassword` follows register's rules. Every session of the account is revoked, the email's lockout cleared, the address marked verified, and every other reset link dies. A link works once.",
+        "`newPassword` follows register's rules. Every session of the account is revoked, the email's lockout cleared, the address marked verified, and every link, pending email change and login in flight dies. When the address had never been proved, the account's second factors go too (they may be a squatter's). A link works once.",
       access: "public",
       ok: { status: 204, description: "Password changed; sign in again" },
       errors: ["invalid_input", "invalid_link"],
@@ -117,16 +118,19 @@ export const password = new Hono<AppEnv>()
       // account, proves nothing any more.
       if (!row || !user || user.disabled || user.email !== row.target) throw new ApiError("invalid_link");
       const passwordHash = await hashPassword(newPassword, config.bcryptCost);
-      // The link proved the address: verified; every session ends, the email's lockout
-      // goes, and any other reset link still in the mailbox dies.
+      // The link proved the address: verified (the first proof of it removes the factors
+      // enrolled before, see distrustFactorsOfUnprovenAddress); every session ends, the
+      // email's lockout goes, and every flow in flight dies (RETIRED_BY.password_reset).
       const event = { type: "password_reset", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      const source = auditSourceOf(c);
       await db.batch([
         setPasswordHash(db, user.id, passwordHash, now),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
+        auditEvent(db, { ...event, source }, now, { onlyIfChanged: true }),
+        ...distrustFactorsOfUnprovenAddress(db, user.id, user.email, source, now),
         revokeAll(db, user.id, now),
         clearFailures(db, user.email),
         markVerified(db, user.id, user.email, now),
-        retireSingleUse(db, user.id, "reset_password", now),
+        ...retireFor(db, "password_reset", user.id, now),
       ]);
       return c.body(null, 204);
     },

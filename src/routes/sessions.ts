@@ -5,6 +5,7 @@ import { auditSourceOf, clientOf, hashRefreshToken, newRefresh, tokenPair } from
 import { auditEvent } from "../db/audit";
 import { sessions } from "../db/schema";
 import { findByTokenHash, listLive, revokeAll, revokeFamilyQuery, rotate } from "../db/sessions";
+import { retireFor } from "../db/single-use";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { password, refreshTransport } from "../fields";
@@ -107,6 +108,8 @@ export const sessionRoutes = new Hono<AppEnv>()
             },
             now,
           ),
+          // An email change that session asked for dies with it.
+          ...retireFor(db, "refresh_token_reused", row.userId, now, { sid: row.familyId }),
         ]);
         log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
         throw new ApiError("invalid_token");
@@ -179,6 +182,7 @@ export const sessionRoutes = new Hono<AppEnv>()
           { type: "logout", userId: user.id, actor, source: auditSourceOf(c), details: { scope: "all" } },
           now,
         ),
+        ...retireFor(db, "logout_all", user.id, now),
       ]);
       clearRefreshCookie(c);
       return c.body(null, 204);
@@ -237,6 +241,8 @@ export const sessionRoutes = new Hono<AppEnv>()
         auditEvent(db, { ...event, source: auditSourceOf(c), details: { session_id: id } }, now, {
           onlyIfChanged: true,
         }),
+        // An email change that session asked for dies with it.
+        ...retireFor(db, "session_revoked", user.id, now, { sid: id }),
       ]);
       if (revoked.length === 0) throw new ApiError("not_found", "No such session");
       return c.body(null, 204);

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,12 +47,19 @@ const y10 = person("2y", 10);
 // --jsonArray, relaxed mode: $2b$ at 9.
 const b09 = person("2b", 9);
 const noName = person("2b", 4);
+// Above the server's BCRYPT_COST (10): the import warns about it.
+const b12 = person("2b", 12);
+// 71 ASCII bytes, then é: the tutorial's bcryptjs hashed the first 72 bytes of it.
+const long = person("2a", 4, `${"long tutorial password ".repeat(4).slice(0, 71)}é and more after byte 72`);
 
+/** The import's output, stdout then stderr (where its warnings go). */
 function importUsers(file: string, ...flags: string[]) {
-  return execFileSync("npm", ["run", "-s", "import:users", "--", file, "--local", "--persist-to", db, ...flags], {
+  const run = spawnSync("npm", ["run", "-s", "import:users", "--", file, "--local", "--persist-to", db, ...flags], {
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
+  if (run.status !== 0) throw new Error(`import:users failed: ${run.stderr}${run.stdout}`);
+  return `${run.stdout}${run.stderr}`;
 }
 
 function d1(sql: string): Record<string, unknown>[] {
@@ -101,6 +108,8 @@ beforeAll(async () => {
     { ...doc(person("2a", 4)), password: `$2b$15$${"a".repeat(53)}` },
     { ...doc(person("2a", 4)), email: a10.email.toUpperCase() },
     { ...doc(person("2a", 4)), email: undefined },
+    doc(b12),
+    doc(long),
   ].map((value) => EJSON.stringify(value, { relaxed: false }));
   lines.splice(2, 0, "{ this is not json");
   writeFileSync(join(dir, "users.json"), `${lines.join("\n")}\n`);
@@ -126,7 +135,7 @@ afterAll(async () => {
 
 describe("npm run import:users", () => {
   it("reports each invalid row with its line and reason and imports the rest", () => {
-    expect(outputs.lines).toContain("Imported 3 of 9 users into the local database");
+    expect(outputs.lines).toContain("Imported 5 of 11 users into the local database");
     expect(outputs.lines).toMatch(/invalid email: line 5\b/);
     expect(outputs.lines).toMatch(/not valid Extended JSON: line 3\b/);
     expect(outputs.lines).toMatch(/password is not a bcrypt hash: line 6\b/);
@@ -137,13 +146,28 @@ describe("npm run import:users", () => {
     expect(outputs.lines).not.toContain(a10.hash);
   });
 
+  it("warns about hashes above BCRYPT_COST, naming how many and the highest cost", () => {
+    for (const output of [outputs.lines, outputs.dry]) {
+      expect(output).toContain("Warning: 1 hash in this import has a bcrypt cost above BCRYPT_COST (10), up to 12.");
+      expect(output).toContain("Set BCRYPT_COST to 12 or more");
+    }
+    expect(outputs.array).not.toContain("Warning");
+  });
+
+  it("marks every imported row as imported", () => {
+    expect(d1(`SELECT DISTINCT password_imported FROM users`)).toEqual([{ password_imported: 1 }]);
+  });
+
   it("validates without writing on --dry-run", () => {
-    expect(outputs.dry).toContain("Would import 3 of 9 users");
+    expect(outputs.dry).toContain("Would import 5 of 11 users");
   });
 
   it("imports nothing twice when the same file runs again", () => {
-    expect(outputs.again).toContain("Imported 0 of 9 users");
-    expect(outputs.again).toContain("already in the local database: line 1, line 2, line 4, line 8\n");
+    expect(outputs.again).toContain("Imported 0 of 11 users");
+    expect(outputs.again).toContain(
+      "already in the local database: line 1, line 2, line 4, line 8, line 10, line 11\n",
+    );
+    expect(outputs.again).not.toContain("Warning");
   });
 
   it("reads a --jsonArray export in relaxed mode and skips a row without a first name", () => {
@@ -157,7 +181,7 @@ describe("npm run import:users", () => {
 
 describe("imported users over real HTTP", () => {
   it("log in with their old passwords, under their old ids and normalized emails", async () => {
-    for (const p of [a10, a08, y10, b09]) {
+    for (const p of [a10, a08, y10, b09, b12, long]) {
       const res = await login(p.email, p.password);
       expect(res.status, p.hash.slice(0, 7)).toBe(200);
       const body = (await res.json()) as { id: string; email: string; first_name: string; created_at: string };
@@ -177,6 +201,16 @@ describe("imported users over real HTTP", () => {
     expect((await login(a10.email, a10.password)).status).toBe(200);
     expect(storedHash(a10.id)).toBe(a10.hash);
     expect(storedHash(y10.id)).toBe(y10.hash);
+    // Above the cost too: rehashed down to it, so failing logins cost what everyone's do.
+    expect(bcrypt.getRounds(storedHash(b12.id))).toBe(10);
+  });
+
+  it("log in with a password over 72 bytes, checked on its first 72 as the tutorial did, before and after the rehash", async () => {
+    // The test above logged in once already: the hash is now at cost 10, still imported.
+    expect(bcrypt.getRounds(storedHash(long.id))).toBe(10);
+    expect(d1(`SELECT password_imported FROM users WHERE id = '${long.id}'`)).toEqual([{ password_imported: 1 }]);
+    expect((await login(long.email, long.password)).status).toBe(200);
+    expect((await login(long.email, `x${long.password.slice(1)}`)).status).toBe(400);
   });
 });
 

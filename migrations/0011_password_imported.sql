@@ -1,0 +1,1 @@
+ALTER TABLE `users` ADD `password_imported` integer DEFAULT false NOT NULL;
