@@ -372,7 +372,7 @@ async function main() {
       const run = await measure(scenario, apiTarget, round);
       // Local D1 is SQLite inside the Worker's workerd process, so its CPU counts as the
       // Worker's there (on Cloudflare it runs elsewhere). Right after a CPU run, the same run
-      // with every D1 call made twice (X-D1-Twice, src/db/counting.ts): the difference is
+      // with every D1 call made twice (X-D1-Twice, src/platform/d1-counting.ts): the difference is
       // the CPU of the route's D1 calls, and the run minus that is the Worker's own CPU.
       const twice = scenario.withoutD1 && round > 0 ? await measure(d1Twice(scenario), apiTarget, round) : undefined;
       pairs.push({ base, run, twice });
@@ -518,7 +518,7 @@ async function main() {
  * anyway. Only `/docs` needs the assets, and no scenario loads it. Written next to the
  * project's `.wrangler/` state; returns its path.
  */
-function benchConfig({ main = "src/index.ts", name, selfBinding = false } = {}) {
+function benchConfig({ main = "src/worker.ts", name, selfBinding = false } = {}) {
   const source = readFileSync(join(root, "wrangler.toml"), "utf8");
   let trimmed = source
     .replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "")

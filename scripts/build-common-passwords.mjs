@@ -1,4 +1,4 @@
-// Writes src/auth/common-passwords.ts: the 10,000 most common passwords of the list
+// Writes src/identity/common-passwords.ts: the 10,000 most common passwords of the list
 // maintained in @zxcvbn-ts/language-common (ranked by frequency), lowercased, keeping
 // only those our length policy (8 to 72 bytes) would otherwise accept. Re-run after
 // upgrading that package; CI checks the file is current (npm run check:generated).

@@ -1,8 +1,8 @@
 // Fails when generated files are stale: the SQL migrations must match
-// src/db/schema.ts, worker-configuration.d.ts must match wrangler.toml, the
+// src/platform/schema.ts, worker-configuration.d.ts must match wrangler.toml, the
 // common-password list must match its npm package, and README.md's error and
 // configuration tables, wrangler.toml's [vars] and .dev.vars.example must match
-// src/errors.ts and src/settings.ts (scripts/generate-docs.mjs --check).
+// src/platform/errors.ts and src/platform/settings.ts (scripts/generate-docs.mjs --check).
 // Regenerates both in place, then asks git whether anything changed.
 import { execFileSync, spawnSync } from "node:child_process";
 
@@ -26,7 +26,7 @@ const stale = run("git", [
   "--",
   "migrations",
   "worker-configuration.d.ts",
-  "src/auth/common-passwords.ts",
+  "src/identity/common-passwords.ts",
 ])
   .toString()
   .trim();

@@ -1,19 +1,19 @@
 import { Hono } from "hono";
-import type { AppEnv } from "./env";
-import { admin } from "./routes/admin";
-import { auth } from "./routes/auth";
-import { docs } from "./routes/docs";
-import { emailRoutes } from "./routes/email";
-import { health } from "./routes/health";
-import { jwks } from "./routes/jwks";
-import { me } from "./routes/me";
-import { mfa } from "./routes/mfa";
-import { passkeyRoutes } from "./routes/passkeys";
-import { password } from "./routes/password";
-import { sessionRoutes } from "./routes/sessions";
-import { welcome } from "./routes/welcome";
+import { me } from "./features/account/routes";
+import { admin } from "./features/admin/routes";
+import { auth } from "./features/auth/routes";
+import { password } from "./features/mail-links/reset-routes";
+import { emailRoutes } from "./features/mail-links/routes";
+import { mfa } from "./features/mfa/routes";
+import { passkeyRoutes } from "./features/passkeys/routes";
+import { docs } from "./features/service/docs";
+import { health } from "./features/service/health";
+import { jwks } from "./features/service/jwks";
+import { sessionRoutes } from "./features/sessions/routes";
+import { welcome } from "./features/welcome/routes";
+import type { AppEnv } from "./platform/env";
 
-/** The routers src/index.ts mounts, chained on one Hono instance so their paths,
+/** The routers src/worker.ts mounts, chained on one Hono instance so their paths,
  * bodies and answers add up to one type for hono/client. The worker never calls this;
  * test/app-type.test.ts checks it serves exactly the routes the worker serves, so a
  * router mounted there and not here fails a test rather than vanishing from the client. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiRoutes } from "../src/app-type";
-import { app } from "../src/index";
+import { app } from "../src/worker";
 
 /** Method and path of every handler that answers a request (not app-wide middleware). */
 function endpoints(routes: { method: string; path: string }[]): string[] {

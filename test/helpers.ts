@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { app } from "../src/index";
-import { openApiPath } from "../src/openapi";
+import { openApiPath } from "../src/platform/openapi";
+import { app } from "../src/worker";
 
 export type Json = Record<string, unknown>;
 

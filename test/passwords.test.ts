@@ -7,7 +7,7 @@ import {
   passwordBytes,
   passwordChars,
   unmatchableHash,
-} from "../src/auth/passwords";
+} from "../src/identity/passwords";
 
 const PRECOMPOSED = "\u00c7\u00f6\u00f1f\u00efrm\u00e9-p\u00e4ssw\u00f6rd"; // Çöñfïrmé-pässwörd
 const DECOMPOSED = PRECOMPOSED.normalize("NFD");

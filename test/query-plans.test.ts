@@ -2,9 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { distrustFactorsOfUnprovenAddress } from "../src/auth/recovery";
-import { auditEvent } from "../src/db/audit";
-import { clearFailures, findFailures, recordFailure } from "../src/db/lockout";
+import { auditEvent } from "../src/identity/audit";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -18,7 +16,8 @@ import {
   upsertPendingTotp,
   useRecoveryCode,
   useTotpStep,
-} from "../src/db/mfa";
+} from "../src/identity/queries/factors";
+import { clearFailures, findFailures, recordFailure } from "../src/identity/queries/failures";
 import {
   deletePasskey,
   findPasskeyByCredential,
@@ -26,8 +25,7 @@ import {
   listPasskeys,
   renamePasskey,
   usePasskey,
-} from "../src/db/passkeys";
-import { sessions } from "../src/db/schema";
+} from "../src/identity/queries/passkeys";
 import {
   findByTokenHash,
   insertFirstToken,
@@ -38,15 +36,7 @@ import {
   revokeFamilyBefore,
   revokeFamilyQuery,
   rotate,
-} from "../src/db/sessions";
-import {
-  consumeSingleUse,
-  findSingleUse,
-  insertSingleUseUnlessRecent,
-  retireFor,
-  retireOthers,
-  spendAttempt,
-} from "../src/db/single-use";
+} from "../src/identity/queries/sessions";
 import {
   changeEmail,
   deleteUser,
@@ -58,7 +48,17 @@ import {
   markVerified,
   setPasswordHash,
   updateNames,
-} from "../src/db/users";
+} from "../src/identity/queries/users";
+import { distrustFactorsOfUnprovenAddress } from "../src/identity/recovery";
+import { sessions } from "../src/platform/schema";
+import {
+  consumeSingleUse,
+  findSingleUse,
+  insertSingleUseUnlessRecent,
+  retireFor,
+  retireOthers,
+  spendAttempt,
+} from "../src/platform/single-use";
 
 // Every statement the public routes' query functions send (src/db/*; plain inserts of
 // values left out, they read nothing) finds its rows through an index:

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { openDb } from "../src/db/client";
-import { countRoundTrips, type D1Client } from "../src/db/counting";
-import { users } from "../src/db/schema";
+import { countRoundTrips, type D1Client } from "../src/platform/d1-counting";
+import { openDb } from "../src/platform/db";
+import { users } from "../src/platform/schema";
 import { call, newUser, postJson, registered } from "./helpers";
 
 const counting = { D1_COUNT: "true" };

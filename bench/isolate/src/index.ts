@@ -1,4 +1,4 @@
-import { app as api } from "../../../src/index";
+import { app as api } from "../../../src/worker";
 import { app as reference } from "../../reference/src/app";
 import { fromMemory, type Recording, recording } from "./d1-memory";
 

@@ -1,0 +1,202 @@
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
+import { clearRefreshCookie, deliverTokens } from "../../identity/delivery";
+import { requireSession, requireSessionClaims } from "../../identity/guards";
+import { confirmPassword } from "../../identity/lockout";
+import { hashPassword } from "../../identity/passwords";
+import { factorsQuery, summary } from "../../identity/queries/factors";
+import { liveSessionUserQuery, revokeAll, revokeFamilyBefore, rotate } from "../../identity/queries/sessions";
+import { accountJson, deleteUser, setPasswordHash, updateNames } from "../../identity/queries/users";
+import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../../identity/sessions";
+import type { AppEnv } from "../../platform/env";
+import { ApiError } from "../../platform/errors";
+import { name, newPassword, password, refreshTransport } from "../../platform/fields";
+import { jsonBody, queryParams } from "../../platform/http/json-body";
+import {
+  account,
+  accountWithFactors,
+  activityPage,
+  describe,
+  doc,
+  named,
+  tokenPair as tokenPairJson,
+} from "../../platform/openapi";
+import { sessions } from "../../platform/schema";
+import { retireFor } from "../../platform/single-use";
+
+// Only names can change here; email, role and id are not fields of this schema, so a
+// body that sends them changes nothing (no mass assignment).
+export const patchMeBody = named(
+  "PatchMeBody",
+  z.object({
+    firstName: z.optional(name("firstName")),
+    lastName: z.optional(name("lastName")),
+  }),
+);
+export const changePasswordBody = named(
+  "ChangePasswordBody",
+  z.object({
+    currentPassword: password("currentPassword"),
+    newPassword: newPassword("newPassword"),
+    refresh_transport: refreshTransport(),
+  }),
+);
+export const deleteMeBody = named("DeleteMeBody", z.object({ password: password("password") }));
+export const activityQuery = z.object({
+  cursor: doc(
+    z.optional(z.string().check(z.maxLength(200, "cursor is not valid"))),
+    "`next_cursor` of the previous page",
+  ),
+});
+
+/** Events per page of `GET /me/activity`. */
+const ACTIVITY_PAGE = 20;
+
+export const me = new Hono<AppEnv>()
+  .get(
+    "/me",
+    describe({
+      operationId: "getMe",
+      tag: "Account",
+      summary: "The caller's account",
+      access: "session",
+      ok: { status: 200, description: "The account and its enrolled second factors", json: accountWithFactors },
+    }),
+    requireSessionClaims,
+    async (c) => {
+      const { claims, db } = c.var;
+      if (!claims.sid) throw new ApiError("invalid_token");
+      // The session check and the factor counts in one round trip.
+      const [[user], [factors]] = await db.batch([
+        liveSessionUserQuery(db, claims.sid, claims.sub, new Date()),
+        factorsQuery(db, claims.sub),
+      ]);
+      if (!user) throw new ApiError("invalid_token");
+      return c.json({ ...accountJson(user), mfa: summary(factors) });
+    },
+  )
+  .get(
+    "/me/activity",
+    describe({
+      operationId: "getMyActivity",
+      tag: "Account",
+      summary: "The caller's recent security events",
+      description: "Newest first, 20 per page: logins (and failed ones), logouts, password changes, admin changes.",
+      access: "session",
+      ok: { status: 200, description: "One page", json: activityPage, cacheControl: "no-store" },
+      errors: ["invalid_input"],
+    }),
+    requireSession,
+    queryParams(activityQuery),
+    async (c) => {
+      const { cursor } = c.req.valid("query");
+      const after = cursor === undefined ? undefined : decodeAuditCursor(cursor);
+      if (cursor !== undefined && !after) throw new ApiError("invalid_input", "cursor is not valid");
+      const rows = await listAuditEvents(c.var.db, { userId: c.var.user.id, after, limit: ACTIVITY_PAGE + 1 });
+      const page = rows.slice(0, ACTIVITY_PAGE);
+      const last = page.at(-1);
+      c.header("Cache-Control", "no-store");
+      return c.json({
+        events: page.map(activityJson),
+        next_cursor:
+          rows.length > ACTIVITY_PAGE && last ? encodeAuditCursor({ time: last.time.getTime(), id: last.id }) : null,
+      });
+    },
+  )
+  .patch(
+    "/me",
+    describe({
+      operationId: "updateMe",
+      tag: "Account",
+      summary: "Change the caller's names",
+      description:
+        "Register's rules for names. Anything else in the body (email, role, id) is ignored; nothing to change is 400.",
+      access: "session",
+      ok: { status: 200, description: "The updated account", json: account },
+      errors: ["invalid_input"],
+    }),
+    requireSession,
+    jsonBody(patchMeBody),
+    async (c) => {
+      const names = c.req.valid("json");
+      if (names.firstName === undefined && names.lastName === undefined) {
+        throw new ApiError("invalid_input", "Nothing to update: send firstName and/or lastName");
+      }
+      const user = await updateNames(c.var.db, c.var.user.id, names, new Date());
+      if (!user) throw new ApiError("invalid_token");
+      return c.json(accountJson(user));
+    },
+  )
+  .post(
+    "/me/password",
+    describe({
+      operationId: "changePassword",
+      tag: "Account",
+      summary: "Change the password",
+      description:
+        "Revokes every other session and answers a fresh token pair for this one; pending email changes, logins waiting for a second factor and reset links die. A wrong current password is 400 invalid_credentials. The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
+      access: "session",
+      ok: { status: 200, description: "A fresh token pair", json: tokenPairJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+    }),
+    requireSession,
+    jsonBody(changePasswordBody),
+    async (c) => {
+      const { currentPassword, newPassword, refresh_transport } = c.req.valid("json");
+      const { claims, config, db, user } = c.var;
+      const sid = claims.sid ?? "";
+      await confirmPassword(c, currentPassword, "change_password");
+      const passwordHash = await hashPassword(newPassword, config.bcryptCost);
+      const now = new Date();
+      const refresh = await newRefresh(config, now);
+      const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
+      // One batch: new hash, every other session revoked, this one rotated to a new pair,
+      // every earlier refresh token of this one revoked (none is reusable), and any
+      // password-reset link still in a mailbox dead.
+      const [, , rotated] = await db.batch([
+        setPasswordHash(db, user.id, passwordHash, now),
+        revokeAll(db, user.id, now, sid),
+        ...rotate(db, eq(sessions.familyId, sid), next, now),
+        revokeFamilyBefore(db, sid, next.id, now),
+        ...retireFor(db, "password_changed", user.id, now),
+        auditEvent(
+          db,
+          { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
+          now,
+        ),
+      ]);
+      if (rotated.length === 0) throw new ApiError("invalid_token");
+      c.header("Cache-Control", "no-store");
+      return c.json(
+        deliverTokens(c, await tokenPair(user, sid, refresh.refreshToken, config, claims.amr), refresh_transport),
+      );
+    },
+  )
+  .delete(
+    "/me",
+    describe({
+      operationId: "deleteMe",
+      tag: "Account",
+      summary: "Delete the account",
+      description:
+        "The user and all its sessions are gone; the email can register again. The password is checked again (400 invalid_credentials). The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
+      access: "session",
+      ok: { status: 204, description: "Deleted" },
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+    }),
+    requireSession,
+    jsonBody(deleteMeBody),
+    async (c) => {
+      const { db, user } = c.var;
+      await confirmPassword(c, c.req.valid("json").password, "delete_account");
+      const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      await db.batch([
+        deleteUser(db, user.id),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
+      ]);
+      clearRefreshCookie(c);
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,254 @@
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import { auditEvent } from "../../identity/audit";
+import { finishLogin } from "../../identity/delivery";
+import { requireSession } from "../../identity/guards";
+import { confirmPassword, countedCheck } from "../../identity/lockout";
+import { deleteOrphanRecoveryCodes } from "../../identity/queries/factors";
+import { deletePasskey, listPasskeys, passkeyJson, renamePasskey } from "../../identity/queries/passkeys";
+import { secondFactorCheck } from "../../identity/second-factors";
+import { auditSourceOf } from "../../identity/sessions";
+import { MFA_PURPOSE } from "../../identity/sign-in";
+import {
+  authenticationOptions,
+  registerPasskey,
+  registrationOptions,
+  verifyPasskeyLogin,
+} from "../../identity/webauthn";
+import type { AppEnv } from "../../platform/env";
+import { ApiError } from "../../platform/errors";
+import { name, password, REQUIRED, refreshTransport, text } from "../../platform/fields";
+import { jsonBody } from "../../platform/http/json-body";
+import { rateLimit } from "../../platform/http/rate-limit";
+import {
+  authenticationOptionsJson,
+  describe,
+  named,
+  passkeyList,
+  passkeyLoginOptions,
+  passkeySchema,
+  registrationOptionsJson,
+  signedInJson,
+} from "../../platform/openapi";
+import { findSingleUse } from "../../platform/single-use";
+import { singleUseHash } from "../../platform/single-use-mint";
+import { mfaTokenBody } from "../mfa/routes";
+
+/** A WebAuthn response as the browser's `PublicKeyCredential.toJSON()` gives it;
+ * @simplewebauthn/server checks its members. */
+const credential = (field: string) =>
+  z.record(z.string(), z.unknown(), {
+    error: (issue) => (issue.input == null ? REQUIRED : `${field} must be an object`),
+  });
+
+export const newPasskeyBody = named(
+  "NewPasskeyBody",
+  z.object({ response: credential("response"), name: z.optional(name("name")) }),
+);
+export const renamePasskeyBody = named("RenamePasskeyBody", z.object({ name: name("name") }));
+export const deletePasskeyBody = named(
+  "DeletePasskeyBody",
+  z.object({
+    password: z.optional(password("password")),
+    code: z.optional(text("code").check(z.minLength(1, REQUIRED), z.maxLength(64, "code is not valid"))),
+  }),
+);
+export const passkeyLoginBody = named(
+  "PasskeyLoginBody",
+  z.object({
+    challenge_id: text("challenge_id").check(z.minLength(1, REQUIRED), z.maxLength(256, "challenge_id is not valid")),
+    response: credential("response"),
+    refresh_transport: refreshTransport(),
+  }),
+);
+
+/** Passkeys: registration and management (session-checked), passwordless login, and the
+ * options for a passkey as the second factor of a password login. */
+export const passkeyRoutes = new Hono<AppEnv>()
+  .post(
+    "/me/passkeys/options",
+    describe({
+      operationId: "passkeyRegistrationOptions",
+      tag: "Second factors",
+      summary: "Start registering a passkey",
+      description:
+        "Registration options: resident key and user verification preferred, the user's passkeys excluded. The challenge lives 5 minutes and works once.",
+      access: "session",
+      ok: { status: 200, description: "Registration options", json: registrationOptionsJson, cacheControl: "no-store" },
+    }),
+    requireSession,
+    async (c) => {
+      c.header("Cache-Control", "no-store");
+      return c.json(await registrationOptions(c, c.var.user));
+    },
+  )
+  .post(
+    "/me/passkeys",
+    describe({
+      operationId: "registerPasskey",
+      tag: "Second factors",
+      summary: "Finish registering a passkey",
+      description:
+        "`response` is the browser's RegistrationResponseJSON. Wrong origin, RP ID or challenge, or a credential already registered: 400 invalid_credentials.",
+      access: "session",
+      ok: { status: 201, description: "The new passkey", json: passkeySchema },
+      errors: ["invalid_input", "invalid_credentials"],
+    }),
+    requireSession,
+    jsonBody(newPasskeyBody),
+    async (c) => {
+      const body = c.req.valid("json");
+      const row = await registerPasskey(c, c.var.user, body.response, body.name ?? "Passkey", new Date());
+      if (!row) throw new ApiError("invalid_credentials");
+      return c.json(passkeyJson(row), 201);
+    },
+  )
+  .get(
+    "/me/passkeys",
+    describe({
+      operationId: "listPasskeys",
+      tag: "Second factors",
+      summary: "The caller's passkeys",
+      access: "session",
+      ok: { status: 200, description: "Newest first", json: passkeyList },
+    }),
+    requireSession,
+    async (c) => {
+      const rows = await listPasskeys(c.var.db, c.var.user.id);
+      return c.json({ passkeys: rows.map(passkeyJson) });
+    },
+  )
+  .patch(
+    "/me/passkeys/:id",
+    describe({
+      operationId: "renamePasskey",
+      tag: "Second factors",
+      summary: "Rename a passkey",
+      access: "session",
+      params: { id: "A passkey id from GET /me/passkeys" },
+      ok: { status: 200, description: "The renamed passkey", json: passkeySchema },
+      errors: ["invalid_input", "not_found"],
+    }),
+    requireSession,
+    jsonBody(renamePasskeyBody),
+    async (c) => {
+      const [row] = await renamePasskey(c.var.db, c.var.user.id, c.req.param("id"), c.req.valid("json").name);
+      if (!row) throw new ApiError("not_found", "No such passkey");
+      return c.json(passkeyJson(row));
+    },
+  )
+  .delete(
+    "/me/passkeys/:id",
+    describe({
+      operationId: "deletePasskey",
+      tag: "Second factors",
+      summary: "Delete a passkey",
+      description:
+        "Needs the password, or another factor as `code` (a TOTP code or a recovery code). The check counts toward the account's lockout and a per-IP limit, as a login does (429 rate_limited + Retry-After; while locked even the right one is refused).",
+      access: "session",
+      params: { id: "A passkey id from GET /me/passkeys" },
+      ok: { status: 204, description: "Deleted" },
+      errors: ["invalid_input", "invalid_credentials", "not_found", "rate_limited"],
+    }),
+    requireSession,
+    jsonBody(deletePasskeyBody),
+    async (c) => {
+      const { db, user } = c.var;
+      const body = c.req.valid("json");
+      // The password, or another factor (a TOTP code or a recovery code), re-checked.
+      if (body.password !== undefined) {
+        await confirmPassword(c, body.password, "delete_passkey");
+      } else if (body.code !== undefined) {
+        await countedCheck(c, secondFactorCheck(c, body.code, "delete_passkey", { orRecovery: true }));
+      } else {
+        throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
+      }
+      const id = c.req.param("id");
+      // Written only if the delete matched one of the user's passkeys, so `id` is one.
+      const event = {
+        type: "passkey_removed",
+        userId: user.id,
+        actor: { type: "user", id: user.id },
+        details: { credential: id },
+      } as const;
+      const [deleted] = await db.batch([
+        deletePasskey(db, user.id, id),
+        auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
+        deleteOrphanRecoveryCodes(db, user.id),
+      ]);
+      if (deleted.length === 0) throw new ApiError("not_found", "No such passkey");
+      return c.body(null, 204);
+    },
+  )
+  .post(
+    "/login/passkey/options",
+    describe({
+      operationId: "passkeyLoginOptions",
+      tag: "Auth",
+      summary: "Start a passwordless login",
+      description:
+        "Options for a discoverable credential (empty allowCredentials, user verification required) and the challenge_id to send back.",
+      access: "public",
+      ok: { status: 200, description: "Authentication options", json: passkeyLoginOptions, cacheControl: "no-store" },
+      errors: ["rate_limited"],
+    }),
+    rateLimit("LOGIN_RATE_LIMIT"),
+    async (c) => {
+      const { options, challengeId } = await authenticationOptions(c, null);
+      c.header("Cache-Control", "no-store");
+      return c.json({ options, challenge_id: challengeId });
+    },
+  )
+  .post(
+    "/login/passkey",
+    describe({
+      operationId: "passkeyLogin",
+      tag: "Auth",
+      summary: "Log in with a passkey alone",
+      description:
+        'A passkey with user verification is a complete login: no password, no further factor. The signature counter must move forward (a regression is refused and logged). Wrong origin, RP ID or challenge, an unknown credential or a replayed assertion: 400 invalid_credentials. `amr` is `["hwk"|"swk","user","mfa"]`.',
+      access: "public",
+      ok: { status: 200, description: "As POST /login", json: signedInJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+    }),
+    jsonBody(passkeyLoginBody),
+    rateLimit("LOGIN_RATE_LIMIT"),
+    async (c) => {
+      const body = c.req.valid("json");
+      const verified = await verifyPasskeyLogin(c, body.challenge_id, body.response, new Date());
+      const user = verified?.user;
+      if (!verified || !user || user.disabled) throw new ApiError("invalid_credentials");
+      // Possession of the key plus the user verification the authenticator did (RFC 8176
+      // "user"): two factors, so "mfa".
+      return c.json(await finishLogin(c, user, [verified.amr, "user", "mfa"], body.refresh_transport), 200);
+    },
+  )
+  .post(
+    "/login/mfa/webauthn/options",
+    describe({
+      operationId: "loginMfaWebAuthnOptions",
+      tag: "Auth",
+      summary: "Passkey challenge for the second step of a login",
+      description: "Options naming the account's passkeys; the challenge lives 5 minutes and works once.",
+      access: "public",
+      ok: {
+        status: 200,
+        description: "Authentication options",
+        json: authenticationOptionsJson,
+        cacheControl: "no-store",
+      },
+      errors: ["invalid_input", "invalid_credentials", "rate_limited"],
+    }),
+    jsonBody(mfaTokenBody),
+    rateLimit("LOGIN_RATE_LIMIT"),
+    async (c) => {
+      const { db } = c.var;
+      const hash = await singleUseHash(c.req.valid("json").mfa_token);
+      const [pending] = hash ? await findSingleUse(db, hash, MFA_PURPOSE, new Date()) : [];
+      if (!hash || !pending?.userId) throw new ApiError("invalid_credentials");
+      const { options } = await authenticationOptions(c, pending.userId, hash);
+      if (options.allowCredentials?.length === 0) throw new ApiError("invalid_credentials", "No passkey is registered");
+      c.header("Cache-Control", "no-store");
+      return c.json({ options });
+    },
+  );
