@@ -26,7 +26,7 @@ const stale = run("git", [
   "--",
   "migrations",
   "worker-configuration.d.ts",
-  "src/identity/common-passwords.ts",
+  "src/platform/common-passwords.ts",
 ])
   .toString()
   .trim();

@@ -3,7 +3,7 @@
 // - README.md's configuration table, wrangler.toml's [vars] block and .dev.vars.example,
 //   from SETTINGS in src/platform/settings.ts (each setting's doc with its parser's bounds; a family
 //   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example);
-// - README.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/db/single-use.ts.
+// - README.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/identity/retirement.ts.
 // Each generated part of README.md and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
 // `--check` writes nothing and exits 1 when a file differs from what it would write
@@ -17,7 +17,7 @@ const check = process.argv.includes("--check");
 const { ERRORS } = await tsImport("../src/platform/errors.ts", import.meta.url);
 const { SETTINGS } = await tsImport("../src/platform/settings.ts", import.meta.url);
 const { describe } = await tsImport("../src/platform/settings-read.ts", import.meta.url);
-const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/platform/single-use.ts", import.meta.url);
+const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/identity/retirement.ts", import.meta.url);
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 

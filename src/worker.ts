@@ -60,24 +60,35 @@ app.use(async (c, next) => {
 // 4. Small bodies only: every body we accept is a few hundred bytes.
 app.use(bodyLimit(16 * 1024));
 
-app.route("/", health);
-app.route("/", auth);
-app.route("/", welcome);
-app.route("/", sessionRoutes);
-app.route("/", me);
-app.route("/", emailRoutes);
-app.route("/", password);
-app.route("/", mfa);
-app.route("/", passkeyRoutes);
-app.route("/", admin);
-app.route("/", jwks);
-app.route("/", docs(app));
+// 5. The routes: one list, mounted here and typed for hono/client (`AppType`). Each router
+//    carries its own guards (src/identity/guards.ts) on the routes that need them.
+const routers = [
+  health,
+  auth,
+  welcome,
+  sessionRoutes,
+  me,
+  emailRoutes,
+  password,
+  mfa,
+  passkeyRoutes,
+  admin,
+  jwks,
+  docs(app),
+] as const;
+// A router's own env may add the variables of its guards (the admin router's `user`);
+// mounting is the same for every one.
+for (const router of routers) app.route("/", router as Hono<AppEnv>);
 
 app.notFound(methodNotAllowed(app, notFound));
 app.onError(onError);
 
 /** The Hono app, for tests that call it with their own bindings (`app.request`). */
 export { app };
+
+/** The whole API as a type, for `hc<AppType>(baseUrl)` (see client/): the union of the
+ * routers above, which hono/client turns into one client. */
+export type AppType = (typeof routers)[number];
 
 // `fetch` serves the API; `scheduled` runs housekeeping from the Cron Trigger in wrangler.toml.
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<CloudflareBindings>;

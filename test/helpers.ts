@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { openApiPath } from "../src/platform/openapi";
+import { openApiPath } from "../src/platform/openapi/document";
 import { app } from "../src/worker";
 
 export type Json = Record<string, unknown>;

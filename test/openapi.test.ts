@@ -3,7 +3,7 @@ import * as z from "zod/mini";
 import { changePasswordBody } from "../src/features/account/routes";
 import { registerBody } from "../src/features/auth/routes";
 import { ERROR_STATUSES } from "../src/platform/errors";
-import { openApiDocument, openApiPath } from "../src/platform/openapi";
+import { openApiDocument, openApiPath } from "../src/platform/openapi/document";
 import { app } from "../src/worker";
 import { call, errorOf } from "./helpers";
 

@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../platform/db";
+import type { Source } from "../platform/context";
+import { type Db, insertRow, insertRows, type RowOf, type Statement } from "../platform/db";
 import { auditEvents } from "../platform/schema";
 import { inertText } from "../platform/text";
 
@@ -34,7 +35,7 @@ export const AUDIT_EVENT_TYPES = [
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** Where a request came from, as recorded with each event. */
-export type AuditSource = { ip: string | null; userAgent: string | null; requestId: string | null };
+export type AuditSource = Source;
 
 /** Who did it: the user themself, an admin (with the admin's id), or the system. */
 export type Actor = { type: "user" | "admin"; id: string } | { type: "system" };
@@ -66,30 +67,44 @@ export type NewAuditEvent = {
 };
 
 /**
- * The insert of one audit event, to put in the same `db.batch` as the change it
- * records (no extra round trip). With `onlyIfChanged`, the row is written only when the
- * statement just before it in the batch changed a row (SQLite's `changes()`), so a
- * refused or empty change leaves no event. Batchable.
+ * The insert of one audit event, to put in the same `db.batch` as the change it records
+ * (no extra round trip). Batchable. An event that must be written only when its change
+ * changed a row is `auditIfChanged`'s.
  */
-export function auditEvent(db: Db, event: NewAuditEvent, now: Date, { onlyIfChanged = false } = {}) {
-  const { source } = event;
-  const values = [
-    crypto.randomUUID(),
-    now.getTime(),
-    event.type,
-    event.userId,
-    event.actor.type,
-    event.actor.type === "system" ? null : event.actor.id,
-    source.ip,
-    source.userAgent,
-    source.requestId,
-    safeDetails(event.details),
-  ];
-  const row = sql.join(
-    values.map((value) => sql`${value}`),
-    sql`, `,
-  );
-  return db.insert(auditEvents).select(sql`select ${row} where ${onlyIfChanged ? sql`changes() > 0` : sql`1`}`);
+export function auditEvent(db: Db, event: NewAuditEvent, now: Date) {
+  return insertRow(db, auditEvents, auditRow(event, now), sql`where 1`);
+}
+
+/**
+ * A change and its audit events, as two statements to spread into one `db.batch`, in
+ * this order: the events (one or more, one statement) are written only when the change
+ * changed a row (SQLite's `changes()` of the statement right before), so a refused or
+ * empty change leaves no event. One call returns both, so nothing can come between them.
+ */
+export function auditIfChanged<S extends Statement>(
+  db: Db,
+  change: S,
+  event: NewAuditEvent | readonly [NewAuditEvent, ...NewAuditEvent[]],
+  now: Date,
+) {
+  const events: readonly NewAuditEvent[] = "type" in event ? [event] : event;
+  const rows = events.map((one) => ({ row: auditRow(one, now), tail: sql`where changes() > 0` }));
+  return [change, insertRows(db, auditEvents, rows)] as const;
+}
+
+function auditRow(event: NewAuditEvent, now: Date): RowOf<typeof auditEvents> {
+  return {
+    id: crypto.randomUUID(),
+    time: now,
+    type: event.type,
+    userId: event.userId,
+    actorType: event.actor.type,
+    actorId: event.actor.type === "system" ? null : event.actor.id,
+    ip: event.source.ip,
+    userAgent: event.source.userAgent,
+    requestId: event.source.requestId,
+    details: safeDetails(event.details),
+  };
 }
 
 /** Where a page starts: strictly older than (time, id), newest first. */

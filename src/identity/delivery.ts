@@ -2,21 +2,20 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
-import type { User } from "./queries/users";
-import { completeLogin } from "./sign-in";
+import type { RefreshTransport, Started } from "./sessions";
+
+export type { RefreshTransport };
 
 /** Sent as `__Secure-refresh_token`: hono/cookie adds the prefix and forces `Secure`. */
 export const REFRESH_COOKIE = "refresh_token";
 /** Only the refresh route (and anything else under /token) ever receives the cookie. */
 export const REFRESH_COOKIE_PATH = "/token";
 
-export type RefreshTransport = "cookie" | "body";
-
 /** What a token-issuing route answers in either transport: in cookie mode the
  * refresh token is left out of the body. */
 export type Delivered<T extends { refresh_token: string }> = Omit<T, "refresh_token"> & { refresh_token?: string };
 
-function cookieOptions(c: Context<AppEnv>) {
+function cookieOptions<E extends AppEnv>(c: Context<E>) {
   const { domain, partitioned, sameSite } = c.var.config.cookie;
   return {
     prefix: "secure",
@@ -36,8 +35,8 @@ function cookieOptions(c: Context<AppEnv>) {
  * SameSite=<COOKIE_SAMESITE>` (plus `Domain`/`Partitioned` when configured) and returns
  * the body without the token. Every route that issues tokens answers through this.
  */
-export function deliverTokens<T extends { refresh_token: string }>(
-  c: Context<AppEnv>,
+export function deliverTokens<E extends AppEnv, T extends { refresh_token: string }>(
+  c: Context<E>,
   body: T,
   transport: RefreshTransport,
 ): Delivered<T> {
@@ -47,29 +46,25 @@ export function deliverTokens<T extends { refresh_token: string }>(
   return rest;
 }
 
-/** The end of a login finished after its first request (POST /login/mfa, POST
- * /login/passkey): `completeLogin` starts the session with `amr` (forgetting the email's
- * failed logins when `hadFailures`), then `deliverTokens` hands the refresh token over
- * as `transport` asks. Returns the body to answer with 200. */
-export async function finishLogin(
-  c: Context<AppEnv>,
-  user: User,
-  amr: string[],
-  transport: RefreshTransport,
-  { hadFailures = false } = {},
-) {
-  return deliverTokens(c, await completeLogin(c, user, amr, hadFailures), transport);
+/** Answers a session just started or rotated (src/identity/sessions.ts): `no-store`, and
+ * the refresh token delivered as the client asked (`deliverTokens`). */
+export function deliverSession<E extends AppEnv, B extends { refresh_token: string }>(
+  c: Context<E>,
+  started: Started<B>,
+): Delivered<B> {
+  c.header("Cache-Control", "no-store");
+  return deliverTokens(c, started.body, started.transport);
 }
 
 /** Tells the browser to drop the refresh cookie (`Max-Age=0`, same path and domain).
  * Harmless for clients that never had one; called by logout, account deletion and
  * anything else that ends the session. */
-export function clearRefreshCookie(c: Context<AppEnv>): void {
+export function clearRefreshCookie<E extends AppEnv>(c: Context<E>): void {
   deleteCookie(c, REFRESH_COOKIE, cookieOptions(c));
 }
 
 /** The refresh token from the cookie, if the request carries one. */
-export function readRefreshCookie(c: Context<AppEnv>): string | undefined {
+export function readRefreshCookie<E extends AppEnv>(c: Context<E>): string | undefined {
   return getCookie(c, REFRESH_COOKIE, "secure") || undefined;
 }
 
@@ -84,7 +79,7 @@ const FOREIGN = "This request carries the session cookie but does not come from 
  * (hono/csrf checks forms only, not JSON bodies.) OWASP CSRF cheat sheet: "Verifying
  * origin with standard headers" and "Fetch Metadata headers".
  */
-export function assertCookieRequest(c: Context<AppEnv>): void {
+export function assertCookieRequest<E extends AppEnv>(c: Context<E>): void {
   if (mediaType(c) !== "application/json") throw new ApiError("forbidden", FOREIGN);
   if (c.req.header("sec-fetch-site") === "same-origin") return;
   const origin = c.req.header("origin");

@@ -1,14 +1,16 @@
-import type { Config, PrivateJwk } from "../platform/config";
+import type { Config, PrivateJwk, SigningAlg } from "../platform/config";
 import { ConfigError } from "../platform/config";
 
 /** A public JWK as published at `/.well-known/jwks.json`. */
 export type PublicJwk = JsonWebKey & { kid: string; alg: string; use: "sig" };
 
-/** The keys of one configuration, imported once per isolate. */
+/** The keys of one configuration, imported once per isolate and used as they are: no
+ * signature or verification imports a key again. */
 export type Keyring = {
-  /** What `hono/jwt` `sign` gets: a JWK with `alg` and `kid` (so the header names
-   * the key), or the imported HMAC key. */
-  signWith: PrivateJwk | CryptoKey;
+  alg: SigningAlg;
+  /** The key every new token is signed with, and the `kid` its header names (none for
+   * HS256, whose key is a shared secret with no id). */
+  signer: { key: CryptoKey; kid?: string };
   /** The verification key for a token's `kid` (ignored for HS256). */
   verifyWith(kid: unknown): CryptoKey | undefined;
   jwks: { keys: PublicJwk[] };
@@ -54,7 +56,7 @@ async function importKeyring(config: Config): Promise<Keyring> {
       false,
       ["sign", "verify"],
     );
-    return { signWith: secret, verifyWith: () => secret, jwks: { keys: [] } };
+    return { alg: "HS256", signer: { key: secret }, verifyWith: () => secret, jwks: { keys: [] } };
   }
   const [first] = signing.keys;
   if (!first) throw new ConfigError("JWT_PRIVATE_KEYS is empty");
@@ -64,10 +66,12 @@ async function importKeyring(config: Config): Promise<Keyring> {
     const { use: _use, ...material } = jwk;
     verifying.set(jwk.kid, await crypto.subtle.importKey("jwk", material, ALGORITHMS[signing.alg], false, ["verify"]));
   }
-  // Import the signing key once here so bad private material fails at startup, not at login.
-  await crypto.subtle.importKey("jwk", first, ALGORITHMS[signing.alg], false, ["sign"]);
+  // Imported here, once: bad private material fails at startup, not at login, and no
+  // signature pays for an import (it costs more than the signature itself).
+  const key = await crypto.subtle.importKey("jwk", first, ALGORITHMS[signing.alg], false, ["sign"]);
   return {
-    signWith: first,
+    alg: signing.alg,
+    signer: { key, kid: first.kid },
     verifyWith: (kid) => (typeof kid === "string" ? verifying.get(kid) : undefined),
     jwks: { keys: published },
   };

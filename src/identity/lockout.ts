@@ -1,8 +1,6 @@
-import type { Context } from "hono";
+import type { Ctx } from "../platform/context";
 import type { Db } from "../platform/db";
-import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
-import { limitPerIp } from "../platform/http/client-ip";
 import { type AuditDetails, type AuditSource, auditEvent } from "./audit";
 import { checkPassword } from "./passwords";
 import {
@@ -13,8 +11,7 @@ import {
   nextFailure,
   recordFailure,
 } from "./queries/failures";
-import { findPasswordHash } from "./queries/users";
-import { auditSourceOf } from "./sessions";
+import { findPasswordHash, type User } from "./queries/users";
 
 // The account lockout every secret check counts toward: a login's password
 // (routes/auth.ts), its second step (routes/mfa.ts), and the password or second factor
@@ -81,9 +78,9 @@ export type Check = { failure: Failure; check: () => Promise<boolean> };
  * with it. Every signed-in re-check goes through here, so none can be an unlimited
  * oracle for a stolen access token.
  */
-export async function countedCheck(c: Context<AppEnv>, ...checks: Check[]): Promise<void> {
-  const { config, db, user } = c.var;
-  await limitPerIp(c, "LOGIN_RATE_LIMIT");
+export async function countedCheck(ctx: Ctx, user: User, ...checks: Check[]): Promise<void> {
+  const { config, db, source } = ctx;
+  await ctx.limit("LOGIN_RATE_LIMIT");
   const [record] = await findFailures(db, user.email);
   assertNotLocked(record, new Date());
   for (const { failure, check } of checks) {
@@ -92,7 +89,7 @@ export async function countedCheck(c: Context<AppEnv>, ...checks: Check[]): Prom
     const { lockSeconds } = nextFailure(record, config.lockout, now);
     await db.batch([
       recordFailure(db, user.email, record, config.lockout, now),
-      ...failureEvents(db, user.id, failure, lockSeconds, auditSourceOf(c), now),
+      ...failureEvents(db, user.id, failure, lockSeconds, source, now),
     ]);
     throw new ApiError("invalid_credentials");
   }
@@ -102,8 +99,8 @@ export async function countedCheck(c: Context<AppEnv>, ...checks: Check[]): Prom
 /** The account password as a `Check` for `purpose` (audited as `password_check_failed`).
  * No rehash here: a password change replaces the hash anyway, and the next login
  * upgrades an outdated one. */
-export function passwordCheck(c: Context<AppEnv>, password: string, purpose: RecheckPurpose): Check {
-  const { config, db, user } = c.var;
+export function passwordCheck(ctx: Ctx, user: User, password: string, purpose: RecheckPurpose): Check {
+  const { config, db } = ctx;
   return {
     failure: { type: "password_check_failed", details: { purpose } },
     check: async () => {
@@ -116,6 +113,6 @@ export function passwordCheck(c: Context<AppEnv>, password: string, purpose: Rec
 
 /** Re-checks the account password before a sensitive change (`purpose`), counted
  * (`countedCheck`); wrong is 400 `invalid_credentials`. */
-export function confirmPassword(c: Context<AppEnv>, password: string, purpose: RecheckPurpose): Promise<void> {
-  return countedCheck(c, passwordCheck(c, password, purpose));
+export function confirmPassword(ctx: Ctx, user: User, password: string, purpose: RecheckPurpose): Promise<void> {
+  return countedCheck(ctx, user, passwordCheck(ctx, user, password, purpose));
 }

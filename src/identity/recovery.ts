@@ -1,10 +1,10 @@
 import { and } from "drizzle-orm";
 import type { Db } from "../platform/db";
-import { retireFor } from "../platform/single-use";
-import { type AuditSource, auditEvent } from "./audit";
+import { type AuditSource, auditIfChanged } from "./audit";
 import { deleteAllFactors, hasFactors } from "./queries/factors";
 import { revokeAll } from "./queries/sessions";
 import { touchUser, unprovenAddress } from "./queries/users";
+import { retireFor } from "./retirement";
 
 /**
  * What a link that proves an address for the first time (a password reset, an email
@@ -37,8 +37,7 @@ export function distrustFactorsOfUnprovenAddress(
   } as const;
   // The factors go last: `squatted` asks whether they exist.
   return [
-    touchUser(db, userId, now, squatted ?? unproven),
-    auditEvent(db, event, now, { onlyIfChanged: true }),
+    ...auditIfChanged(db, touchUser(db, userId, now, squatted ?? unproven), event, now),
     revokeAll(db, userId, now, undefined, squatted),
     ...retireFor(db, "second_factors_removed", userId, now, { onlyIf: squatted }),
     ...deleteAllFactors(db, userId, unproven),

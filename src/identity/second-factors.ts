@@ -1,11 +1,10 @@
-import type { Context } from "hono";
+import type { Ctx } from "../platform/context";
 import type { Db } from "../platform/db";
-import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
-import { auditEvent } from "./audit";
+import { auditIfChanged } from "./audit";
 import { type Check, countedCheck, type RecheckPurpose } from "./lockout";
 import { findTotp, replaceRecoveryCodes, useRecoveryCode, useTotpStep } from "./queries/factors";
-import { auditSourceOf } from "./sessions";
+import type { User } from "./queries/users";
 import { decryptTotpSecret, matchingStep, newRecoveryCodes, recoveryCodeHash } from "./totp";
 
 // The checks of TOTP and recovery codes against the database, shared by the TOTP
@@ -58,12 +57,13 @@ export async function acceptCode(
  * `orRecovery`, a recovery code, spent when right; audited as `mfa_failed` with the
  * factor and the purpose, never the code. */
 export function secondFactorCheck(
-  c: Context<AppEnv>,
+  ctx: Ctx,
+  user: User,
   code: string,
   purpose: RecheckPurpose,
   { orRecovery }: { orRecovery: boolean },
 ): Check {
-  const { config, db, user } = c.var;
+  const { config, db } = ctx;
   return {
     failure: { type: "mfa_failed", details: { factor: factorOf(code), purpose } },
     check: () => acceptCode(db, config.mfaKey, user.id, code, new Date(), orRecovery),
@@ -80,17 +80,18 @@ export function secondFactorCheck(
  * step already used: 400 `invalid_credentials`, counted like a login (`countedCheck`).
  */
 export async function spendTotpForRecoveryCodes(
-  c: Context<AppEnv>,
+  ctx: Ctx,
+  user: User,
   code: string,
   { confirming }: { confirming: boolean },
 ): Promise<string[]> {
-  const { config, db, user } = c.var;
+  const { config, db, source } = ctx;
   const factor = await findTotp(db, user.id);
   if (confirming && (!factor || factor.confirmedAt !== null)) {
     throw new ApiError("invalid_input", "No TOTP enrolment is waiting: POST /me/mfa/totp first");
   }
   const purpose = confirming ? "confirm_totp" : "regenerate_recovery_codes";
-  await countedCheck(c, {
+  await countedCheck(ctx, user, {
     failure: { type: "mfa_failed", details: { factor: "totp", purpose } },
     check: async () => {
       const now = new Date();
@@ -100,12 +101,7 @@ export async function spendTotpForRecoveryCodes(
       const event = { type: "mfa_enabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
       // Confirming turns TOTP on: audited in the same write, only if the factor row changed.
       const [used] = confirming
-        ? await db.batch([
-            use,
-            auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, now, {
-              onlyIfChanged: true,
-            }),
-          ])
+        ? await db.batch(auditIfChanged(db, use, { ...event, source, details: { method: "totp" } }, now))
         : [await use];
       return used.length > 0;
     },

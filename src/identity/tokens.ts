@@ -1,8 +1,16 @@
-import { decode, sign, verify } from "hono/jwt";
+import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
+import { signing, verifying } from "hono/utils/jwt/jws";
+import { isTokenHeader } from "hono/utils/jwt/jwt";
 import type { Config } from "../platform/config";
 import { ApiError } from "../platform/errors";
 import type { Role } from "../platform/schema";
 import { keyringOf } from "./keys";
+
+// Every JWT this service signs or accepts goes through here, with the keys of keys.ts
+// imported once per isolate. The header and payload are built here and signed with
+// Hono's JWS helpers (`signing`/`verifying` from hono/utils/jwt/jws), given the CryptoKey
+// itself: hono/jwt's `sign` would import the key again on every call. A token is decoded
+// once, its header read for `kid` and `typ`, its payload for the claims.
 
 /** Claims of an access token. `user_id` repeats `sub` for the tutorial's clients;
  * `sid` names the session (refresh-token family) it belongs to, `jti` the token. */
@@ -21,6 +29,10 @@ export type AccessClaims = {
   exp: number;
 };
 
+/** The `typ` of the API's own access tokens. Other kinds signed with the same keys (an
+ * OAuth `at+jwt`, an id_token) carry their own `typ` and are never accepted as these. */
+export const ACCESS_TOKEN_TYP = "JWT";
+
 /** Longer than any token we issue by a wide margin; refuses header-stuffing early. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Clocks drift: a token may say it was issued this many seconds in our future. */
@@ -28,19 +40,36 @@ const CLOCK_SKEW_SECONDS = 30;
 /** No token of ours lives longer than the longest TOKEN_TTL allowed. */
 const MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 
+const utf8 = new TextEncoder();
+const encodePart = (part: unknown) => encodeBase64Url(utf8.encode(JSON.stringify(part)).buffer).replace(/=/g, "");
+
+/**
+ * Signs `claims` (any JSON object, written as given) with the configuration's current
+ * key: the header is `{ alg, typ, kid }` (`kid` only for a key that has one, so HS256's
+ * is `{ alg, typ }`). `typ` is `JWT` for the API's access tokens; another kind of token
+ * names its own (`at+jwt`, RFC 9068).
+ */
+export async function signJwt(config: Config, claims: object, { typ = ACCESS_TOKEN_TYP } = {}): Promise<string> {
+  const { alg, signer } = await keyringOf(config);
+  const header = signer.kid === undefined ? { alg, typ } : { alg, typ, kid: signer.kid };
+  const signed = `${encodePart(header)}.${encodePart(claims)}`;
+  const signature = await signing(signer.key, alg, utf8.encode(signed));
+  return `${signed}.${encodeBase64Url(signature).replace(/=/g, "")}`;
+}
+
 /** Who an access token is for. */
 export type TokenSubject = { id: string; email: string; role: Role; emailVerifiedAt: Date | null };
 
 /** Signs an access token for `user` in session `sid`, valid for `TOKEN_TTL`; `amr`
  * (RFC 8176) says how the user authenticated, when the caller knows. */
-export async function issueAccessToken(
+export function issueAccessToken(
   user: TokenSubject,
   sid: string,
   config: Config,
   amr?: readonly string[],
 ): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  const claims = {
+  return signJwt(config, {
     sub: user.id,
     user_id: user.id,
     email: user.email,
@@ -53,9 +82,7 @@ export async function issueAccessToken(
     ...(amr && { amr }),
     ...(config.issuer && { iss: config.issuer }),
     ...(config.audience && { aud: config.audience }),
-  };
-  const { signWith } = await keyringOf(config);
-  return sign(claims, signWith, config.signing.alg);
+  });
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -79,30 +106,63 @@ export function isCompactJws(token: string): boolean {
   return COMPACT_JWS.test(token) && token.split(".").every(isCanonicalBase64url);
 }
 
-/** Verifies the shape (three canonical base64url segments, before any crypto), then
- * signature, algorithm (pinned to `JWT_ALG`), key id, issuer, audience and lifetime;
- * any failure is `invalid_token`. */
-export async function verifyAccessToken(token: string, config: Config): Promise<AccessClaims> {
+const utf8Decoder = new TextDecoder();
+const decodePart = (part: string): unknown => JSON.parse(utf8Decoder.decode(decodeBase64Url(part)));
+
+/**
+ * The payload of `token` when it is one of ours: the compact JWS shape (three canonical
+ * base64url segments, before any crypto), a header of the expected `typ` (undefined: the
+ * API's access tokens, `JWT` or no `typ` at all; otherwise exactly that type) and of the
+ * configured algorithm with no `crit`, a known `kid` (asymmetric keys), `nbf` passed,
+ * `iss` and `aud` as configured, and our signature. Lifetime claims are the caller's to
+ * check. Any failure is `invalid_token`.
+ */
+export async function verifyJwt(config: Config, token: string, typ?: string): Promise<Record<string, unknown>> {
   if (token.length > MAX_TOKEN_LENGTH || !isCompactJws(token)) throw new ApiError("invalid_token");
   const keyring = await keyringOf(config);
-  let payload: Record<string, unknown>;
+  const [head = "", body = "", signature = ""] = token.split(".");
+  let header: unknown;
+  let payload: unknown;
   try {
-    const key = keyring.verifyWith(config.signing.alg === "HS256" ? undefined : decode(token).header.kid);
-    if (!key) throw new Error("unknown kid");
-    // `iat` is checked below, with a small clock-skew allowance hono/jwt does not give;
-    // `exp` too, since hono/jwt checks it before the signature, and only a token we signed
-    // may be told that it expired.
-    payload = await verify(token, key, {
-      alg: config.signing.alg,
-      iss: config.issuer,
-      aud: config.audience,
-      iat: false,
-      exp: false,
-    });
+    header = decodePart(head);
+    payload = decodePart(body);
   } catch {
     throw new ApiError("invalid_token");
   }
-  // hono/jwt checks `exp` only when present; a token that never expires is refused here.
+  if (!isTokenHeader(header, typ) || header.alg !== keyring.alg) throw new ApiError("invalid_token");
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new ApiError("invalid_token");
+  const claims = payload as Record<string, unknown>;
+  const key = keyring.verifyWith(keyring.alg === "HS256" ? undefined : (header as { kid?: unknown }).kid);
+  if (!key || !claimsMatch(config, claims)) throw new ApiError("invalid_token");
+  let valid: boolean;
+  try {
+    valid = await verifying(key, keyring.alg, decodeBase64Url(signature), utf8.encode(`${head}.${body}`));
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new ApiError("invalid_token");
+  return claims;
+}
+
+/** `nbf`, `iss` and `aud` as hono/jwt's `verify` checks them. */
+function claimsMatch(config: Config, claims: Record<string, unknown>): boolean {
+  const now = Math.floor(Date.now() / 1000);
+  const { nbf, iss, aud } = claims;
+  if (nbf !== undefined && (typeof nbf !== "number" || !Number.isFinite(nbf) || nbf > now)) return false;
+  if (config.issuer && iss !== config.issuer) return false;
+  if (config.audience) {
+    if (!aud) return false;
+    if (!(Array.isArray(aud) ? aud : [aud]).includes(config.audience)) return false;
+  }
+  return true;
+}
+
+/** Verifies one of the API's access tokens (`verifyJwt` with its `typ`), then its
+ * lifetime and claims; any failure is `invalid_token`, a genuine token past its `exp`
+ * says so. */
+export async function verifyAccessToken(token: string, config: Config): Promise<AccessClaims> {
+  const payload = await verifyJwt(config, token);
+  // A token that never expires is refused here; `iat` gets a small clock-skew allowance.
   const { sub, email, iat, exp, sid, jti, role = "user" } = payload;
   if (typeof exp !== "number" || typeof sub !== "string" || typeof email !== "string" || typeof iat !== "number") {
     throw new ApiError("invalid_token");

@@ -8,14 +8,11 @@ import {
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
 import { decodeClientDataJSON, isoBase64URL } from "@simplewebauthn/server/helpers";
-import type { Context } from "hono";
-import type { AppEnv } from "../platform/env";
-import { log } from "../platform/log";
+import type { Ctx } from "../platform/context";
 import type { SingleUsePurpose } from "../platform/schema";
-import { consumeSingleUse, type SingleUseRow } from "../platform/single-use";
-import { mintSingleUse, singleUseHash } from "../platform/single-use-mint";
+import { consumeSingleUse, mintSingleUse, type SingleUseRow, singleUseHash } from "../platform/single-use";
 import { inertText } from "../platform/text";
-import { auditEvent } from "./audit";
+import { auditIfChanged } from "./audit";
 import {
   findPasskeyByCredential,
   findPasskeyOwner,
@@ -25,7 +22,6 @@ import {
   usePasskey,
 } from "./queries/passkeys";
 import type { User } from "./queries/users";
-import { auditSourceOf } from "./sessions";
 
 // Passkeys (WebAuthn Level 3) through @simplewebauthn/server. Challenges are single-use
 // rows (src/platform/single-use-mint.ts): the challenge *is* the row's random value, so the one
@@ -39,15 +35,13 @@ const CHALLENGE_TTL_SECONDS = 5 * 60;
 export type KeyAmr = "hwk" | "swk";
 const amrOf = (row: PasskeyRow): KeyAmr => (row.deviceType === "multiDevice" ? "swk" : "hwk");
 
-type Ctx = Context<AppEnv>;
-
 const transportsOf = (row: PasskeyRow) =>
   row.transports ? (JSON.parse(row.transports) as AuthenticatorTransportFuture[]) : undefined;
 
 /** A new challenge for `purpose`: its options-ready bytes and the insert of its row. */
-async function newChallenge(c: Ctx, purpose: SingleUsePurpose, userId: string | null, target?: string) {
+async function newChallenge(ctx: Ctx, purpose: SingleUsePurpose, userId: string | null, target?: string) {
   const minted = await mintSingleUse(
-    c.var.db,
+    ctx.db,
     purpose,
     { userId, ttlSeconds: CHALLENGE_TTL_SECONDS, target },
     new Date(),
@@ -69,20 +63,20 @@ function signedChallenge(response: { response?: { clientDataJSON?: unknown } }):
 
 /** Consumes the challenge row the response signed: the row, or undefined when the
  * challenge is unknown, of another purpose, expired or already used. */
-async function consumeChallenge(c: Ctx, purpose: SingleUsePurpose, response: object, now: Date) {
+async function consumeChallenge(ctx: Ctx, purpose: SingleUsePurpose, response: object, now: Date) {
   const challenge = signedChallenge(response as { response?: { clientDataJSON?: unknown } });
   const hash = await singleUseHash(challenge);
   if (!challenge || !hash) return undefined;
-  const [row] = await consumeSingleUse(c.var.db, hash, purpose, now);
+  const [row] = await consumeSingleUse(ctx.db, hash, purpose, now);
   return row ? { row, challenge } : undefined;
 }
 
 /** Registration options for `user` (resident key and user verification preferred, the
  * user's existing passkeys excluded), with the challenge recorded. */
-export async function registrationOptions(c: Ctx, user: User) {
-  const { config, db } = c.var;
+export async function registrationOptions(ctx: Ctx, user: User) {
+  const { config, db } = ctx;
   const existing = await listPasskeys(db, user.id);
-  const challenge = await newChallenge(c, "webauthn_register", user.id);
+  const challenge = await newChallenge(ctx, "webauthn_register", user.id);
   const options = await generateRegistrationOptions({
     rpName: config.webauthn.rpName,
     rpID: config.webauthn.rpId,
@@ -101,9 +95,9 @@ export async function registrationOptions(c: Ctx, user: User) {
 /** Verifies a registration response against the user's live challenge and stores the
  * passkey; the new row, or undefined for any failure (wrong origin, RP ID or
  * challenge, malformed response, credential already registered). */
-export async function registerPasskey(c: Ctx, user: User, response: object, name: string, now: Date) {
-  const { config, db } = c.var;
-  const consumed = await consumeChallenge(c, "webauthn_register", response, now);
+export async function registerPasskey(ctx: Ctx, user: User, response: object, name: string, now: Date) {
+  const { config, db } = ctx;
+  const consumed = await consumeChallenge(ctx, "webauthn_register", response, now);
   if (!consumed || consumed.row.userId !== user.id) return undefined;
   let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
@@ -115,7 +109,7 @@ export async function registerPasskey(c: Ctx, user: User, response: object, name
       requireUserVerification: false,
     });
   } catch (err) {
-    log(c, "info", "webauthn_register_refused", { reason: reasonOf(err) });
+    ctx.log("info", "webauthn_register_refused", { reason: reasonOf(err) });
     return undefined;
   }
   const info = verification.registrationInfo;
@@ -130,31 +124,35 @@ export async function registerPasskey(c: Ctx, user: User, response: object, name
     details: { credential: id },
   } as const;
   // The event only if the passkey went in (a credential already registered does not).
-  const [[row]] = await db.batch([
-    insertPasskey(db, {
-      id,
-      userId: user.id,
-      credentialId: info.credential.id,
-      publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
-      counter: info.credential.counter,
-      transports: storedTransports(info.credential.transports),
-      name,
-      deviceType: info.credentialDeviceType,
-      backedUp: info.credentialBackedUp,
-      createdAt: now,
-    }),
-    auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
-  ]);
+  const [[row]] = await db.batch(
+    auditIfChanged(
+      db,
+      insertPasskey(db, {
+        id,
+        userId: user.id,
+        credentialId: info.credential.id,
+        publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
+        counter: info.credential.counter,
+        transports: storedTransports(info.credential.transports),
+        name,
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+        createdAt: now,
+      }),
+      { ...event, source: ctx.source },
+      now,
+    ),
+  );
   return row;
 }
 
 /** Authentication options: for a passwordless login (`userId` null: discoverable
  * credentials, empty allowCredentials, user verification required) or for the second
  * factor of the login whose mfa_token hashes to `mfaTokenHash` (the user's passkeys). */
-export async function authenticationOptions(c: Ctx, userId: string | null, mfaTokenHash?: string) {
-  const { config, db } = c.var;
+export async function authenticationOptions(ctx: Ctx, userId: string | null, mfaTokenHash?: string) {
+  const { config, db } = ctx;
   const allow = userId ? await listPasskeys(db, userId) : [];
-  const challenge = await newChallenge(c, "webauthn_login", userId, mfaTokenHash);
+  const challenge = await newChallenge(ctx, "webauthn_login", userId, mfaTokenHash);
   const options = await generateAuthenticationOptions({
     rpID: config.webauthn.rpId,
     challenge: challenge.bytes,
@@ -168,8 +166,8 @@ export async function authenticationOptions(c: Ctx, userId: string | null, mfaTo
 
 /** Verifies an assertion with the stored passkey and moves its counter. A counter that
  * did not go forward is refused and logged (a cloned authenticator, or a replay). */
-async function verifyAssertion(c: Ctx, key: PasskeyRow, response: object, challenge: string, requireUv: boolean) {
-  const { config, db } = c.var;
+async function verifyAssertion(ctx: Ctx, key: PasskeyRow, response: object, challenge: string, requireUv: boolean) {
+  const { config, db } = ctx;
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     verification = await verifyAuthenticationResponse({
@@ -183,7 +181,7 @@ async function verifyAssertion(c: Ctx, key: PasskeyRow, response: object, challe
   } catch (err) {
     const reason = reasonOf(err);
     const regression = /counter/i.test(reason);
-    log(c, regression ? "warn" : "info", regression ? "webauthn_counter_regression" : "webauthn_login_refused", {
+    ctx.log(regression ? "warn" : "info", regression ? "webauthn_counter_regression" : "webauthn_login_refused", {
       passkey_id: key.id,
       reason,
     });
@@ -201,15 +199,15 @@ function credentialIdOf(response: object): string | undefined {
 }
 
 /** The credential a response names, if it is a stored passkey. */
-async function storedKey(c: Ctx, response: object): Promise<PasskeyRow | undefined> {
+async function storedKey(ctx: Ctx, response: object): Promise<PasskeyRow | undefined> {
   const id = credentialIdOf(response);
-  return id === undefined ? undefined : (await findPasskeyByCredential(c.var.db, id))[0];
+  return id === undefined ? undefined : (await findPasskeyByCredential(ctx.db, id))[0];
 }
 
 /** Passwordless login: the challenge `challengeId` names, the assertion it signed, a
  * stored passkey with user verification. The passkey row and its owner, or undefined. */
-export async function verifyPasskeyLogin(c: Ctx, challengeId: string, response: object, now: Date) {
-  const { db } = c.var;
+export async function verifyPasskeyLogin(ctx: Ctx, challengeId: string, response: object, now: Date) {
+  const { db } = ctx;
   const challenge = signedChallenge(response as { response?: { clientDataJSON?: unknown } });
   const hash = await singleUseHash(challenge);
   const id = credentialIdOf(response);
@@ -226,24 +224,24 @@ export async function verifyPasskeyLogin(c: Ctx, challengeId: string, response: 
   if (userHandle !== undefined && userHandle !== null && userHandle !== isoBase64URL.fromUTF8String(key.userId)) {
     return undefined;
   }
-  return (await verifyAssertion(c, key, response, challenge, true)) ? { key, user, amr: amrOf(key) } : undefined;
+  return (await verifyAssertion(ctx, key, response, challenge, true)) ? { key, user, amr: amrOf(key) } : undefined;
 }
 
 /** The second factor of a login: an assertion over the challenge issued for the
  * mfa_token hashing to `mfaTokenHash`, by one of `userId`'s passkeys. Its `amr` value,
  * or undefined. */
 export async function verifyPasskeyForMfa(
-  c: Ctx,
+  ctx: Ctx,
   userId: string,
   mfaTokenHash: string,
   response: object,
   now: Date,
 ): Promise<KeyAmr | undefined> {
-  const consumed = await consumeChallenge(c, "webauthn_login", response, now);
+  const consumed = await consumeChallenge(ctx, "webauthn_login", response, now);
   if (!consumed || consumed.row.userId !== userId || consumed.row.target !== mfaTokenHash) return undefined;
-  const key = await storedKey(c, response);
+  const key = await storedKey(ctx, response);
   if (!key || key.userId !== userId) return undefined;
-  return (await verifyAssertion(c, key, response, consumed.challenge, false)) ? amrOf(key) : undefined;
+  return (await verifyAssertion(ctx, key, response, consumed.challenge, false)) ? amrOf(key) : undefined;
 }
 
 const isPasswordless = (row: SingleUseRow) => row.userId === null && row.target === null;

@@ -1,7 +1,6 @@
 // The worker's configuration: every setting of src/platform/settings.ts read once per bindings
 // object, then the rules between settings, in one place, then the `Config` routes use.
 
-import type { LockoutPolicy } from "../identity/queries/failures";
 import { type AsymmetricAlg, type PrivateJwk, privateKeys, type Signing, type SigningAlg } from "./config-signing";
 import {
   BCRYPT_COST_IN_TESTS,
@@ -17,6 +16,10 @@ import { type Outcomes, readSettings, readWith } from "./settings-read";
 
 export type { AsymmetricAlg, PrivateJwk, Signing, SigningAlg, SmtpServer };
 export { ConfigError };
+
+/** How failed logins lock an email: the `after`-th failure in a row locks it for
+ * `baseSeconds`, each further one for twice as long as the last, at most `maxSeconds`. */
+export type LockoutPolicy = { after: number; baseSeconds: number; maxSeconds: number };
 
 /** Validated configuration, read once per isolate from vars and secrets. */
 export type Config = {
@@ -40,7 +43,7 @@ export type Config = {
   /** `MFA_ENCRYPTION_KEY`: TOTP secrets are stored AES-GCM encrypted under a key derived from it. */
   mfaKey: string;
   webauthn: WebAuthnConfig;
-  /** Mail delivery and the links in it (src/mail/). */
+  /** Mail delivery and the links in it (src/platform/mail/). */
   mail: MailConfig;
   /** Attributes of the refresh-token cookie (`refresh_transport: "cookie"`). */
   cookie: CookieSettings;

@@ -1,4 +1,7 @@
+import { Column, getTableColumns, is, SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
 import { countRoundTrips, ROUND_TRIPS_HEADER, TWICE_HEADER } from "./d1-counting";
 
@@ -12,6 +15,9 @@ const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 
 /** The Drizzle client every query function takes first. */
 export type Db = DrizzleD1Database;
+
+/** One statement of a `db.batch`. */
+export type Statement = BatchItem<"sqlite">;
 
 type DbEnv = { DB: D1Database; D1_COUNT?: unknown; ENVIRONMENT?: unknown };
 
@@ -28,7 +34,12 @@ export type RequestDb = {
  * served by the nearest read replica ("first-unconstrained"). Writes always go to the
  * primary, whatever the session. `D1_COUNT=true` counts round trips; `D1_COUNT=twice` also
  * runs each D1 call twice for a request sending `X-D1-Twice: 1` (the benchmark's measure of
- * local D1's CPU, see counting.ts), honoured only with ENVIRONMENT=dev or test.
+ * local D1's CPU, see d1-counting.ts), honoured only with ENVIRONMENT=dev or test.
+ *
+ * The session is opened on first use, so routes that never query (/welcome, preflights,
+ * 404s) pay nothing: Drizzle gets a two-method client (`prepare`, `batch`: all its D1
+ * driver calls) whose methods open it, rather than a Proxy in front of Drizzle itself,
+ * which cost a trap and a bind on every `db.` access.
  */
 export function openDb(env: DbEnv, headers: { header: (name: string) => string | undefined }): RequestDb {
   const bookmark = headers.header(BOOKMARK_HEADER);
@@ -38,25 +49,22 @@ export function openDb(env: DbEnv, headers: { header: (name: string) => string |
     env.D1_COUNT === "twice" &&
     (env.ENVIRONMENT === "dev" || env.ENVIRONMENT === "test") &&
     headers.header(TWICE_HEADER) === "1";
-  let opened: { session: D1DatabaseSession; counter?: ReturnType<typeof countRoundTrips>; db: Db } | undefined;
-  // Opened on first use: routes that never query (/welcome, preflights, 404s) pay nothing.
+  let opened: { session: D1DatabaseSession; client: Pick<D1Database, "prepare" | "batch"> } | undefined;
+  let counter: ReturnType<typeof countRoundTrips> | undefined;
   const open = () => {
     if (!opened) {
       const session = env.DB.withSession(start ?? "first-unconstrained");
-      const counter = counting ? countRoundTrips(session, { twice }) : undefined;
-      // Drizzle's D1 driver only calls prepare() and batch(), which a session has too; its
-      // types ask for the whole D1Database (exec, dump, withSession) that it never uses.
-      opened = { session, counter, db: drizzle((counter?.client ?? session) as D1Database) };
+      counter = counting ? countRoundTrips(session, { twice }) : undefined;
+      opened = { session, client: counter?.client ?? session };
     }
-    return opened.db;
+    return opened.client;
   };
-  const db = new Proxy({} as Db, {
-    get(_, property) {
-      const real = open();
-      const value = Reflect.get(real, property, real);
-      return typeof value === "function" ? value.bind(real) : value;
-    },
-  });
+  const lazy = {
+    prepare: (query: string) => open().prepare(query),
+    batch: <T>(statements: D1PreparedStatement[]) => open().batch<T>(statements),
+  };
+  // Drizzle's types ask for the whole D1Database (exec, dump, withSession) it never uses.
+  const db = drizzle(lazy as unknown as D1Database);
   return {
     db,
     annotate: (c) => {
@@ -64,7 +72,49 @@ export function openDb(env: DbEnv, headers: { header: (name: string) => string |
       const { headers } = c.res;
       const latest = opened ? opened.session.getBookmark() : start;
       if (latest) headers.set(BOOKMARK_HEADER, latest);
-      if (counting) headers.set(ROUND_TRIPS_HEADER, String(opened?.counter?.count() ?? 0));
+      if (counting) headers.set(ROUND_TRIPS_HEADER, String(counter?.count() ?? 0));
     },
   };
+}
+
+/** Every column of `T` by its property name, each a JS value (encoded as the column
+ * stores it: a Date as milliseconds, a boolean as 0/1), null, a column of the select's
+ * `from`, or SQL. A column added to the table and not here is a compile error, never a
+ * shifted value. */
+export type RowOf<T extends SQLiteTable> = {
+  [K in keyof T["_"]["columns"]]: T["_"]["columns"][K]["_"]["data"] | null | SQL | Column;
+};
+
+/**
+ * `INSERT INTO table SELECT <values> <tail>` with the values given by column name and
+ * written in the table's column order (the order Drizzle lists the columns in), so a new
+ * column cannot shift them. `tail` is the rest of the select: a `where` that makes the
+ * insert conditional (`where exists (...)`), or a `from ... where ... limit 1` whose
+ * columns the values name. Batchable.
+ */
+export function insertRow<T extends SQLiteTable>(db: Db, table: T, row: RowOf<T>, tail: SQL = sql``) {
+  return db.insert(table).select(selectRow(table, row, tail));
+}
+
+/** `insertRow` for several rows in one statement (`select ... union all select ...`), each
+ * with its own `tail`. At least one row. */
+export function insertRows<T extends SQLiteTable>(db: Db, table: T, rows: readonly { row: RowOf<T>; tail?: SQL }[]) {
+  return db.insert(table).select(
+    sql.join(
+      rows.map(({ row, tail }) => selectRow(table, row, tail)),
+      sql` union all `,
+    ),
+  );
+}
+
+function selectRow<T extends SQLiteTable>(table: T, row: RowOf<T>, tail: SQL = sql``): SQL {
+  // Every column, as Drizzle lists them after `insert into table (...)` (no table of ours
+  // has a generated column, which it would leave out).
+  const values = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    const value = (row as Record<string, unknown>)[key];
+    if (value === undefined) throw new Error(`insertRow: no value for ${key}`);
+    if (is(value, SQL) || is(value, Column)) return sql`${value}`;
+    return value === null ? sql`${null}` : sql.param(value, column);
+  });
+  return sql`select ${sql.join(values, sql`, `)} ${tail}`;
 }

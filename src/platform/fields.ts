@@ -8,7 +8,7 @@ import {
   normalizePassword,
   passwordBytes,
   passwordChars,
-} from "../identity/passwords";
+} from "./password-rules";
 import { HIDDEN_CHARACTER } from "./text";
 
 // Field rules shared by every route that takes them. zod/mini rather than zod: the

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { inertText } from "./text";
 
-type Level = "info" | "warn" | "error";
+export type LogLevel = "info" | "warn" | "error";
+export type LogFields = Record<string, unknown>;
 
 /** Longest string value a log line keeps (an error's first line is cut to 300 before). */
 const MAX_LOG_VALUE = 1000;
@@ -10,7 +11,7 @@ const MAX_LOG_VALUE = 1000;
  * codes, never passwords, tokens or hashes. Every string value (the path and whatever a
  * client's text reached, such as a WebAuthn origin inside an error message) goes through
  * `inertText`: JSON escapes C0 controls, not U+0085, U+2028 or bidi overrides. */
-export function log(c: Context, level: Level, event: string, fields: Record<string, unknown> = {}): void {
+export function log(c: Context, level: LogLevel, event: string, fields: LogFields = {}): void {
   const entries = Object.entries({
     level,
     event,

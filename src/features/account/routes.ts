@@ -1,30 +1,20 @@
-import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { activityJson, auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
-import { clearRefreshCookie, deliverTokens } from "../../identity/delivery";
+import { activityJson, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
+import { clearRefreshCookie, deliverSession } from "../../identity/delivery";
 import { requireSession, requireSessionClaims } from "../../identity/guards";
-import { confirmPassword } from "../../identity/lockout";
-import { hashPassword } from "../../identity/passwords";
 import { factorsQuery, summary } from "../../identity/queries/factors";
-import { liveSessionUserQuery, revokeAll, revokeFamilyBefore, rotate } from "../../identity/queries/sessions";
-import { accountJson, deleteUser, setPasswordHash, updateNames } from "../../identity/queries/users";
-import { auditSourceOf, clientOf, newRefresh, tokenPair } from "../../identity/sessions";
+import { liveSessionUserQuery } from "../../identity/queries/sessions";
+import { accountJson } from "../../identity/queries/users";
+import { account, accountWithFactors, activityPage, tokenPair as tokenPairJson } from "../../identity/schemas";
+import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { name, newPassword, password, refreshTransport } from "../../platform/fields";
 import { jsonBody, queryParams } from "../../platform/http/json-body";
-import {
-  account,
-  accountWithFactors,
-  activityPage,
-  describe,
-  doc,
-  named,
-  tokenPair as tokenPairJson,
-} from "../../platform/openapi";
-import { sessions } from "../../platform/schema";
-import { retireFor } from "../../platform/single-use";
+import { describe, doc, named } from "../../platform/openapi/describe";
+import { updateNames } from "./queries";
+import { changePassword, deleteAccount } from "./service";
 
 // Only names can change here; email, role and id are not fields of this schema, so a
 // body that sends them changes nothing (no mass assignment).
@@ -144,34 +134,8 @@ export const me = new Hono<AppEnv>()
     requireSession,
     jsonBody(changePasswordBody),
     async (c) => {
-      const { currentPassword, newPassword, refresh_transport } = c.req.valid("json");
-      const { claims, config, db, user } = c.var;
-      const sid = claims.sid ?? "";
-      await confirmPassword(c, currentPassword, "change_password");
-      const passwordHash = await hashPassword(newPassword, config.bcryptCost);
-      const now = new Date();
-      const refresh = await newRefresh(config, now);
-      const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-      // One batch: new hash, every other session revoked, this one rotated to a new pair,
-      // every earlier refresh token of this one revoked (none is reusable), and any
-      // password-reset link still in a mailbox dead.
-      const [, , rotated] = await db.batch([
-        setPasswordHash(db, user.id, passwordHash, now),
-        revokeAll(db, user.id, now, sid),
-        ...rotate(db, eq(sessions.familyId, sid), next, now),
-        revokeFamilyBefore(db, sid, next.id, now),
-        ...retireFor(db, "password_changed", user.id, now),
-        auditEvent(
-          db,
-          { type: "password_changed", userId: user.id, actor: { type: "user", id: user.id }, source: auditSourceOf(c) },
-          now,
-        ),
-      ]);
-      if (rotated.length === 0) throw new ApiError("invalid_token");
-      c.header("Cache-Control", "no-store");
-      return c.json(
-        deliverTokens(c, await tokenPair(user, sid, refresh.refreshToken, config, claims.amr), refresh_transport),
-      );
+      const started = await changePassword(ctxOf(c), c.var.user, c.var.claims, c.req.valid("json"));
+      return c.json(deliverSession(c, started));
     },
   )
   .delete(
@@ -189,13 +153,7 @@ export const me = new Hono<AppEnv>()
     requireSession,
     jsonBody(deleteMeBody),
     async (c) => {
-      const { db, user } = c.var;
-      await confirmPassword(c, c.req.valid("json").password, "delete_account");
-      const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id } } as const;
-      await db.batch([
-        deleteUser(db, user.id),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
-      ]);
+      await deleteAccount(ctxOf(c), c.var.user, c.req.valid("json").password);
       clearRefreshCookie(c);
       return c.body(null, 204);
     },

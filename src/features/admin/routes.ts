@@ -10,15 +10,18 @@ import {
 } from "../../identity/audit";
 import { requireRole } from "../../identity/guards";
 import { deleteAllFactors, findFactors } from "../../identity/queries/factors";
-import { accountJson, deleteUserGuarded, findUser, listUsers, updateAccess } from "../../identity/queries/users";
-import { auditSourceOf } from "../../identity/sessions";
+import { accountJson, findUser } from "../../identity/queries/users";
+import { retireFor } from "../../identity/retirement";
+import { account, accountWithFactors } from "../../identity/schemas";
+import { requestSource } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { jsonBody, queryParams } from "../../platform/http/json-body";
 import { log } from "../../platform/log";
-import { account, accountWithFactors, auditPage, describe, doc, named } from "../../platform/openapi";
+import { describe, doc, named } from "../../platform/openapi/describe";
 import { ROLES } from "../../platform/schema";
-import { retireFor } from "../../platform/single-use";
+import { deleteUserGuarded, listUsers, updateAccess } from "./queries";
+import { auditPage } from "./schemas";
 
 export const listUsersQuery = z.object({
   limit: doc(
@@ -195,7 +198,7 @@ export const admin = new Hono<AppEnv>()
       await db.batch([
         ...deleteAllFactors(db, id),
         ...retireFor(db, "mfa_reset_by_admin", id, now),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, now),
+        auditEvent(db, { ...event, source: requestSource(c) }, now),
       ]);
       log(c, "warn", "mfa_reset", { admin_id: c.var.user.id, user_id: id });
       return c.body(null, 204);
@@ -223,7 +226,7 @@ export const admin = new Hono<AppEnv>()
       const id = c.req.param("id");
       const { db } = c.var;
       const now = new Date();
-      const base = { userId: id, actor: { type: "admin", id: c.var.user.id }, source: auditSourceOf(c) } as const;
+      const base = { userId: id, actor: { type: "admin", id: c.var.user.id }, source: requestSource(c) } as const;
       // Each event only if the update before it went through (see auditEvent).
       const events = [
         ...(change.role === undefined
@@ -232,7 +235,7 @@ export const admin = new Hono<AppEnv>()
         ...(change.disabled === undefined
           ? []
           : [{ ...base, type: change.disabled ? "account_disabled" : "account_enabled" } as const]),
-      ].map((event) => auditEvent(db, event, now, { onlyIfChanged: true }));
+      ];
       const user = await updateAccess(db, id, change, now, events);
       if (user) return c.json(accountJson(user));
       if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
@@ -254,8 +257,9 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const id = c.req.param("id");
       const event = { type: "user_deleted_by_admin", userId: id, actor: { type: "admin", id: c.var.user.id } } as const;
-      const audit = auditEvent(c.var.db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true });
-      if (await deleteUserGuarded(c.var.db, id, [audit])) return c.body(null, 204);
+      if (await deleteUserGuarded(c.var.db, id, { ...event, source: requestSource(c) }, new Date())) {
+        return c.body(null, 204);
+      }
       if (await findUser(c.var.db, id)) throw new ApiError("last_admin");
       throw new ApiError("not_found", "No such user");
     },

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/env";
 import { escapeHtml } from "../../platform/mail/templates";
-import type { RouteDoc } from "../../platform/openapi";
+import type { RouteDoc } from "../../platform/openapi/describe";
 
 /** What each page of a mailed link says and where its button posts. */
 const PAGES = {
@@ -54,7 +54,7 @@ export function linkPageDoc(kind: LinkPage): RouteDoc {
 /** The page a mailed link opens. It changes nothing itself (mail scanners and link
  * previews fetch links): its form POSTs the token from the address bar as JSON, then
  * shows the outcome. The token is read by the script, never echoed into the HTML. */
-export function linkPage(c: Context<AppEnv>, kind: LinkPage): Response {
+export function linkPage<E extends AppEnv>(c: Context<E>, kind: LinkPage): Response {
   const page = PAGES[kind];
   const nonce = newNonce();
   const appName = escapeHtml(c.var.config.appName);

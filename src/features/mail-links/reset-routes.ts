@@ -1,27 +1,16 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { auditEvent } from "../../identity/audit";
-import { hashPassword } from "../../identity/passwords";
-import { clearFailures } from "../../identity/queries/failures";
-import { revokeAll } from "../../identity/queries/sessions";
-import { findUser, findUserByEmail, markVerified, setPasswordHash } from "../../identity/queries/users";
-import { distrustFactorsOfUnprovenAddress } from "../../identity/recovery";
-import { auditSourceOf } from "../../identity/sessions";
+import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
-import { ApiError } from "../../platform/errors";
-import { email, MAX_EMAIL_LENGTH, newPassword, REQUIRED, text } from "../../platform/fields";
+import { email, newPassword, REQUIRED, text } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { requireMail } from "../../platform/http/require-mail";
 import { afterResponse, deliver } from "../../platform/mail/send";
-import { linkTo, resetPasswordMail } from "../../platform/mail/templates";
-import { accepted, describe, named } from "../../platform/openapi";
-import { consumeSingleUse, retireFor, retireOthers } from "../../platform/single-use";
-import { mintMailToken, singleUseHash } from "../../platform/single-use-mint";
+import { describe, named } from "../../platform/openapi/describe";
 import { linkPage, linkPageDoc } from "./pages";
-
-/** A reset link works for one hour. */
-export const RESET_TTL_SECONDS = 3600;
+import { accepted } from "./schemas";
+import { forgotPassword, resetPassword } from "./service";
 
 /** The token of a mailed link, as its page posts it; whether it is one is for D1 to say. */
 export const linkToken = () => text("token").check(z.minLength(1, REQUIRED));
@@ -56,38 +45,9 @@ export const password = new Hono<AppEnv>()
       // answer: known, unknown, disabled or locked, every request gets the same 202 at
       // the same speed, and no bcrypt runs on any path. Unknown addresses get no mail.
       afterResponse(c, "password_forgot_failed", async () => {
-        const { config, db } = c.var;
-        if (email.length > MAX_EMAIL_LENGTH) return;
-        const user = await findUserByEmail(db, email);
-        if (!user || user.disabled) return;
-        const now = new Date();
-        const { value, id, insert } = await mintMailToken(
-          db,
-          "reset_password",
-          {
-            userId: user.id,
-            ttlSeconds: RESET_TTL_SECONDS,
-            target: user.email,
-            cooldownSeconds: config.mail.cooldownSeconds,
-          },
-          now,
-        );
-        const event = {
-          type: "password_reset_requested",
-          userId: user.id,
-          actor: { type: "user", id: user.id },
-          source: auditSourceOf(c),
-        } as const;
-        // The event only when the link went in (right after its insert: see auditEvent).
-        const [inserted] = await db.batch([
-          insert,
-          auditEvent(db, event, now, { onlyIfChanged: true }),
-          retireOthers(db, user.id, "reset_password", id, now),
-        ]);
         // Within MAIL_COOLDOWN of the last mail: nothing more goes out, the earlier link still works.
-        if (inserted.length === 0) return;
-        const link = linkTo(config.mail, "/password/reset", value);
-        await deliver(c, "reset_password", resetPasswordMail(config.appName, user, link, RESET_TTL_SECONDS));
+        const mail = await forgotPassword(ctxOf(c), email);
+        if (mail) await deliver(c, "reset_password", mail);
       });
       return c.json(FORGOT_ACCEPTED, 202);
     },
@@ -108,30 +68,7 @@ export const password = new Hono<AppEnv>()
     jsonBody(resetBody),
     async (c) => {
       const { token, newPassword } = c.req.valid("json");
-      const { config, db } = c.var;
-      const tokenHash = await singleUseHash(token);
-      if (!tokenHash) throw new ApiError("invalid_link");
-      const now = new Date();
-      const [row] = await consumeSingleUse(db, tokenHash, "reset_password", now);
-      const user = row?.userId ? await findUser(db, row.userId) : undefined;
-      // A link mailed to an address the account has since left, or for a disabled
-      // account, proves nothing any more.
-      if (!row || !user || user.disabled || user.email !== row.target) throw new ApiError("invalid_link");
-      const passwordHash = await hashPassword(newPassword, config.bcryptCost);
-      // The link proved the address: verified (the first proof of it removes the factors
-      // enrolled before, see distrustFactorsOfUnprovenAddress); every session ends, the
-      // email's lockout goes, and every flow in flight dies (RETIRED_BY.password_reset).
-      const event = { type: "password_reset", userId: user.id, actor: { type: "user", id: user.id } } as const;
-      const source = auditSourceOf(c);
-      await db.batch([
-        setPasswordHash(db, user.id, passwordHash, now),
-        auditEvent(db, { ...event, source }, now, { onlyIfChanged: true }),
-        ...distrustFactorsOfUnprovenAddress(db, user.id, user.email, source, now),
-        revokeAll(db, user.id, now),
-        clearFailures(db, user.email),
-        markVerified(db, user.id, user.email, now),
-        ...retireFor(db, "password_reset", user.id, now),
-      ]);
+      await resetPassword(ctxOf(c), token, newPassword);
       return c.body(null, 204);
     },
   );

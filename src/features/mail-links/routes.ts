@@ -1,36 +1,21 @@
-import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { auditEvent } from "../../identity/audit";
 import { requireSession } from "../../identity/guards";
-import { confirmPassword } from "../../identity/lockout";
-import { revokeAll } from "../../identity/queries/sessions";
-import { accountJson, changeEmail, findEmail, findUserByEmail, markVerified } from "../../identity/queries/users";
-import { distrustFactorsOfUnprovenAddress } from "../../identity/recovery";
-import { auditSourceOf } from "../../identity/sessions";
+import { accountJson } from "../../identity/queries/users";
+import { account } from "../../identity/schemas";
+import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
-import { ApiError } from "../../platform/errors";
 import { newEmail, password } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { requireMail } from "../../platform/http/require-mail";
 import { afterResponse, deliver } from "../../platform/mail/send";
-import {
-  changeEmailMail,
-  changeRequestedMail,
-  emailChangedMail,
-  linkTo,
-  verifyEmailMail,
-} from "../../platform/mail/templates";
-import { accepted, account, describe, named } from "../../platform/openapi";
-import { consumeSingleUse, retireFor, retireOthers } from "../../platform/single-use";
-import { mintMailToken, singleUseHash } from "../../platform/single-use-mint";
+import { emailChangedMail } from "../../platform/mail/templates";
+import { describe, named } from "../../platform/openapi/describe";
 import { linkPage, linkPageDoc } from "./pages";
 import { linkToken } from "./reset-routes";
-
-/** A verification link works for a day; an email-change link for an hour. */
-export const VERIFY_TTL_SECONDS = 24 * 3600;
-export const CHANGE_TTL_SECONDS = 3600;
+import { accepted } from "./schemas";
+import { checkEmailChange, confirmEmailChange, requestEmailChange, resendVerification, verifyEmail } from "./service";
 
 export const verifyBody = named("VerifyBody", z.object({ token: linkToken() }));
 /** The new address follows register's rules (src/platform/fields.ts newEmail). */
@@ -44,45 +29,6 @@ const VERIFY_SENT = { message: "A link to confirm your email address is on its w
 const CHANGE_SENT = {
   message: "If the new address can be used, a link to confirm it is on its way there.",
 } as const;
-
-/** Mints a verification link for `user` (batch `insert` where the user is written) and
- * returns `send`, to call once the batch says the token went in. */
-export async function verificationFor(
-  c: Context<AppEnv>,
-  user: { id: string; email: string },
-  now: Date,
-  cooldown: number,
-) {
-  const { config, db } = c.var;
-  const minted = await mintMailToken(
-    db,
-    "verify_email",
-    { userId: user.id, ttlSeconds: VERIFY_TTL_SECONDS, target: user.email, cooldownSeconds: cooldown },
-    now,
-  );
-  return {
-    ...minted,
-    send: (recipient: { email: string; firstName: string }) =>
-      deliver(
-        c,
-        "verify_email",
-        verifyEmailMail(
-          config.appName,
-          recipient,
-          linkTo(config.mail, "/email/verify", minted.value),
-          VERIFY_TTL_SECONDS,
-        ),
-      ),
-  };
-}
-
-/** Consumes a link's token of `purpose`: the row, or 400 `invalid_link`. */
-async function consumeLink(c: Context<AppEnv>, token: string, purpose: "verify_email" | "change_email", now: Date) {
-  const tokenHash = await singleUseHash(token);
-  const [row] = tokenHash ? await consumeSingleUse(c.var.db, tokenHash, purpose, now) : [];
-  if (!row?.userId || !row.target) throw new ApiError("invalid_link");
-  return { ...row, userId: row.userId, target: row.target };
-}
 
 export const emailRoutes = new Hono<AppEnv>()
   .get("/email/verify", describe(linkPageDoc("verify")), (c) => linkPage(c, "verify"))
@@ -102,23 +48,7 @@ export const emailRoutes = new Hono<AppEnv>()
     }),
     jsonBody(verifyBody),
     async (c) => {
-      const now = new Date();
-      const { db } = c.var;
-      const row = await consumeLink(c, c.req.valid("json").token, "verify_email", now);
-      const event = { type: "email_verified", userId: row.userId, actor: { type: "user", id: row.userId } } as const;
-      const source = auditSourceOf(c);
-      // The first proof of the address removes the factors enrolled before it (see
-      // distrustFactorsOfUnprovenAddress). Verified only while the account still has the
-      // address the link was sent to and is enabled (else no event).
-      const distrust = distrustFactorsOfUnprovenAddress(db, row.userId, row.target, source, now);
-      const verified = markVerified(db, row.userId, row.target, now);
-      const results = await db.batch([
-        ...distrust,
-        verified,
-        auditEvent(db, { ...event, source }, now, { onlyIfChanged: true }),
-      ]);
-      const [user] = results[distrust.length] as Awaited<typeof verified>;
-      if (!user) throw new ApiError("invalid_link");
+      const user = await verifyEmail(ctxOf(c), c.req.valid("json").token);
       return c.json({ email: user.email, email_verified: true });
     },
   )
@@ -143,17 +73,12 @@ export const emailRoutes = new Hono<AppEnv>()
     requireMail,
     rateLimit("MAIL_RATE_LIMIT"),
     async (c) => {
-      const { config, db, user } = c.var;
+      const { user } = c.var;
       if (user.emailVerifiedAt) return c.json({ email_verified: true }, 200);
       afterResponse(c, "verify_resend_failed", async () => {
-        const now = new Date();
-        const verification = await verificationFor(c, user, now, config.mail.cooldownSeconds);
-        const [inserted] = await db.batch([
-          verification.insert,
-          retireOthers(db, user.id, "verify_email", verification.id, now),
-        ]);
         // Within MAIL_COOLDOWN of the last one: the same 202, no second mail.
-        if (inserted.length > 0) await verification.send(user);
+        const mail = await resendVerification(ctxOf(c), user);
+        if (mail) await deliver(c, "verify_email", mail);
       });
       return c.json(VERIFY_SENT, 202);
     },
@@ -176,33 +101,12 @@ export const emailRoutes = new Hono<AppEnv>()
     rateLimit("MAIL_RATE_LIMIT"),
     async (c) => {
       const { newEmail, password: given } = c.req.valid("json");
-      const { claims, config, db, user } = c.var;
-      await confirmPassword(c, given, "change_email");
-      if (newEmail === user.email) throw new ApiError("invalid_input", "newEmail is already the account's address");
+      const { claims, user } = c.var;
+      await checkEmailChange(ctxOf(c), user, newEmail, given);
       // Whether the address is taken must not show: the same 202 either way, decided after it.
       afterResponse(c, "email_change_failed", async () => {
-        if (await findUserByEmail(db, newEmail)) return;
-        const now = new Date();
-        const { value, id, insert } = await mintMailToken(
-          db,
-          "change_email",
-          {
-            userId: user.id,
-            ttlSeconds: CHANGE_TTL_SECONDS,
-            target: newEmail,
-            cooldownSeconds: config.mail.cooldownSeconds,
-            // The session that asked keeps going after the change; the others end.
-            data: { sid: claims.sid ?? null },
-          },
-          now,
-        );
-        const [inserted] = await db.batch([insert, retireOthers(db, user.id, "change_email", id, now)]);
-        if (inserted.length === 0) return;
-        const link = linkTo(config.mail, "/email/change/confirm", value);
-        await Promise.all([
-          deliver(c, "change_email", changeEmailMail(config.appName, user, newEmail, link, CHANGE_TTL_SECONDS)),
-          deliver(c, "email_change_notice", changeRequestedMail(config.appName, user)),
-        ]);
+        const mails = await requestEmailChange(ctxOf(c), user, newEmail, claims.sid ?? null);
+        await Promise.all(mails.map(({ kind, mail }) => deliver(c, kind, mail)));
       });
       return c.json(CHANGE_SENT, 202);
     },
@@ -222,36 +126,10 @@ export const emailRoutes = new Hono<AppEnv>()
     }),
     jsonBody(confirmChangeBody),
     async (c) => {
-      const { config, db } = c.var;
-      const now = new Date();
-      const row = await consumeLink(c, c.req.valid("json").token, "change_email", now);
-      const event = { type: "email_changed", userId: row.userId, actor: { type: "user", id: row.userId } } as const;
-      // No details: neither address is needed to tell what happened, and the link never is.
-      const [[before], [after]] = await db.batch([
-        findEmail(db, row.userId),
-        changeEmail(db, row.userId, row.target, now),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, now, { onlyIfChanged: true }),
-      ]);
-      // A disabled account's links prove nothing (its rows were retired with it; this
-      // holds for one disabled straight in D1 too).
-      if (!before || before.disabled) throw new ApiError("invalid_link");
-      if (!after) throw new ApiError("user_exists");
-      const keep = sidOf(row.data);
-      // Other sessions end; links mailed to the old address and every flow in flight die
-      // with it (RETIRED_BY.email_changed).
-      await db.batch([revokeAll(db, row.userId, now, keep), ...retireFor(db, "email_changed", row.userId, now)]);
+      const { before, after } = await confirmEmailChange(ctxOf(c), c.req.valid("json").token);
       afterResponse(c, "email_changed_notice_failed", () =>
-        deliver(c, "email_changed", emailChangedMail(config.appName, after, before.email)),
+        deliver(c, "email_changed", emailChangedMail(c.var.config.appName, after, before.email)),
       );
       return c.json(accountJson(after));
     },
   );
-
-function sidOf(data: string | null): string | undefined {
-  try {
-    const sid = data ? (JSON.parse(data) as { sid?: unknown }).sid : undefined;
-    return typeof sid === "string" && sid !== "" ? sid : undefined;
-  } catch {
-    return undefined;
-  }
-}

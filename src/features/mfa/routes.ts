@@ -1,31 +1,19 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { auditEvent } from "../../identity/audit";
-import { finishLogin } from "../../identity/delivery";
+import { deliverSession } from "../../identity/delivery";
 import { requireSession } from "../../identity/guards";
-import { assertNotLocked, confirmPassword, countedCheck, failureEvents, passwordCheck } from "../../identity/lockout";
-import {
-  deleteOrphanRecoveryCodes,
-  deleteTotp,
-  findTotp,
-  pendingLoginQueries,
-  upsertPendingTotp,
-  useRecoveryCode,
-} from "../../identity/queries/factors";
-import { nextFailure, recordFailure } from "../../identity/queries/failures";
-import { acceptCode, secondFactorCheck, spendTotpForRecoveryCodes } from "../../identity/second-factors";
-import { auditSourceOf } from "../../identity/sessions";
-import { MFA_MAX_ATTEMPTS, MFA_PURPOSE } from "../../identity/sign-in";
-import { encryptTotpSecret, enrolment, newTotpSecret, recoveryCodeHash } from "../../identity/totp";
-import { verifyPasskeyForMfa } from "../../identity/webauthn";
+import { signedInJson } from "../../identity/schemas";
+import { spendTotpForRecoveryCodes } from "../../identity/second-factors";
+import { mfaTokenBody } from "../../identity/sign-in";
+import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { password, REQUIRED, refreshTransport, text } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
-import { describe, named, recoveryCodes, signedInJson, totpEnrolment } from "../../platform/openapi";
-import { consumeSingleUse, spendAttempt } from "../../platform/single-use";
-import { singleUseHash } from "../../platform/single-use-mint";
+import { describe, named } from "../../platform/openapi/describe";
+import { recoveryCodes, totpEnrolment } from "./schemas";
+import { completeMfaLogin, disableTotp, enrolTotp } from "./service";
 
 /** A TOTP code or a recovery code as typed: short strings only. */
 const code = (field: string) => text(field).check(z.minLength(1, REQUIRED), z.maxLength(64, `${field} is not valid`));
@@ -35,12 +23,6 @@ export const totpCodeBody = named("TotpCodeBody", z.object({ code: code("code") 
 export const totpDisableBody = named(
   "TotpDisableBody",
   z.object({ password: password("password"), code: code("code") }),
-);
-export const mfaTokenBody = named(
-  "MfaTokenBody",
-  z.object({
-    mfa_token: text("mfa_token").check(z.minLength(1, REQUIRED), z.maxLength(256, "mfa_token is not valid")),
-  }),
 );
 export const loginMfaBody = named(
   "LoginMfaBody",
@@ -75,15 +57,9 @@ export const mfa = new Hono<AppEnv>()
     requireSession,
     jsonBody(totpEnrolBody),
     async (c) => {
-      const { config, db, user } = c.var;
-      await confirmPassword(c, c.req.valid("json").password, "enrol_totp");
-      const secret = newTotpSecret();
-      const stored = await encryptTotpSecret(config.mfaKey, user.id, secret);
-      const rows = await upsertPendingTotp(db, user.id, stored, new Date());
-      if (rows.length === 0) throw new ApiError("mfa_already_enabled");
-      const { uri, svg } = enrolment(secret, config.appName, user.email);
+      const enrolment = await enrolTotp(ctxOf(c), c.var.user, c.req.valid("json").password);
       c.header("Cache-Control", "no-store");
-      return c.json({ secret, otpauth_uri: uri, qr_svg: svg });
+      return c.json(enrolment);
     },
   )
   .post(
@@ -101,7 +77,9 @@ export const mfa = new Hono<AppEnv>()
     requireSession,
     jsonBody(totpCodeBody),
     async (c) => {
-      const codes = await spendTotpForRecoveryCodes(c, c.req.valid("json").code, { confirming: true });
+      const codes = await spendTotpForRecoveryCodes(ctxOf(c), c.var.user, c.req.valid("json").code, {
+        confirming: true,
+      });
       c.header("Cache-Control", "no-store");
       return c.json({ recovery_codes: codes });
     },
@@ -121,25 +99,8 @@ export const mfa = new Hono<AppEnv>()
     requireSession,
     jsonBody(totpDisableBody),
     async (c) => {
-      const { db, user } = c.var;
       const body = c.req.valid("json");
-      const factor = await findTotp(db, user.id);
-      if (!factor?.confirmedAt) throw new ApiError("not_found", "TOTP is not enabled");
-      // Both in one counted check: a right password does not forget wrong codes sent with it.
-      await countedCheck(
-        c,
-        passwordCheck(c, body.password, "disable_totp"),
-        secondFactorCheck(c, body.code, "disable_totp", { orRecovery: true }),
-      );
-      const event = { type: "mfa_disabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
-      // Recovery codes stay while a passkey still needs them as a fallback.
-      await db.batch([
-        deleteTotp(db, user.id),
-        auditEvent(db, { ...event, source: auditSourceOf(c), details: { method: "totp" } }, new Date(), {
-          onlyIfChanged: true,
-        }),
-        deleteOrphanRecoveryCodes(db, user.id),
-      ]);
+      await disableTotp(ctxOf(c), c.var.user, body);
       return c.body(null, 204);
     },
   )
@@ -158,7 +119,9 @@ export const mfa = new Hono<AppEnv>()
     requireSession,
     jsonBody(totpCodeBody),
     async (c) => {
-      const codes = await spendTotpForRecoveryCodes(c, c.req.valid("json").code, { confirming: false });
+      const codes = await spendTotpForRecoveryCodes(ctxOf(c), c.var.user, c.req.valid("json").code, {
+        confirming: false,
+      });
       c.header("Cache-Control", "no-store");
       return c.json({ recovery_codes: codes });
     },
@@ -183,47 +146,6 @@ export const mfa = new Hono<AppEnv>()
       if (answers.length !== 1) {
         throw new ApiError("invalid_input", "Send exactly one of code, recovery_code or webauthn with the mfa_token");
       }
-      const { config, db } = c.var;
-      const now = new Date();
-      const hash = await singleUseHash(body.mfa_token);
-      if (!hash) throw new ApiError("invalid_credentials");
-      // One round trip reads the token, its user, the email's failures and the TOTP factor.
-      const [[pending], [user], [record], [factor]] = await db.batch(pendingLoginQueries(db, hash, now));
-      if (!pending || !user || user.id !== pending.userId || user.disabled) throw new ApiError("invalid_credentials");
-      assertNotLocked(record, now);
-
-      let amr: string[] | undefined;
-      if (body.code !== undefined) {
-        if (await acceptCode(db, config.mfaKey, user.id, body.code, now, false, factor ?? null))
-          amr = ["pwd", "otp", "mfa"];
-      } else if (body.recovery_code !== undefined) {
-        // RFC 8176 has no value for recovery codes; they are one-time passwords.
-        const codeHash = await recoveryCodeHash(body.recovery_code);
-        if (codeHash && (await useRecoveryCode(db, user.id, codeHash, now)).length > 0) amr = ["pwd", "otp", "mfa"];
-      } else if (body.webauthn !== undefined) {
-        const key = await verifyPasskeyForMfa(c, user.id, hash, body.webauthn, now);
-        if (key) amr = ["pwd", key, "mfa"];
-      }
-      if (!amr) {
-        // A wrong answer costs the mfa_token one of its attempts and the email one failed
-        // login, audited as the signed-in re-checks are (`mfa_failed`, and the lock).
-        const factor =
-          body.code !== undefined ? "totp" : body.recovery_code !== undefined ? "recovery_code" : "passkey";
-        const failure = { type: "mfa_failed", details: { factor, purpose: "login" } } as const;
-        const { lockSeconds } = nextFailure(record, config.lockout, now);
-        await db.batch([
-          spendAttempt(db, hash, MFA_PURPOSE, MFA_MAX_ATTEMPTS, now),
-          recordFailure(db, user.email, record, config.lockout, now),
-          ...failureEvents(db, user.id, failure, lockSeconds, auditSourceOf(c), now),
-        ]);
-        throw new ApiError("invalid_credentials");
-      }
-      // Single use: of two requests racing with right answers, one gets the session.
-      const [consumed] = await consumeSingleUse(db, hash, MFA_PURPOSE, now);
-      if (!consumed) throw new ApiError("invalid_credentials");
-      return c.json(
-        await finishLogin(c, user, amr, body.refresh_transport, { hadFailures: record !== undefined }),
-        200,
-      );
+      return c.json(deliverSession(c, await completeMfaLogin(ctxOf(c), body)), 200);
     },
   );

@@ -1,38 +1,26 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { auditEvent } from "../../identity/audit";
-import { finishLogin } from "../../identity/delivery";
+import { deliverSession } from "../../identity/delivery";
 import { requireSession } from "../../identity/guards";
-import { confirmPassword, countedCheck } from "../../identity/lockout";
-import { deleteOrphanRecoveryCodes } from "../../identity/queries/factors";
-import { deletePasskey, listPasskeys, passkeyJson, renamePasskey } from "../../identity/queries/passkeys";
-import { secondFactorCheck } from "../../identity/second-factors";
-import { auditSourceOf } from "../../identity/sessions";
-import { MFA_PURPOSE } from "../../identity/sign-in";
-import {
-  authenticationOptions,
-  registerPasskey,
-  registrationOptions,
-  verifyPasskeyLogin,
-} from "../../identity/webauthn";
+import { listPasskeys, passkeyJson, renamePasskey } from "../../identity/queries/passkeys";
+import { signedInJson } from "../../identity/schemas";
+import { mfaTokenBody } from "../../identity/sign-in";
+import { authenticationOptions, registerPasskey, registrationOptions } from "../../identity/webauthn";
+import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { name, password, REQUIRED, refreshTransport, text } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
+import { describe, named } from "../../platform/openapi/describe";
 import {
   authenticationOptionsJson,
-  describe,
-  named,
   passkeyList,
   passkeyLoginOptions,
   passkeySchema,
   registrationOptionsJson,
-  signedInJson,
-} from "../../platform/openapi";
-import { findSingleUse } from "../../platform/single-use";
-import { singleUseHash } from "../../platform/single-use-mint";
-import { mfaTokenBody } from "../mfa/routes";
+} from "./schemas";
+import { deletePasskeyOf, mfaPasskeyOptions, passkeyLogin } from "./service";
 
 /** A WebAuthn response as the browser's `PublicKeyCredential.toJSON()` gives it;
  * @simplewebauthn/server checks its members. */
@@ -79,7 +67,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     requireSession,
     async (c) => {
       c.header("Cache-Control", "no-store");
-      return c.json(await registrationOptions(c, c.var.user));
+      return c.json(await registrationOptions(ctxOf(c), c.var.user));
     },
   )
   .post(
@@ -98,7 +86,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     jsonBody(newPasskeyBody),
     async (c) => {
       const body = c.req.valid("json");
-      const row = await registerPasskey(c, c.var.user, body.response, body.name ?? "Passkey", new Date());
+      const row = await registerPasskey(ctxOf(c), c.var.user, body.response, body.name ?? "Passkey", new Date());
       if (!row) throw new ApiError("invalid_credentials");
       return c.json(passkeyJson(row), 201);
     },
@@ -153,30 +141,8 @@ export const passkeyRoutes = new Hono<AppEnv>()
     requireSession,
     jsonBody(deletePasskeyBody),
     async (c) => {
-      const { db, user } = c.var;
-      const body = c.req.valid("json");
-      // The password, or another factor (a TOTP code or a recovery code), re-checked.
-      if (body.password !== undefined) {
-        await confirmPassword(c, body.password, "delete_passkey");
-      } else if (body.code !== undefined) {
-        await countedCheck(c, secondFactorCheck(c, body.code, "delete_passkey", { orRecovery: true }));
-      } else {
-        throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
-      }
-      const id = c.req.param("id");
-      // Written only if the delete matched one of the user's passkeys, so `id` is one.
-      const event = {
-        type: "passkey_removed",
-        userId: user.id,
-        actor: { type: "user", id: user.id },
-        details: { credential: id },
-      } as const;
-      const [deleted] = await db.batch([
-        deletePasskey(db, user.id, id),
-        auditEvent(db, { ...event, source: auditSourceOf(c) }, new Date(), { onlyIfChanged: true }),
-        deleteOrphanRecoveryCodes(db, user.id),
-      ]);
-      if (deleted.length === 0) throw new ApiError("not_found", "No such passkey");
+      const deleted = await deletePasskeyOf(ctxOf(c), c.var.user, c.req.param("id"), c.req.valid("json"));
+      if (!deleted) throw new ApiError("not_found", "No such passkey");
       return c.body(null, 204);
     },
   )
@@ -194,7 +160,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     }),
     rateLimit("LOGIN_RATE_LIMIT"),
     async (c) => {
-      const { options, challengeId } = await authenticationOptions(c, null);
+      const { options, challengeId } = await authenticationOptions(ctxOf(c), null);
       c.header("Cache-Control", "no-store");
       return c.json({ options, challenge_id: challengeId });
     },
@@ -213,15 +179,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     }),
     jsonBody(passkeyLoginBody),
     rateLimit("LOGIN_RATE_LIMIT"),
-    async (c) => {
-      const body = c.req.valid("json");
-      const verified = await verifyPasskeyLogin(c, body.challenge_id, body.response, new Date());
-      const user = verified?.user;
-      if (!verified || !user || user.disabled) throw new ApiError("invalid_credentials");
-      // Possession of the key plus the user verification the authenticator did (RFC 8176
-      // "user"): two factors, so "mfa".
-      return c.json(await finishLogin(c, user, [verified.amr, "user", "mfa"], body.refresh_transport), 200);
-    },
+    async (c) => c.json(deliverSession(c, await passkeyLogin(ctxOf(c), c.req.valid("json"))), 200),
   )
   .post(
     "/login/mfa/webauthn/options",
@@ -242,12 +200,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     jsonBody(mfaTokenBody),
     rateLimit("LOGIN_RATE_LIMIT"),
     async (c) => {
-      const { db } = c.var;
-      const hash = await singleUseHash(c.req.valid("json").mfa_token);
-      const [pending] = hash ? await findSingleUse(db, hash, MFA_PURPOSE, new Date()) : [];
-      if (!hash || !pending?.userId) throw new ApiError("invalid_credentials");
-      const { options } = await authenticationOptions(c, pending.userId, hash);
-      if (options.allowCredentials?.length === 0) throw new ApiError("invalid_credentials", "No passkey is registered");
+      const options = await mfaPasskeyOptions(ctxOf(c), c.req.valid("json").mfa_token);
       c.header("Cache-Control", "no-store");
       return c.json({ options });
     },

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
-import { describe, doc, named, openApiDocument } from "../../platform/openapi";
+import { describe, doc, named } from "../../platform/openapi/describe";
+import { openApiDocument } from "../../platform/openapi/document";
 
 /** The files of public/docs/assets/: the page's script, and Swagger UI as
  * scripts/docs-assets.mjs copies it there. */
@@ -81,7 +82,7 @@ export const docs = (api: Parameters<typeof openApiDocument>[0]) =>
       }),
       (c) => {
         c.header("Cache-Control", "no-cache");
-        // The other security headers come from src/middleware/security-headers.ts.
+        // The other security headers come from src/platform/http/security-headers.ts.
         c.header("Content-Security-Policy", CSP);
         return c.html(PAGE);
       },

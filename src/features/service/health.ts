@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../../platform/env";
 import { ApiError, describe as describeError, MISSING_TABLES_MESSAGE, missingTableDetail } from "../../platform/errors";
-import { describe, named } from "../../platform/openapi";
+import { describe, named } from "../../platform/openapi/describe";
 import * as schema from "../../platform/schema";
 
 /** Every table src/platform/schema.ts declares: a database without one of them was not migrated. */

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { keyringOf } from "../../identity/keys";
 import type { AppEnv } from "../../platform/env";
-import { describe, doc, named } from "../../platform/openapi";
+import { describe, doc, named } from "../../platform/openapi/describe";
 
 const publicJwk = z.object({
   kty: z.string(),

@@ -1,34 +1,23 @@
-import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { auditEvent } from "../../identity/audit";
 import {
   assertCookieRequest,
   clearRefreshCookie,
   cookieRequestsAreJson,
-  deliverTokens,
+  deliverSession,
   readRefreshCookie,
 } from "../../identity/delivery";
 import { requireSession } from "../../identity/guards";
-import { findByTokenHash, listLive, revokeAll, revokeFamilyQuery, rotate } from "../../identity/queries/sessions";
-import { auditSourceOf, clientOf, hashRefreshToken, newRefresh, tokenPair } from "../../identity/sessions";
+import { listLive } from "../../identity/queries/sessions";
+import { endAllSessions, endSession, revokeSession, rotateSession } from "../../identity/rotation";
+import { tokenPair as tokenPairJson } from "../../identity/schemas";
+import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { password, refreshTransport } from "../../platform/fields";
 import { jsonBody, respelled } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
-import { log } from "../../platform/log";
-import { describe, doc, named, timestamp, tokenPair as tokenPairJson, uuid } from "../../platform/openapi";
-import { sessions } from "../../platform/schema";
-import { retireFor } from "../../platform/single-use";
-
-/** Ours are 43 characters; anything much longer is not worth hashing. */
-const MAX_REFRESH_TOKEN_LENGTH = 128;
-
-/** Rows rotated at or after `since` may be presented again (`REFRESH_REUSE_INTERVAL`). */
-function reuseWindow(seconds: number, id: string, now: Date) {
-  return seconds > 0 ? { id, since: new Date(now.getTime() - seconds * 1000) } : undefined;
-}
+import { describe, doc, named, timestamp, uuid } from "../../platform/openapi/describe";
 
 /** `refresh_token` may be left out when the request carries the refresh cookie. */
 export const refreshBody = named(
@@ -70,7 +59,6 @@ export const sessionRoutes = new Hono<AppEnv>()
     rateLimit("REFRESH_RATE_LIMIT"),
     async (c) => {
       const body = c.req.valid("json");
-      const { config, db } = c.var;
       // A token in the body wins; without one, the cookie is the credential, and only
       // allowed pages may use it (CSRF). A token that came in a cookie goes back in one,
       // whatever the body asks: page scripts must never get to read it.
@@ -83,53 +71,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (cookie !== undefined) assertCookieRequest(c);
       const refresh_token = body.refresh_token ?? cookie ?? "";
       const transport = cookie === undefined ? body.refresh_transport : "cookie";
-      const now = new Date();
-      if (refresh_token.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
-      const row = await findByTokenHash(db, await hashRefreshToken(refresh_token));
-      // A disabled account's sessions were revoked with it; the check covers a row
-      // disabled by hand in D1 as well.
-      if (!row || row.revokedAt || row.expiresAt <= now || row.disabled) throw new ApiError("invalid_token");
-      // A token rotated within the reuse interval is being presented again by its holder
-      // (two tabs, a retry after a lost answer): it gets a branch of its own below.
-      const reuse = reuseWindow(config.refreshReuseSeconds, row.id, now);
-      if (row.replacedBy && !(reuse && row.lastUsedAt >= reuse.since)) {
-        // Rotated longer ago than that: a copy is in someone else's hands. Revoke the
-        // whole family, so the thief and the legitimate holder must both log in again.
-        await db.batch([
-          revokeFamilyQuery(db, row.userId, row.familyId, now),
-          auditEvent(
-            db,
-            {
-              type: "refresh_token_reused",
-              userId: row.userId,
-              actor: { type: "system" },
-              source: auditSourceOf(c),
-              details: { session_id: row.familyId },
-            },
-            now,
-          ),
-          // An email change that session asked for dies with it.
-          ...retireFor(db, "refresh_token_reused", row.userId, now, { sid: row.familyId }),
-        ]);
-        log(c, "warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
-        throw new ApiError("invalid_token");
-      }
-      if (row.replacedBy) log(c, "info", "refresh_token_reused_within_interval", { session_id: row.familyId });
-      const refresh = await newRefresh(config, now);
-      const next = { id: crypto.randomUUID(), ...refresh, ...clientOf(c) };
-      const [, inserted] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now, reuse));
-      // Nothing inserted: revoked or expired in the meantime, or (with no reuse interval) a
-      // concurrent refresh with the same token won.
-      if (inserted.length === 0) throw new ApiError("invalid_token");
-      c.header("Cache-Control", "no-store");
-      const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
-      return c.json(
-        deliverTokens(
-          c,
-          await tokenPair(user, row.familyId, refresh.refreshToken, config, row.amr?.split(" ")),
-          transport,
-        ),
-      );
+      return c.json(deliverSession(c, await rotateSession(ctxOf(c), refresh_token, transport)));
     },
   )
   .post(
@@ -144,18 +86,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     }),
     requireSession,
     async (c) => {
-      const { claims, db, user } = c.var;
-      const now = new Date();
-      const sid = claims.sid ?? "";
-      const actor = { type: "user", id: user.id } as const;
-      await db.batch([
-        revokeFamilyQuery(db, user.id, sid, now),
-        auditEvent(
-          db,
-          { type: "logout", userId: user.id, actor, source: auditSourceOf(c), details: { session_id: sid } },
-          now,
-        ),
-      ]);
+      await endSession(ctxOf(c), c.var.user.id, c.var.claims.sid ?? "");
       clearRefreshCookie(c);
       return c.body(null, 204);
     },
@@ -172,18 +103,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     }),
     requireSession,
     async (c) => {
-      const { db, user } = c.var;
-      const now = new Date();
-      const actor = { type: "user", id: user.id } as const;
-      await db.batch([
-        revokeAll(db, user.id, now),
-        auditEvent(
-          db,
-          { type: "logout", userId: user.id, actor, source: auditSourceOf(c), details: { scope: "all" } },
-          now,
-        ),
-        ...retireFor(db, "logout_all", user.id, now),
-      ]);
+      await endAllSessions(ctxOf(c), c.var.user.id);
       clearRefreshCookie(c);
       return c.body(null, 204);
     },
@@ -232,19 +152,8 @@ export const sessionRoutes = new Hono<AppEnv>()
     requireSession,
     async (c) => {
       // Someone else's session id gets the same 404 as a made-up one: ids can't be probed.
-      const { db, user } = c.var;
-      const now = new Date();
-      const id = c.req.param("id");
-      const event = { type: "session_revoked", userId: user.id, actor: { type: "user", id: user.id } } as const;
-      const [revoked] = await db.batch([
-        revokeFamilyQuery(db, user.id, id, now),
-        auditEvent(db, { ...event, source: auditSourceOf(c), details: { session_id: id } }, now, {
-          onlyIfChanged: true,
-        }),
-        // An email change that session asked for dies with it.
-        ...retireFor(db, "session_revoked", user.id, now, { sid: id }),
-      ]);
-      if (revoked.length === 0) throw new ApiError("not_found", "No such session");
+      const revoked = await revokeSession(ctxOf(c), c.var.user.id, c.req.param("id"));
+      if (!revoked) throw new ApiError("not_found", "No such session");
       return c.body(null, 204);
     },
   );

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { requireAuth } from "../../identity/guards";
 import type { AppEnv } from "../../platform/env";
-import { describe, doc, named } from "../../platform/openapi";
+import { describe, doc, named } from "../../platform/openapi/describe";
 
 const WELCOME = "Welcome to FreeCodeCamp 🙌";
 const ok = { status: 200, description: "Welcome", text: { "text/plain": WELCOME } } as const;

@@ -1,10 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { LockoutPolicy } from "../../platform/config";
 import type { Db } from "../../platform/db";
 import { loginFailures, users } from "../../platform/schema";
-
-/** How failed logins lock an email: the `after`-th failure in a row locks it for
- * `baseSeconds`, each further one for twice as long as the last, at most `maxSeconds`. */
-export type LockoutPolicy = { after: number; baseSeconds: number; maxSeconds: number };
 
 /** A run of failures older than this is forgotten. */
 export const FORGET_AFTER_MS = 24 * 3600 * 1000;

@@ -1,10 +1,9 @@
 import { and, eq, gt, isNull, ne, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { Db } from "../../platform/db";
+import { type Db, insertRow, type RowOf } from "../../platform/db";
 import { sessions, users } from "../../platform/schema";
 import { publicColumns, type User } from "./users";
 
-/** A refresh token being recorded: its hash and lifetime, where it came from. */
 /** Where a session was started from, as shown in `GET /sessions`. */
 export type Client = { userAgent: string | null; ip: string | null };
 
@@ -15,23 +14,36 @@ export type NewToken = Client & { id: string; refreshTokenHash: string; expiresA
 /** A session's first row (a new family), inserted only if `userId` exists: batched
  * after a user insert that may have lost to the UNIQUE index. */
 export function insertFirstToken(db: Db, userId: string, token: NewToken, now: Date) {
-  return db
-    .insert(sessions)
-    .select(
-      sql`select ${firstRowValues(token, userId, now)} where exists (select 1 from ${users} where ${users.id} = ${userId})`,
-    );
+  return insertRow(
+    db,
+    sessions,
+    firstRow(token, userId, now),
+    sql`where exists (select 1 from ${users} where ${users.id} = ${userId})`,
+  );
 }
 
 /** A session's first row for a user known to exist. */
 export function insertSession(db: Db, userId: string, token: NewToken, now: Date) {
-  return db.insert(sessions).values({
-    ...token,
+  return db.insert(sessions).values(firstRow(token, userId, now));
+}
+
+/** A new family's first row. */
+function firstRow(token: NewToken, userId: string, now: Date) {
+  return {
+    id: token.id,
     userId,
     familyId: token.id,
     parentId: null,
+    replacedBy: null,
+    refreshTokenHash: token.refreshTokenHash,
     createdAt: now,
     lastUsedAt: now,
-  });
+    expiresAt: token.expiresAt,
+    revokedAt: null,
+    userAgent: token.userAgent,
+    ip: token.ip,
+    amr: token.amr ?? null,
+  } satisfies RowOf<typeof sessions>;
 }
 
 /** The two statements of a rotation, to run in one batch: mark the live row matched
@@ -52,15 +64,26 @@ export function rotate(db: Db, which: SQL | undefined, next: NewToken, now: Date
       .set({ replacedBy: next.id, lastUsedAt: now })
       .where(and(which, liveRow(now)))
       .returning({ id: sessions.id }),
-    db
-      .insert(sessions)
-      .select(
-        sql`select ${next.id}, ${sessions.userId}, ${sessions.familyId}, ${sessions.id}, null, ${next.refreshTokenHash},
-        ${now.getTime()}, ${now.getTime()}, ${next.expiresAt.getTime()}, null, ${next.userAgent}, ${next.ip},
-        ${sessions.amr}
-        from ${sessions} where ${sessions.replacedBy} = ${next.id}${reused} limit 1`,
-      )
-      .returning({ id: sessions.id }),
+    insertRow(
+      db,
+      sessions,
+      {
+        id: next.id,
+        userId: sessions.userId,
+        familyId: sessions.familyId,
+        parentId: sessions.id,
+        replacedBy: null,
+        refreshTokenHash: next.refreshTokenHash,
+        createdAt: now,
+        lastUsedAt: now,
+        expiresAt: next.expiresAt,
+        revokedAt: null,
+        userAgent: next.userAgent,
+        ip: next.ip,
+        amr: sessions.amr,
+      },
+      sql`from ${sessions} where ${sessions.replacedBy} = ${next.id}${reused} limit 1`,
+    ).returning({ id: sessions.id }),
   ] as const;
 }
 
@@ -168,27 +191,4 @@ export async function listLive(db: Db, userId: string, now: Date) {
 /** The current row of a family that can still be refreshed. */
 function liveRow(now: Date) {
   return and(isNull(sessions.replacedBy), isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
-}
-
-/** A new family's first row, in the table's column order, for INSERT ... SELECT. */
-function firstRowValues(token: NewToken, userId: string, now: Date): SQL {
-  const values = [
-    token.id,
-    userId,
-    token.id, // family_id
-    null, // parent_id
-    null, // replaced_by
-    token.refreshTokenHash,
-    now.getTime(),
-    now.getTime(),
-    token.expiresAt.getTime(),
-    null, // revoked_at
-    token.userAgent,
-    token.ip,
-    token.amr ?? null,
-  ];
-  return sql.join(
-    values.map((value) => sql`${value}`),
-    sql`, `,
-  );
 }

@@ -1,8 +1,6 @@
-import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db";
-import { type Role, sessions, users } from "../../platform/schema";
-import { retireFor } from "../../platform/single-use";
+import { type Role, users } from "../../platform/schema";
 
 /** A user as the API may show it: never the password hash. */
 export type User = {
@@ -71,26 +69,6 @@ export function findUserWithHash(db: Db, email: string) {
  * before sensitive changes. */
 export function findPasswordHash(db: Db, userId: string) {
   return db.select(passwordColumns).from(users).where(eq(users.id, userId)).get();
-}
-
-/** Updates the names given; returns the user, or undefined if it no longer exists. */
-export async function updateNames(
-  db: Db,
-  userId: string,
-  names: { firstName?: string; lastName?: string },
-  now: Date,
-): Promise<User | undefined> {
-  const [user] = await db
-    .update(users)
-    .set({ ...names, updatedAt: now })
-    .where(eq(users.id, userId))
-    .returning(publicColumns);
-  return user;
-}
-
-/** Deletes the user; its sessions go with it (ON DELETE CASCADE). Batchable. */
-export function deleteUser(db: Db, userId: string) {
-  return db.delete(users).where(eq(users.id, userId));
 }
 
 /** The user as register and login answer it, in the tutorial's snake_case names. */
@@ -170,70 +148,4 @@ export function changeEmail(db: Db, userId: string, email: string, now: Date) {
 
 export function findUser(db: Db, id: string): Promise<User | undefined> {
   return db.select(publicColumns).from(users).where(eq(users.id, id)).get();
-}
-
-/** One page of users in email order, after `afterEmail`, optionally only those whose
- * email starts with `prefix` (compared exactly, never as a LIKE pattern). */
-export function listUsers(db: Db, page: { limit: number; afterEmail?: string; prefix?: string }) {
-  const { limit, afterEmail, prefix } = page;
-  return db
-    .select(publicColumns)
-    .from(users)
-    .where(
-      and(
-        afterEmail === undefined ? undefined : gt(users.email, afterEmail),
-        prefix === undefined ? undefined : sql`substr(${users.email}, 1, ${prefix.length}) = ${prefix}`,
-      ),
-    )
-    .orderBy(asc(users.email))
-    .limit(limit);
-}
-
-/** True unless the change would leave no enabled admin: the target is not an enabled
- * admin, or another enabled admin exists. Checked inside the write, so two admins
- * demoting each other at once cannot both succeed. */
-function keepsAnAdmin(id: string): SQL {
-  return sql`(not (${users.role} = 'admin' and ${users.disabled} = 0) or exists (
-    select 1 from ${users} as other where other.role = 'admin' and other.disabled = 0 and other.id <> ${id}))`;
-}
-
-/** Changes role and/or disabled. Removing admin rights is guarded by `keepsAnAdmin`;
- * disabling revokes every session and retires every single-use row in the same batch. `also` (audit events) runs right
- * after the update, in the same batch. Returns the user, or undefined when it does not
- * exist or the guard refused. */
-export async function updateAccess(
-  db: Db,
-  id: string,
-  change: { role?: Role; disabled?: boolean },
-  now: Date,
-  also: BatchItem<"sqlite">[] = [],
-): Promise<User | undefined> {
-  const losesAdmin = change.role === "user" || change.disabled === true;
-  const update = db
-    .update(users)
-    .set({ ...change, updatedAt: now })
-    .where(and(eq(users.id, id), losesAdmin ? keepsAnAdmin(id) : undefined))
-    .returning(publicColumns);
-  const disabledNow = sql`(select ${users.disabled} from ${users} where ${users.id} = ${id}) = 1`;
-  const revoke = db
-    .update(sessions)
-    .set({ revokedAt: now })
-    .where(and(eq(sessions.userId, id), sql`${sessions.revokedAt} is null`, disabledNow));
-  // Disabling also retires every link and flow in flight (RETIRED_BY.account_disabled).
-  const retire = change.disabled ? retireFor(db, "account_disabled", id, now, { onlyIf: disabledNow }) : [];
-  const [[user]] = await db.batch([update, ...also, revoke, ...retire]);
-  return user;
-}
-
-/** Deletes a user unless it is the last enabled admin, with `also` (audit events) right
- * after it in the same batch; returns whether a row went. */
-export async function deleteUserGuarded(db: Db, id: string, also: BatchItem<"sqlite">[] = []): Promise<boolean> {
-  const [rows] = await db.batch([
-    db
-      .delete(users)
-      .where(and(eq(users.id, id), keepsAnAdmin(id)))
-      .returning({ id: users.id }),
-    ...also,
-  ]);
-  return rows.length > 0;
 }

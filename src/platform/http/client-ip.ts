@@ -71,7 +71,7 @@ const PERIOD_SECONDS = 60;
 /** Counts one request of this client (`rateLimitKey`) against the binding `name`; over
  * the limit, 429 `rate_limited` + Retry-After. The `rateLimit` middleware and the
  * signed-in secret re-checks (src/identity/lockout.ts) both count through here. */
-export async function limitPerIp(c: Context<AppEnv>, name: LimiterName): Promise<void> {
+export async function limitPerIp<E extends AppEnv>(c: Context<E>, name: LimiterName): Promise<void> {
   const limiter = c.env[name];
   if (!limiter) throw new ApiError("server_misconfigured", undefined, `rate-limit binding ${name} is missing`);
   const { success } = await limiter.limit({ key: rateLimitKey(c.req.header("cf-connecting-ip")) });

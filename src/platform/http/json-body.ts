@@ -3,7 +3,7 @@ import * as z from "zod/mini";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { REQUIRED } from "../fields";
-import { documentInput } from "../openapi";
+import { documentInput } from "../openapi/describe";
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

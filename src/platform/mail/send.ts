@@ -54,7 +54,7 @@ export async function sendMail(env: { EMAIL?: SendEmail }, mail: MailConfig, mes
 
 /** Runs `job` after the response has gone (`waitUntil`), so nothing it does (a lookup,
  * a write, a mail) shows in the answer or its timing. A failure is logged, not thrown. */
-export function afterResponse(c: Context<AppEnv>, event: string, job: () => Promise<void>): void {
+export function afterResponse<E extends AppEnv>(c: Context<E>, event: string, job: () => Promise<void>): void {
   const running = job().catch((err: unknown) => {
     log(c, "error", event, failure(err));
   });
@@ -67,7 +67,7 @@ export function afterResponse(c: Context<AppEnv>, event: string, job: () => Prom
 
 /** Sends `message` (inside `afterResponse`): a failure is logged with the recipient's
  * domain only, never the address, link or token, and tried once more. */
-export async function deliver(c: Context<AppEnv>, kind: MailKind, message: Message): Promise<void> {
+export async function deliver<E extends AppEnv>(c: Context<E>, kind: MailKind, message: Message): Promise<void> {
   const domain = message.to.slice(message.to.lastIndexOf("@") + 1);
   for (const attempt of [1, 2]) {
     try {

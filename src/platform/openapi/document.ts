@@ -1,189 +1,24 @@
-import type { Hono, MiddlewareHandler } from "hono";
+import type { Hono } from "hono";
 import { findTargetHandler } from "hono/utils/handler";
 import * as z from "zod/mini";
-import { version } from "../../package.json";
-import { AUDIT_EVENT_TYPES } from "../identity/audit";
-import { ERRORS, type ErrorCode } from "./errors";
-import { ROLES } from "./schema";
+import { version } from "../../../package.json";
+import { ERRORS, type ErrorCode } from "../errors";
+import { type Access, COMPONENTS, DOC, doc, INPUT, type Input, type RouteDoc } from "./describe";
 
-// The OpenAPI 3.1 document served at /openapi.json. Each route describes itself where
-// it is defined: `describe(...)` is the first middleware of the route, and its validator
-// (`jsonBody`, `queryParams`) carries the very zod schema it validates with. `build`
-// collects both from the app's routes, the way hono-openapi's `describeRoute` does (that
-// library itself would add ~75 KiB gzip: its JSON Schema layer dynamically imports all of
-// `zod/v4/core`, locales included). This file is the frame: info, security schemes, the
-// error envelope, and the one place error codes become responses with examples.
-// zod/mini, like the routes: the classic API would double the bundle.
+// The OpenAPI 3.1 document served at /openapi.json, built from the routes' own `describe`
+// and validators, the way hono-openapi's `describeRoute` does (that library itself would
+// add ~75 KiB gzip: its JSON Schema layer dynamically imports all of `zod/v4/core`,
+// locales included). This file is the frame: info, security schemes, the error envelope,
+// and the one place error codes become responses with examples.
 
 const byStatus = (a: ErrorCode, b: ErrorCode) => ERRORS[a][0] - ERRORS[b][0];
 /** Every error code, by status, then in src/platform/errors.ts order. */
 const ALL_CODES = (Object.keys(ERRORS) as ErrorCode[]).sort(byStatus) as [ErrorCode, ...ErrorCode[]];
 
-/** `schema` with a description (and other JSON Schema keywords) in the document. */
-export function doc<T extends z.ZodMiniType>(schema: T, meta: string | Record<string, unknown>): T {
-  return schema.check(typeof meta === "string" ? z.describe(meta) : z.meta(meta));
-}
-
-/** Every named schema: request and response bodies, each under components/schemas. */
-const COMPONENTS = z.registry<{ id: string }>();
-
-/** `schema` as a named component: the document refers to it as `#/components/schemas/<name>`.
- * Every JSON body a route documents must be named. */
-export function named<T extends z.ZodMiniType>(name: string, schema: T): T {
-  COMPONENTS.add(schema, { id: name });
-  return schema;
-}
-
-// Response bodies more than one router answers, as src/identity/queries/users.ts and src/identity/sessions.ts build them.
-export const timestamp = () => doc(z.string(), { format: "date-time", examples: ["2026-11-26T15:22:09.225Z"] });
-export const uuid = (description: string) =>
-  doc(z.string(), { format: "uuid", description, examples: ["0b6f0a8e-3f4b-4c55-9f7e-5f3c7b1d2a90"] });
-
-export const userShape = {
-  id: uuid("The user id"),
-  first_name: z.string(),
-  last_name: z.string(),
-  email: doc(z.string(), {
-    format: "email",
-    description: "Trimmed, NFC-normalized, lowercase; an internationalized domain in its ASCII form",
-  }),
-};
-
-export const tokenPairShape = {
-  token: doc(z.string(), "Access token: a JWT signed with JWT_ALG, valid for TOKEN_TTL"),
-  refresh_token: z.optional(
-    doc(
-      z.string(),
-      'Opaque, single-use: trade it at POST /token/refresh before REFRESH_TTL. Absent with `refresh_transport: "cookie"`: it is then in the HttpOnly `__Secure-refresh_token` cookie (Path=/token)',
-    ),
-  ),
-  expires_in: doc(z.int().check(z.positive()), "Lifetime of `token` in seconds"),
-};
-
-export const tokenPair = named("TokenPair", z.object(tokenPairShape));
-
-/** What register and every kind of login answer (src/identity/sign-in.ts `signedIn`). */
-export const signedInJson = named("SignedIn", z.object({ ...userShape, ...tokenPairShape, created_at: timestamp() }));
-
-/** A passkey as GET /me/passkeys lists it (src/identity/queries/passkeys.ts `passkeyJson`). */
-export const passkeySchema = named(
-  "Passkey",
-  z.object({
-    id: uuid("The passkey id, for PATCH and DELETE /me/passkeys/{id}"),
-    name: z.string(),
-    created_at: timestamp(),
-    last_used_at: z.nullable(timestamp()),
-    device_type: doc(z.enum(["singleDevice", "multiDevice"]), "multiDevice: a synced passkey"),
-    backed_up: z.boolean(),
-    transports: z.array(z.string()),
-  }),
-);
-
-export const passkeyList = named("PasskeyList", z.object({ passkeys: z.array(passkeySchema) }));
-
-/** WebAuthn options, passed through from @simplewebauthn/server. */
-const webauthnOptions = (what: string) =>
-  doc(
-    z.record(z.string(), z.unknown()),
-    `${what}, as @simplewebauthn/browser and PublicKeyCredential.parseXOptionsFromJSON take them`,
-  );
-
-export const registrationOptionsJson = named(
-  "RegistrationOptions",
-  webauthnOptions("PublicKeyCredentialCreationOptionsJSON"),
-);
-export const authenticationOptionsJson = named(
-  "AuthenticationOptions",
-  z.object({ options: webauthnOptions("PublicKeyCredentialRequestOptionsJSON") }),
-);
-export const passkeyLoginOptions = named(
-  "PasskeyLoginOptions",
-  z.object({
-    options: webauthnOptions("PublicKeyCredentialRequestOptionsJSON"),
-    challenge_id: doc(z.string(), "Send back with the response to POST /login/passkey"),
-  }),
-);
-
-export const totpEnrolment = named(
-  "TotpEnrolment",
-  z.object({
-    secret: doc(z.string(), "160 bits, base32: for typing into an authenticator app"),
-    otpauth_uri: doc(z.string(), "otpauth://totp/APP_NAME:email?issuer=…&secret=…&algorithm=SHA1&digits=6&period=30"),
-    qr_svg: doc(z.string(), "An SVG document: the QR code of otpauth_uri"),
-  }),
-);
-
-export const recoveryCodes = named(
-  "RecoveryCodes",
-  z.object({ recovery_codes: doc(z.array(z.string()), "Ten single-use codes such as 7KQ2-M9XD-4TNB, shown once") }),
-);
-
-/** The answer of a route that mails a link, the same whatever the outcome. */
-export const accepted = named(
-  "Accepted",
-  z.object({ message: doc(z.string(), "For people; the same whatever the outcome") }),
-);
-
-/** One security event as its user sees it (GET /me/activity). */
-const activity = z.object({
-  id: uuid("The event id"),
-  type: z.enum(AUDIT_EVENT_TYPES),
-  time: timestamp(),
-  ip: doc(z.nullable(z.string()), "From CF-Connecting-IP only; null under wrangler dev"),
-  user_agent: doc(z.nullable(z.string()), "At most 256 characters"),
-  actor: doc(z.enum(["user", "admin", "system"]), "Who did it: the user, an admin, or the system"),
-});
-
-const nextCursor = () => doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last");
-
-export const activityPage = named("ActivityPage", z.object({ events: z.array(activity), next_cursor: nextCursor() }));
-
-/** One security event as an admin sees it (GET /admin/audit). */
-const auditEventJson = z.object({
-  ...activity.shape,
-  user_id: doc(z.nullable(z.string()), "The account the event is about (it may since have been deleted)"),
-  actor_id: doc(z.nullable(z.string()), "The acting user's or admin's id; null for the system"),
-  request_id: z.nullable(z.string()),
-  details: doc(
-    z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
-    "A few facts (reason, seconds, role, session_id, credential...); never a password, hash, token, code, secret or link",
-  ),
-});
-
-export const auditPage = named("AuditPage", z.object({ events: z.array(auditEventJson), next_cursor: nextCursor() }));
-
-export const account = named(
-  "Account",
-  z.object({
-    ...userShape,
-    created_at: timestamp(),
-    role: z.enum(ROLES),
-    disabled: doc(z.boolean(), "A disabled user cannot log in or refresh"),
-    email_verified: doc(z.boolean(), "Whether the owner proved the address with a mailed link"),
-    updated_at: timestamp(),
-  }),
-);
-
-/** The enrolled second factors of an account (src/identity/queries/factors.ts `summary`). */
-const factors = doc(
-  z.object({
-    totp: doc(z.boolean(), "TOTP is confirmed and required at login"),
-    passkeys: doc(z.int().check(z.nonnegative()), "Registered passkeys"),
-    recovery_codes: doc(z.int().check(z.nonnegative()), "Unused recovery codes"),
-  }),
-  "The enrolled second factors; never their secrets",
-);
-
-export const accountWithFactors = named("AccountWithFactors", z.object({ ...account.shape, mfa: factors }));
-
 /** The JSON error envelope; each response lists its own codes, with an example of each. */
 const errorEnvelope = z.object({
   error: z.object({ code: z.enum(ALL_CODES), message: doc(z.string(), "For people; branch on `code`") }),
 });
-
-/** Who may call a route: anyone, any valid access token (no D1 read), a token whose
- * session is live in D1, or such a session of an admin. */
-export type Access = "public" | "token" | "session" | "admin";
 
 const ACCESS_CODES: Record<Access, ErrorCode[]> = {
   public: [],
@@ -195,63 +30,6 @@ const ACCESS_CODES: Record<Access, ErrorCode[]> = {
 const BODY_CODES: ErrorCode[] = ["invalid_json", "payload_too_large", "unsupported_media_type"];
 /** Answered by any route: a misconfigured deployment, a bug. */
 const ANY_ROUTE_CODES: ErrorCode[] = ["internal", "server_misconfigured"];
-
-/** Marks `describe`'s middleware with its route's documentation, and validators with their schema. */
-const DOC = Symbol("openapi.route");
-const INPUT = Symbol("openapi.input");
-type Input = { target: "json" | "query"; schema: z.ZodMiniType };
-
-type MediaExamples = Partial<Record<"text/plain" | "text/html" | "text/javascript" | "text/css", string>>;
-
-/** A route's documentation, written beside its handler. */
-export type RouteDoc = {
-  operationId: string;
-  tag: "Auth" | "Sessions" | "Account" | "Email" | "Second factors" | "Admin" | "Service";
-  summary: string;
-  description?: string;
-  access: Access;
-  /** Path parameters, name to description. */
-  params?: Record<string, string>;
-  /** Query parameters no validator reads (a validator documents its own), name to description. */
-  query?: Record<string, string>;
-  /** A JSON body read without `jsonBody` (which documents its own), and not required. */
-  optionalBody?: z.ZodMiniType;
-  ok: {
-    status: 200 | 201 | 202 | 204;
-    description: string;
-    json?: z.ZodMiniType;
-    /** Non-JSON bodies: media type to example. */
-    text?: MediaExamples;
-    cacheControl?: string;
-  };
-  /** A second success answer (POST /email/verify/resend when already verified). */
-  alsoOk?: { status: 200; description: string; json: z.ZodMiniType };
-  /** Codes the route's own checks answer, `invalid_input` from its validator among them.
-   * Those of its access level, of having a body, of D1 and of any route are added. */
-  errors?: ErrorCode[];
-  /** Accepts the refresh cookie instead of a body field (POST /token/refresh). */
-  cookie?: true;
-  /** False for routes that never touch D1 (and so never answer 503 for it). */
-  database?: false;
-};
-
-/** The route's OpenAPI description, as a (no-op) middleware placed first in the route,
- * as hono-openapi's `describeRoute` is. test/openapi.test.ts checks that every route has
- * one, and `npm test` that the codes it lists are the codes the route answers in tests. */
-export function describe(route: RouteDoc): MiddlewareHandler {
-  const middleware: MiddlewareHandler = (_c, next) => next();
-  return Object.assign(middleware, { [DOC]: route });
-}
-
-/** Marks `middleware` as the validator of the route's JSON body or query, so the document
- * shows `schema` there (src/platform/http/json-body.ts). */
-export function documentInput<M extends MiddlewareHandler>(
-  target: Input["target"],
-  schema: z.ZodMiniType,
-  middleware: M,
-): M {
-  return Object.assign(middleware, { [INPUT]: { target, schema } satisfies Input });
-}
 
 const SECURITY_SCHEMES = {
   bearer: {

@@ -1,0 +1,56 @@
+import { eq } from "drizzle-orm";
+import { auditEvent, auditIfChanged } from "../../identity/audit";
+import { confirmPassword } from "../../identity/lockout";
+import { hashPassword } from "../../identity/passwords";
+import { revokeAll, revokeFamilyBefore, rotate } from "../../identity/queries/sessions";
+import { setPasswordHash, type User } from "../../identity/queries/users";
+import { retireFor } from "../../identity/retirement";
+import { newRefresh, type RefreshTransport, type Started, type TokenPair, tokenPair } from "../../identity/sessions";
+import type { AccessClaims } from "../../identity/tokens";
+import type { Ctx } from "../../platform/context";
+import { ApiError } from "../../platform/errors";
+import { sessions } from "../../platform/schema";
+import { deleteUser } from "./queries";
+
+export type PasswordChange = { currentPassword: string; newPassword: string; refresh_transport: RefreshTransport };
+
+/**
+ * Changes the password after re-checking the current one (counted): one batch stores the
+ * new hash, revokes every other session, rotates this one to a new pair (every earlier
+ * refresh token of it revoked, none reusable) and kills every flow in flight
+ * (RETIRED_BY.password_changed). The pair keeps the session's `amr`.
+ */
+export async function changePassword(
+  ctx: Ctx,
+  user: User,
+  claims: AccessClaims,
+  { currentPassword, newPassword, refresh_transport }: PasswordChange,
+): Promise<Started<TokenPair>> {
+  const { config, db, source } = ctx;
+  const sid = claims.sid ?? "";
+  await confirmPassword(ctx, user, currentPassword, "change_password");
+  const passwordHash = await hashPassword(newPassword, config.bcryptCost);
+  const now = new Date();
+  const refresh = await newRefresh(config, now);
+  const next = { id: crypto.randomUUID(), ...refresh, userAgent: source.userAgent, ip: source.ip };
+  const actor = { type: "user", id: user.id } as const;
+  const [, , rotated] = await db.batch([
+    setPasswordHash(db, user.id, passwordHash, now),
+    revokeAll(db, user.id, now, sid),
+    ...rotate(db, eq(sessions.familyId, sid), next, now),
+    revokeFamilyBefore(db, sid, next.id, now),
+    ...retireFor(db, "password_changed", user.id, now),
+    auditEvent(db, { type: "password_changed", userId: user.id, actor, source }, now),
+  ]);
+  if (rotated.length === 0) throw new ApiError("invalid_token");
+  return { body: await tokenPair(user, sid, refresh.refreshToken, config, claims.amr), transport: refresh_transport };
+}
+
+/** Deletes the account after re-checking its password (counted); its sessions and
+ * single-use rows cascade with it. */
+export async function deleteAccount(ctx: Ctx, user: User, password: string): Promise<void> {
+  const { db, source } = ctx;
+  await confirmPassword(ctx, user, password, "delete_account");
+  const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id }, source } as const;
+  await db.batch(auditIfChanged(db, deleteUser(db, user.id), event, new Date()));
+}
