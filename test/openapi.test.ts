@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
-import { changePasswordBody } from "../src/features/account/routes";
-import { registerBody } from "../src/features/auth/routes";
+import { changePasswordBody } from "../src/features/account/schemas";
+import { registerBody } from "../src/features/auth/schemas";
 import { ERROR_STATUSES } from "../src/platform/errors";
 import { openApiDocument, openApiPath } from "../src/platform/openapi/document";
 import { app } from "../src/worker";

@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Source } from "../platform/context";
+import { base64url } from "../platform/crypto";
 import { type Db, insertRow, insertRows, type RowOf, type Statement } from "../platform/db";
 import { auditEvents } from "../platform/schema";
 import { inertText } from "../platform/text";
@@ -137,7 +138,7 @@ export function listAuditEvents(
 
 /** Cursors are opaque to clients: base64url of `time.id`. */
 export function encodeAuditCursor(cursor: AuditCursor): string {
-  return btoa(`${cursor.time}.${cursor.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(`${cursor.time}.${cursor.id}`));
 }
 
 /** The cursor, or undefined when it is not one of ours. */
@@ -150,29 +151,4 @@ export function decodeAuditCursor(cursor: string): AuditCursor | undefined {
   }
   const match = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(text);
   return match ? { time: Number(match[1]), id: match[2] as string } : undefined;
-}
-
-type AuditRow = typeof auditEvents.$inferSelect;
-
-/** An event as a user sees their own: what, when, from where, and whether they or an admin did it. */
-export function activityJson(row: AuditRow) {
-  return {
-    id: row.id,
-    type: row.type,
-    time: row.time.toISOString(),
-    ip: row.ip,
-    user_agent: row.userAgent,
-    actor: row.actorType,
-  };
-}
-
-/** An event as the admin API shows it: everything recorded. */
-export function auditJson(row: AuditRow) {
-  return {
-    ...activityJson(row),
-    user_id: row.userId,
-    actor_id: row.actorId,
-    request_id: row.requestId,
-    details: row.details ? (JSON.parse(row.details) as AuditDetails) : {},
-  };
 }

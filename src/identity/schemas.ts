@@ -1,11 +1,13 @@
 import * as z from "zod/mini";
 import { doc, named, timestamp, uuid } from "../platform/openapi/describe";
+import type { auditEvents } from "../platform/schema";
 import { ROLES } from "../platform/schema";
-import { AUDIT_EVENT_TYPES } from "./audit";
+import { AUDIT_EVENT_TYPES, type AuditDetails } from "./audit";
+import type { User } from "./queries/users";
 
-// Response bodies of the identity core, answered by more than one feature: the user and
-// token pair every sign-in answers (sessions.ts `signedIn`), the account (queries/users.ts
-// `accountJson`), and security events (audit.ts `activityJson`, `auditJson`).
+// Response bodies of the identity core, answered by more than one feature, and their
+// serializers: the user and token pair every sign-in answers (sessions.ts `signedIn`),
+// the account (`accountJson`), and security events (`activityJson`, `auditJson`).
 
 export const userShape = {
   id: uuid("The user id"),
@@ -71,3 +73,50 @@ export const nextCursor = () =>
   doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last");
 
 export const activityPage = named("ActivityPage", z.object({ events: z.array(activity), next_cursor: nextCursor() }));
+
+/** The user as register and login answer it, in the tutorial's snake_case names. */
+export function userJson(user: User) {
+  return {
+    id: user.id,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    email: user.email,
+    created_at: user.createdAt.toISOString(),
+  };
+}
+
+/** The whole account, for `/me` and the admin API. */
+export function accountJson(user: User) {
+  return {
+    ...userJson(user),
+    role: user.role,
+    disabled: user.disabled,
+    email_verified: user.emailVerifiedAt !== null,
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+type AuditRow = typeof auditEvents.$inferSelect;
+
+/** An event as a user sees their own: what, when, from where, and whether they or an admin did it. */
+export function activityJson(row: AuditRow) {
+  return {
+    id: row.id,
+    type: row.type,
+    time: row.time.toISOString(),
+    ip: row.ip,
+    user_agent: row.userAgent,
+    actor: row.actorType,
+  };
+}
+
+/** An event as the admin API shows it: everything recorded. */
+export function auditJson(row: AuditRow) {
+  return {
+    ...activityJson(row),
+    user_id: row.userId,
+    actor_id: row.actorId,
+    request_id: row.requestId,
+    details: row.details ? (JSON.parse(row.details) as AuditDetails) : {},
+  };
+}

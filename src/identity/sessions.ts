@@ -5,7 +5,8 @@ import type { Statement } from "../platform/db";
 import { auditEvent } from "./audit";
 import { clearFailures } from "./queries/failures";
 import { insertFirstToken, insertSession, type NewToken } from "./queries/sessions";
-import { type User, userJson } from "./queries/users";
+import type { User } from "./queries/users";
+import { userJson } from "./schemas";
 import { issueAccessToken, type TokenSubject } from "./tokens";
 
 // Starting a session: the one owner. Every way of signing in (register, POST /login, its

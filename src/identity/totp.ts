@@ -1,6 +1,6 @@
 import { Secret, TOTP } from "otpauth";
 import { renderSVG } from "uqr";
-import { hashRefreshToken as sha256Hex } from "./sessions";
+import { fromBase64url as fromBase64Url, sha256Hex, base64url as toBase64Url } from "../platform/crypto";
 
 // TOTP as RFC 6238 and the Key URI Format fix it for authenticator apps: SHA-1, six
 // digits, 30-second steps. The otpauth library computes codes, URIs and the
@@ -84,14 +84,6 @@ function encryptionKey(secret: string): Promise<CryptoKey> {
   }
   return key;
 }
-
-const toBase64Url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-const fromBase64Url = (text: string) =>
-  Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
 
 /** `secretBase32` encrypted for `userId`: base64url of a 96-bit IV followed by the ciphertext. */
 export async function encryptTotpSecret(mfaKey: string, userId: string, secretBase32: string): Promise<string> {

@@ -8,6 +8,11 @@ export function base64url(bytes: Uint8Array): string {
     .replace(/=+$/, "");
 }
 
+/** The bytes of base64url `text` (padding optional); throws on characters outside it. */
+export function fromBase64url(text: string): Uint8Array {
+  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+}
+
 /** An opaque random token: 256 bits, base64url (43 characters). Refresh tokens, mailed
  * links, `mfa_token`s and WebAuthn challenges are all made here. */
 export function randomToken(): string {

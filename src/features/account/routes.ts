@@ -1,48 +1,25 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
-import { activityJson, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
+import { decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
 import { clearRefreshCookie, deliverSession } from "../../identity/delivery";
 import { requireSession, requireSessionClaims } from "../../identity/guards";
 import { factorsQuery, summary } from "../../identity/queries/factors";
 import { liveSessionUserQuery } from "../../identity/queries/sessions";
-import { accountJson } from "../../identity/queries/users";
-import { account, accountWithFactors, activityPage, tokenPair as tokenPairJson } from "../../identity/schemas";
+import {
+  account,
+  accountJson,
+  accountWithFactors,
+  activityJson,
+  activityPage,
+  tokenPair as tokenPairJson,
+} from "../../identity/schemas";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
-import { name, newPassword, password, refreshTransport } from "../../platform/fields";
 import { jsonBody, queryParams } from "../../platform/http/json-body";
-import { describe, doc, named } from "../../platform/openapi/describe";
+import { describe } from "../../platform/openapi/describe";
 import { updateNames } from "./queries";
+import { ACTIVITY_PAGE, activityQuery, changePasswordBody, deleteMeBody, patchMeBody } from "./schemas";
 import { changePassword, deleteAccount } from "./service";
-
-// Only names can change here; email, role and id are not fields of this schema, so a
-// body that sends them changes nothing (no mass assignment).
-export const patchMeBody = named(
-  "PatchMeBody",
-  z.object({
-    firstName: z.optional(name("firstName")),
-    lastName: z.optional(name("lastName")),
-  }),
-);
-export const changePasswordBody = named(
-  "ChangePasswordBody",
-  z.object({
-    currentPassword: password("currentPassword"),
-    newPassword: newPassword("newPassword"),
-    refresh_transport: refreshTransport(),
-  }),
-);
-export const deleteMeBody = named("DeleteMeBody", z.object({ password: password("password") }));
-export const activityQuery = z.object({
-  cursor: doc(
-    z.optional(z.string().check(z.maxLength(200, "cursor is not valid"))),
-    "`next_cursor` of the previous page",
-  ),
-});
-
-/** Events per page of `GET /me/activity`. */
-const ACTIVITY_PAGE = 20;
 
 export const me = new Hono<AppEnv>()
   .get(

@@ -1,99 +1,27 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
-import {
-  AUDIT_EVENT_TYPES,
-  auditEvent,
-  auditJson,
-  decodeAuditCursor,
-  encodeAuditCursor,
-  listAuditEvents,
-} from "../../identity/audit";
+import { auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
 import { requireRole } from "../../identity/guards";
 import { deleteAllFactors, findFactors } from "../../identity/queries/factors";
-import { accountJson, findUser } from "../../identity/queries/users";
+import { findUser } from "../../identity/queries/users";
 import { retireFor } from "../../identity/retirement";
-import { account, accountWithFactors } from "../../identity/schemas";
+import { account, accountJson, accountWithFactors, auditJson } from "../../identity/schemas";
 import { requestSource } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { jsonBody, queryParams } from "../../platform/http/json-body";
 import { log } from "../../platform/log";
-import { describe, doc, named } from "../../platform/openapi/describe";
-import { ROLES } from "../../platform/schema";
+import { describe } from "../../platform/openapi/describe";
 import { deleteUserGuarded, listUsers, updateAccess } from "./queries";
-import { auditPage } from "./schemas";
-
-export const listUsersQuery = z.object({
-  limit: doc(
-    z.optional(z.string().check(z.regex(/^(100|[1-9][0-9]?)$/, "limit must be a whole number from 1 to 100"))),
-    "Page size, a whole number from 1 to 100 (default 20)",
-  ),
-  cursor: doc(
-    z.optional(z.string().check(z.maxLength(1024, "cursor is not valid"))),
-    "`next_cursor` of the previous page",
-  ),
-  email: doc(
-    z.optional(z.string().check(z.maxLength(254, "email prefix must be at most 254 characters"))),
-    "Only emails starting with this literal prefix (no wildcards)",
-  ),
-});
-
-export const accessBody = named(
-  "AccessBody",
-  z.object({
-    role: z.optional(z.enum(ROLES, { error: 'role must be "user" or "admin"' })),
-    disabled: z.optional(z.boolean({ error: "disabled must be true or false" })),
-  }),
-);
-
-const userPage = named(
-  "UserPage",
-  z.object({
-    users: z.array(account),
-    next_cursor: doc(z.nullable(z.string()), "Pass back as `cursor` for the next page; null on the last"),
-  }),
-);
-
-const userId = { id: "A user id" };
-
-export const auditQuery = z.object({
-  limit: listUsersQuery.shape.limit,
-  cursor: listUsersQuery.shape.cursor,
-  user_id: doc(
-    z.optional(z.string().check(z.maxLength(64, "user_id must be at most 64 characters"))),
-    "Only events about this user",
-  ),
-  type: doc(
-    z.optional(z.enum(AUDIT_EVENT_TYPES, { error: `type must be one of ${AUDIT_EVENT_TYPES.join(", ")}` })),
-    "Only events of this type",
-  ),
-  before: doc(
-    z.optional(
-      z.iso.datetime({ offset: true, error: "before must be an ISO 8601 date-time, e.g. 2026-11-30T12:00:00Z" }),
-    ),
-    "Only events strictly before this ISO 8601 date-time",
-  ),
-});
-
-/** Cursors are opaque to clients: the last email of a page, base64url. */
-function encodeCursor(email: string): string {
-  const bytes = new TextEncoder().encode(email);
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const binary = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-      Uint8Array.from(binary, (ch) => ch.charCodeAt(0)),
-    );
-  } catch {
-    throw new ApiError("invalid_input", "cursor is not valid");
-  }
-}
+import {
+  accessBody,
+  auditPage,
+  auditQuery,
+  decodeCursor,
+  encodeCursor,
+  listUsersQuery,
+  userId,
+  userPage,
+} from "./schemas";
 
 /** The admin API. Every route needs an admin session that is live in D1 right now. */
 export const admin = new Hono<AppEnv>()

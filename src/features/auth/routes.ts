@@ -1,36 +1,14 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
 import { deliverSession } from "../../identity/delivery";
-import { userJson } from "../../identity/queries/users";
-import { signedInJson } from "../../identity/schemas";
+import { signedInJson, userJson } from "../../identity/schemas";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
-import { email, name, newEmail, newPassword, password, refreshTransport } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { afterResponse, deliver } from "../../platform/mail/send";
-import { describe, named } from "../../platform/openapi/describe";
+import { describe } from "../../platform/openapi/describe";
+import { loginBody, registerBody } from "./schemas";
 import { login, register } from "./service";
-
-export const registerBody = named(
-  "RegisterBody",
-  z.object({
-    firstName: name("firstName"),
-    lastName: name("lastName"),
-    email: newEmail(),
-    password: newPassword("password"),
-    refresh_transport: refreshTransport(),
-  }),
-);
-
-export const loginBody = named(
-  "LoginBody",
-  z.object({
-    email: email(),
-    password: password("password"),
-    refresh_transport: refreshTransport(),
-  }),
-);
 
 export const auth = new Hono<AppEnv>()
   .post(

@@ -1,27 +1,14 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
-import { email, newPassword, REQUIRED, text } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { requireMail } from "../../platform/http/require-mail";
 import { afterResponse, deliver } from "../../platform/mail/send";
-import { describe, named } from "../../platform/openapi/describe";
+import { describe } from "../../platform/openapi/describe";
 import { linkPage, linkPageDoc } from "./pages";
-import { accepted } from "./schemas";
+import { accepted, FORGOT_ACCEPTED, forgotBody, resetBody } from "./schemas";
 import { forgotPassword, resetPassword } from "./service";
-
-/** The token of a mailed link, as its page posts it; whether it is one is for D1 to say. */
-export const linkToken = () => text("token").check(z.minLength(1, REQUIRED));
-
-export const forgotBody = named("ForgotBody", z.object({ email: email() }));
-export const resetBody = named("ResetBody", z.object({ token: linkToken(), newPassword: newPassword("newPassword") }));
-
-/** The one answer of POST /password/forgot, whatever the address. */
-export const FORGOT_ACCEPTED = {
-  message: "If an account uses this address, a link to reset its password is on its way.",
-} as const;
 
 export const password = new Hono<AppEnv>()
   .post(

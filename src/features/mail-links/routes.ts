@@ -1,11 +1,9 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { requireSession } from "../../identity/guards";
-import { accountJson } from "../../identity/queries/users";
-import { account } from "../../identity/schemas";
+import { account, accountJson } from "../../identity/schemas";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
-import { newEmail, password } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { requireMail } from "../../platform/http/require-mail";
@@ -13,22 +11,8 @@ import { afterResponse, deliver } from "../../platform/mail/send";
 import { emailChangedMail } from "../../platform/mail/templates";
 import { describe, named } from "../../platform/openapi/describe";
 import { linkPage, linkPageDoc } from "./pages";
-import { linkToken } from "./reset-routes";
-import { accepted } from "./schemas";
+import { accepted, CHANGE_SENT, changeEmailBody, confirmChangeBody, VERIFY_SENT, verifyBody } from "./schemas";
 import { checkEmailChange, confirmEmailChange, requestEmailChange, resendVerification, verifyEmail } from "./service";
-
-export const verifyBody = named("VerifyBody", z.object({ token: linkToken() }));
-/** The new address follows register's rules (src/platform/fields.ts newEmail). */
-export const changeEmailBody = named(
-  "ChangeEmailBody",
-  z.object({ newEmail: newEmail("newEmail"), password: password("password") }),
-);
-export const confirmChangeBody = named("ConfirmChangeBody", z.object({ token: linkToken() }));
-
-const VERIFY_SENT = { message: "A link to confirm your email address is on its way." } as const;
-const CHANGE_SENT = {
-  message: "If the new address can be used, a link to confirm it is on its way there.",
-} as const;
 
 export const emailRoutes = new Hono<AppEnv>()
   .get("/email/verify", describe(linkPageDoc("verify")), (c) => linkPage(c, "verify"))

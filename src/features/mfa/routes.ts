@@ -1,39 +1,16 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
 import { deliverSession } from "../../identity/delivery";
 import { requireSession } from "../../identity/guards";
 import { signedInJson } from "../../identity/schemas";
 import { spendTotpForRecoveryCodes } from "../../identity/second-factors";
-import { mfaTokenBody } from "../../identity/sign-in";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
-import { password, REQUIRED, refreshTransport, text } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
-import { describe, named } from "../../platform/openapi/describe";
-import { recoveryCodes, totpEnrolment } from "./schemas";
+import { describe } from "../../platform/openapi/describe";
+import { loginMfaBody, recoveryCodes, totpCodeBody, totpDisableBody, totpEnrolBody, totpEnrolment } from "./schemas";
 import { completeMfaLogin, disableTotp, enrolTotp } from "./service";
-
-/** A TOTP code or a recovery code as typed: short strings only. */
-const code = (field: string) => text(field).check(z.minLength(1, REQUIRED), z.maxLength(64, `${field} is not valid`));
-
-export const totpEnrolBody = named("TotpEnrolBody", z.object({ password: password("password") }));
-export const totpCodeBody = named("TotpCodeBody", z.object({ code: code("code") }));
-export const totpDisableBody = named(
-  "TotpDisableBody",
-  z.object({ password: password("password"), code: code("code") }),
-);
-export const loginMfaBody = named(
-  "LoginMfaBody",
-  z.object({
-    ...mfaTokenBody.shape,
-    code: z.optional(code("code")),
-    recovery_code: z.optional(code("recovery_code")),
-    webauthn: z.optional(z.record(z.string(), z.unknown())),
-    refresh_transport: refreshTransport(),
-  }),
-);
 
 /** TOTP enrolment and recovery codes (session-checked), and the login's second step. */
 export const mfa = new Hono<AppEnv>()

@@ -1,54 +1,29 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
 import { deliverSession } from "../../identity/delivery";
 import { requireSession } from "../../identity/guards";
-import { listPasskeys, passkeyJson, renamePasskey } from "../../identity/queries/passkeys";
+import { listPasskeys, renamePasskey } from "../../identity/queries/passkeys";
 import { signedInJson } from "../../identity/schemas";
 import { mfaTokenBody } from "../../identity/sign-in";
 import { authenticationOptions, registerPasskey, registrationOptions } from "../../identity/webauthn";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
-import { name, password, REQUIRED, refreshTransport, text } from "../../platform/fields";
 import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
-import { describe, named } from "../../platform/openapi/describe";
+import { describe } from "../../platform/openapi/describe";
 import {
   authenticationOptionsJson,
+  deletePasskeyBody,
+  newPasskeyBody,
+  passkeyJson,
   passkeyList,
+  passkeyLoginBody,
   passkeyLoginOptions,
   passkeySchema,
   registrationOptionsJson,
+  renamePasskeyBody,
 } from "./schemas";
 import { deletePasskeyOf, mfaPasskeyOptions, passkeyLogin } from "./service";
-
-/** A WebAuthn response as the browser's `PublicKeyCredential.toJSON()` gives it;
- * @simplewebauthn/server checks its members. */
-const credential = (field: string) =>
-  z.record(z.string(), z.unknown(), {
-    error: (issue) => (issue.input == null ? REQUIRED : `${field} must be an object`),
-  });
-
-export const newPasskeyBody = named(
-  "NewPasskeyBody",
-  z.object({ response: credential("response"), name: z.optional(name("name")) }),
-);
-export const renamePasskeyBody = named("RenamePasskeyBody", z.object({ name: name("name") }));
-export const deletePasskeyBody = named(
-  "DeletePasskeyBody",
-  z.object({
-    password: z.optional(password("password")),
-    code: z.optional(text("code").check(z.minLength(1, REQUIRED), z.maxLength(64, "code is not valid"))),
-  }),
-);
-export const passkeyLoginBody = named(
-  "PasskeyLoginBody",
-  z.object({
-    challenge_id: text("challenge_id").check(z.minLength(1, REQUIRED), z.maxLength(256, "challenge_id is not valid")),
-    response: credential("response"),
-    refresh_transport: refreshTransport(),
-  }),
-);
 
 /** Passkeys: registration and management (session-checked), passwordless login, and the
  * options for a passkey as the second factor of a password login. */

@@ -14,31 +14,10 @@ import { tokenPair as tokenPairJson } from "../../identity/schemas";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
-import { password, refreshTransport } from "../../platform/fields";
 import { jsonBody, respelled } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
-import { describe, doc, named, timestamp, uuid } from "../../platform/openapi/describe";
-
-/** `refresh_token` may be left out when the request carries the refresh cookie. */
-export const refreshBody = named(
-  "RefreshBody",
-  z.object({
-    refresh_token: z.optional(password("refresh_token")),
-    refresh_transport: refreshTransport(),
-  }),
-);
-
-const sessionJson = named(
-  "Session",
-  z.object({
-    id: uuid("The session id, for DELETE /sessions/{id}"),
-    created_at: timestamp(),
-    last_used_at: timestamp(),
-    user_agent: z.nullable(z.string()),
-    ip: doc(z.nullable(z.string()), "From CF-Connecting-IP only; null under wrangler dev"),
-    current: doc(z.boolean(), "The session of the token making this request"),
-  }),
-);
+import { describe, named } from "../../platform/openapi/describe";
+import { refreshBody, sessionJson } from "./schemas";
 
 export const sessionRoutes = new Hono<AppEnv>()
   .post(

@@ -1,17 +1,8 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
 import { requireAuth } from "../../identity/guards";
 import type { AppEnv } from "../../platform/env";
-import { describe, doc, named } from "../../platform/openapi/describe";
-
-const WELCOME = "Welcome to FreeCodeCamp 🙌";
-const ok = { status: 200, description: "Welcome", text: { "text/plain": WELCOME } } as const;
-
-/** The POST /welcome body: read by require-auth, which takes the token from it. */
-const welcomeBody = named(
-  "WelcomeBody",
-  z.object({ token: doc(z.optional(z.string()), "An access token (the tutorial's transport)") }),
-);
+import { describe } from "../../platform/openapi/describe";
+import { ok, WELCOME, welcomeBody } from "./schemas";
 
 /** The tutorial's protected route: GET in its repository, POST in its article. */
 export const welcome = new Hono<AppEnv>()

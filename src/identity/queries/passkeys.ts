@@ -52,16 +52,3 @@ export function deletePasskey(db: Db, userId: string, id: string) {
     .where(and(eq(passkeys.id, id), eq(passkeys.userId, userId)))
     .returning({ id: passkeys.id });
 }
-
-/** A passkey as the API shows it: never the public key or the counter's history. */
-export function passkeyJson(row: PasskeyRow) {
-  return {
-    id: row.id,
-    name: row.name,
-    created_at: row.createdAt.toISOString(),
-    last_used_at: row.lastUsedAt?.toISOString() ?? null,
-    device_type: row.deviceType,
-    backed_up: row.backedUp,
-    transports: row.transports ? (JSON.parse(row.transports) as string[]) : [],
-  };
-}

@@ -71,28 +71,6 @@ export function findPasswordHash(db: Db, userId: string) {
   return db.select(passwordColumns).from(users).where(eq(users.id, userId)).get();
 }
 
-/** The user as register and login answer it, in the tutorial's snake_case names. */
-export function userJson(user: User) {
-  return {
-    id: user.id,
-    first_name: user.firstName,
-    last_name: user.lastName,
-    email: user.email,
-    created_at: user.createdAt.toISOString(),
-  };
-}
-
-/** The whole account, for `/me` and the admin API. */
-export function accountJson(user: User) {
-  return {
-    ...userJson(user),
-    role: user.role,
-    disabled: user.disabled,
-    email_verified: user.emailVerifiedAt !== null,
-    updated_at: user.updatedAt.toISOString(),
-  };
-}
-
 /** The account registered with `email` (normalized), if any. */
 export function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
   return db.select(publicColumns).from(users).where(eq(users.email, email)).get();
