@@ -1,9 +1,17 @@
 import { eq } from "drizzle-orm";
 import type { Ctx } from "../platform/context";
+import type { Statement } from "../platform/db";
 import { ApiError } from "../platform/errors";
 import { sessions } from "../platform/schema";
 import { auditEvent, auditIfChanged } from "./audit";
-import { findByTokenHash, type NewToken, revokeAll, revokeFamilyQuery, rotate } from "./queries/sessions";
+import {
+  findByTokenHash,
+  type NewToken,
+  revokeAll,
+  revokeFamilyBefore,
+  revokeFamilyQuery,
+  rotate,
+} from "./queries/sessions";
 import { retireFor } from "./retirement";
 import {
   hashRefreshToken,
@@ -13,6 +21,7 @@ import {
   type TokenPair,
   tokenPair,
 } from "./sessions";
+import type { TokenSubject } from "./tokens";
 
 // A session after its start: refreshed (rotation, with the reuse interval and theft
 // detection) and ended (one session, one family, all of a user's).
@@ -76,6 +85,37 @@ export async function rotateSession(
     body: await tokenPair(user, row.familyId, refresh.refreshToken, config, row.amr?.split(" ")),
     transport,
   };
+}
+
+/**
+ * Moves the session `sid` of `user` to a new refresh token with the change that asks for
+ * it (a password change) in one batch: `before` (the change), the rotation, every earlier
+ * refresh token of the session revoked (none is reusable, not even within the reuse
+ * interval), then `after` (its audit event, the flows it retires). The new pair keeps
+ * the session's `amr`. 401 `invalid_token` when the session was no longer live.
+ */
+export async function renewSession(
+  ctx: Ctx,
+  {
+    user,
+    sid,
+    amr,
+    transport,
+  }: { user: TokenSubject; sid: string; amr?: readonly string[]; transport: RefreshTransport },
+  { before, after }: { before: readonly Statement[]; after: readonly Statement[] },
+): Promise<Started<TokenPair>> {
+  const { config, db, source } = ctx;
+  const now = new Date();
+  const refresh = await newRefresh(config, now);
+  const next: NewToken = { id: crypto.randomUUID(), ...refresh, userAgent: source.userAgent, ip: source.ip };
+  const results = await db.batch([
+    ...before,
+    ...rotate(db, eq(sessions.familyId, sid), next, now),
+    revokeFamilyBefore(db, sid, next.id, now),
+    ...after,
+  ] as [Statement, ...Statement[]]);
+  if ((results[before.length] as unknown[]).length === 0) throw new ApiError("invalid_token");
+  return { body: await tokenPair(user, sid, refresh.refreshToken, config, amr), transport };
 }
 
 /** Ends the session (refresh-token family) `sid` of `userId`, its own logout: audited as

@@ -1,15 +1,13 @@
-import { eq } from "drizzle-orm";
 import { auditEvent, auditIfChanged } from "../../identity/audit";
 import { confirmPassword } from "../../identity/lockout";
 import { hashPassword } from "../../identity/passwords";
-import { revokeAll, revokeFamilyBefore, rotate } from "../../identity/queries/sessions";
+import { revokeAll } from "../../identity/queries/sessions";
 import { setPasswordHash, type User } from "../../identity/queries/users";
 import { retireFor } from "../../identity/retirement";
-import { newRefresh, type RefreshTransport, type Started, type TokenPair, tokenPair } from "../../identity/sessions";
+import { renewSession } from "../../identity/rotation";
+import type { RefreshTransport, Started, TokenPair } from "../../identity/sessions";
 import type { AccessClaims } from "../../identity/tokens";
 import type { Ctx } from "../../platform/context";
-import { ApiError } from "../../platform/errors";
-import { sessions } from "../../platform/schema";
 import { deleteUser } from "./queries";
 
 export type PasswordChange = { currentPassword: string; newPassword: string; refresh_transport: RefreshTransport };
@@ -31,19 +29,20 @@ export async function changePassword(
   await confirmPassword(ctx, user, currentPassword, "change_password");
   const passwordHash = await hashPassword(newPassword, config.bcryptCost);
   const now = new Date();
-  const refresh = await newRefresh(config, now);
-  const next = { id: crypto.randomUUID(), ...refresh, userAgent: source.userAgent, ip: source.ip };
   const actor = { type: "user", id: user.id } as const;
-  const [, , rotated] = await db.batch([
-    setPasswordHash(db, user.id, passwordHash, now),
-    revokeAll(db, user.id, now, sid),
-    ...rotate(db, eq(sessions.familyId, sid), next, now),
-    revokeFamilyBefore(db, sid, next.id, now),
-    ...retireFor(db, "password_changed", user.id, now),
-    auditEvent(db, { type: "password_changed", userId: user.id, actor, source }, now),
-  ]);
-  if (rotated.length === 0) throw new ApiError("invalid_token");
-  return { body: await tokenPair(user, sid, refresh.refreshToken, config, claims.amr), transport: refresh_transport };
+  // One batch: the new hash, every other session revoked, this one renewed, and every
+  // flow in flight dead (a reset link still in a mailbox among them).
+  return renewSession(
+    ctx,
+    { user, sid, amr: claims.amr, transport: refresh_transport },
+    {
+      before: [setPasswordHash(db, user.id, passwordHash, now), revokeAll(db, user.id, now, sid)],
+      after: [
+        ...retireFor(db, "password_changed", user.id, now),
+        auditEvent(db, { type: "password_changed", userId: user.id, actor, source }, now),
+      ],
+    },
+  );
 }
 
 /** Deletes the account after re-checking its password (counted); its sessions and

@@ -7,7 +7,7 @@ import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { afterResponse, deliver } from "../../platform/mail/send";
 import { describe } from "../../platform/openapi/describe";
-import { loginBody, registerBody } from "./schemas";
+import { loginBody, registerBody, registeredJson } from "./schemas";
 import { login, register } from "./service";
 
 export const auth = new Hono<AppEnv>()
@@ -24,7 +24,7 @@ export const auth = new Hono<AppEnv>()
         status: 201,
         description:
           "The new user and its token pair (with REQUIRE_EMAIL_VERIFICATION=true: the user only, no tokens). With mail on, a verification link goes to the address.",
-        json: signedInJson,
+        json: registeredJson,
         cacheControl: "no-store",
       },
       errors: ["invalid_input", "user_exists", "rate_limited"],

@@ -177,7 +177,8 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
 /** The routes to document: a Hono app, of which only `routes` is read. */
 type Routes = { routes: Hono["routes"] };
 
-function build(app: Routes): Json {
+/** Each route's `describe` and validators, by "method /openapi/path" ("post /login"). */
+function gather(app: Routes) {
   // Each handler of a route is an entry of its own in `app.routes`: gather them by route.
   const found = new Map<string, { route?: RouteDoc; inputs: Input[] }>();
   for (const { method, path, handler } of app.routes) {
@@ -189,6 +190,19 @@ function build(app: Routes): Json {
     entry.route ??= target[DOC];
     if (target[INPUT]) entry.inputs.push(target[INPUT]);
   }
+  return found;
+}
+
+/** The documentation of every described route, by "method /openapi/path" ("post /login"):
+ * what the tests check each 2xx answer against. */
+export function routeDocs(app: Routes): Map<string, RouteDoc> {
+  const docs = new Map<string, RouteDoc>();
+  for (const [key, { route }] of gather(app)) if (route) docs.set(key, route);
+  return docs;
+}
+
+function build(app: Routes): Json {
+  const found = gather(app);
   const paths: Record<string, Json> = {};
   for (const [key, { route, inputs }] of found) {
     // A route without `describe` is left out, and test/openapi.test.ts names it.
