@@ -108,6 +108,16 @@ function auditRow(event: NewAuditEvent, now: Date): RowOf<typeof auditEvents> {
   };
 }
 
+/** An event the user did themself (most are), from `source`. */
+export function userEvent(
+  type: AuditEventType,
+  userId: string,
+  source: AuditSource,
+  details?: AuditDetails,
+): NewAuditEvent {
+  return { type, userId, actor: { type: "user", id: userId }, source, ...(details && { details }) };
+}
+
 /** Where a page starts: strictly older than (time, id), newest first. */
 export type AuditCursor = { time: number; id: string };
 

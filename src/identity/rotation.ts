@@ -3,7 +3,7 @@ import type { Ctx } from "../platform/context";
 import type { Statement } from "../platform/db";
 import { ApiError } from "../platform/errors";
 import { sessions } from "../platform/schema";
-import { auditEvent, auditIfChanged } from "./audit";
+import { auditEvent, auditIfChanged, userEvent } from "./audit";
 import {
   findByTokenHash,
   type NewToken,
@@ -122,10 +122,9 @@ export async function renewSession(
  * `logout`. */
 export async function endSession(ctx: Ctx, userId: string, sid: string): Promise<void> {
   const { db, now, source } = ctx;
-  const actor = { type: "user", id: userId } as const;
   await db.batch([
     revokeFamilyQuery(db, userId, sid, now),
-    auditEvent(db, { type: "logout", userId, actor, source, details: { session_id: sid } }, now),
+    auditEvent(db, userEvent("logout", userId, source, { session_id: sid }), now),
   ]);
 }
 
@@ -134,8 +133,7 @@ export async function endSession(ctx: Ctx, userId: string, sid: string): Promise
  * False when `familyId` is none of the user's live sessions. */
 export async function revokeSession(ctx: Ctx, userId: string, familyId: string): Promise<boolean> {
   const { db, now, source } = ctx;
-  const actor = { type: "user", id: userId } as const;
-  const event = { type: "session_revoked", userId, actor, source, details: { session_id: familyId } } as const;
+  const event = userEvent("session_revoked", userId, source, { session_id: familyId });
   const [revoked] = await db.batch([
     ...auditIfChanged(db, revokeFamilyQuery(db, userId, familyId, now), event, now),
     ...retireFor(db, "session_revoked", userId, now, { sid: familyId }),
@@ -147,10 +145,9 @@ export async function revokeSession(ctx: Ctx, userId: string, familyId: string):
  * `scope: all`; the flows those sessions could finish die too. */
 export async function endAllSessions(ctx: Ctx, userId: string): Promise<void> {
   const { db, now, source } = ctx;
-  const actor = { type: "user", id: userId } as const;
   await db.batch([
     revokeAll(db, userId, now),
-    auditEvent(db, { type: "logout", userId, actor, source, details: { scope: "all" } }, now),
+    auditEvent(db, userEvent("logout", userId, source, { scope: "all" }), now),
     ...retireFor(db, "logout_all", userId, now),
   ]);
 }

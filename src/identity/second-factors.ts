@@ -1,7 +1,7 @@
 import type { Ctx } from "../platform/context";
 import type { Db } from "../platform/db";
 import { ApiError } from "../platform/errors";
-import { auditIfChanged } from "./audit";
+import { auditIfChanged, userEvent } from "./audit";
 import { type Check, countedCheck, type RecheckPurpose } from "./lockout";
 import { findTotp, replaceRecoveryCodes, useRecoveryCode, useTotpStep } from "./queries/factors";
 import type { User } from "./queries/users";
@@ -98,11 +98,9 @@ export async function spendTotpForRecoveryCodes(
       const step = await totpStep(db, config.mfaKey, user.id, code.trim(), !confirming, now, factor ?? null);
       if (step === undefined) return false;
       const use = useTotpStep(db, user.id, step, now, confirming);
-      const event = { type: "mfa_enabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
+      const event = userEvent("mfa_enabled", user.id, source, { method: "totp" });
       // Confirming turns TOTP on: audited in the same write, only if the factor row changed.
-      const [used] = confirming
-        ? await db.batch(auditIfChanged(db, use, { ...event, source, details: { method: "totp" } }, now))
-        : [await use];
+      const [used] = confirming ? await db.batch(auditIfChanged(db, use, event, now)) : [await use];
       return used.length > 0;
     },
   });

@@ -2,7 +2,7 @@ import type { Config } from "../platform/config";
 import type { Ctx } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import type { Statement } from "../platform/db";
-import { auditEvent } from "./audit";
+import { auditEvent, userEvent } from "./audit";
 import { clearFailures } from "./queries/failures";
 import { insertFirstToken, insertSession, type NewToken } from "./queries/sessions";
 import type { User } from "./queries/users";
@@ -93,18 +93,13 @@ export async function prepareSession(ctx: Ctx, start: SessionStart, also: readon
     ip: source.ip,
     amr: amr.join(" "),
   };
-  const actor = { type: "user", id: user.id } as const;
   const statements: Statement[] = start.registering
     ? // A stranger's failures can't lock the new owner; a registration that lost to the
       // UNIQUE index resets nothing and starts nothing.
       [clearFailures(db, user.email, user.id), insertFirstToken(db, user.id, token, now), ...also]
     : [
         insertSession(db, user.id, token, now),
-        auditEvent(
-          db,
-          { type: "login_succeeded", userId: user.id, actor, source, details: { amr: token.amr ?? "" } },
-          now,
-        ),
+        auditEvent(db, userEvent("login_succeeded", user.id, source, { amr: amr.join(" ") }), now),
         ...also,
         ...(start.clearFailures ? [clearFailures(db, user.email)] : []),
       ];

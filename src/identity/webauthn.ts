@@ -12,7 +12,7 @@ import type { Ctx } from "../platform/context";
 import type { SingleUsePurpose } from "../platform/schema";
 import { consumeSingleUse, mintSingleUse, type SingleUseRow, singleUseHash } from "../platform/single-use";
 import { inertText } from "../platform/text";
-import { auditIfChanged } from "./audit";
+import { auditIfChanged, userEvent } from "./audit";
 import {
   findPasskeyByCredential,
   findPasskeyOwner,
@@ -117,12 +117,7 @@ export async function registerPasskey(ctx: Ctx, user: User, response: object, na
   const id = crypto.randomUUID();
   // `credential`: the passkey's id here (as GET /me/passkeys shows it), not the
   // authenticator's credential id; the audit log refuses detail names holding "key".
-  const event = {
-    type: "passkey_added",
-    userId: user.id,
-    actor: { type: "user", id: user.id },
-    details: { credential: id },
-  } as const;
+  const event = userEvent("passkey_added", user.id, ctx.source, { credential: id });
   // The event only if the passkey went in (a credential already registered does not).
   const [[row]] = await db.batch(
     auditIfChanged(
@@ -139,7 +134,7 @@ export async function registerPasskey(ctx: Ctx, user: User, response: object, na
         backedUp: info.credentialBackedUp,
         createdAt: now,
       }),
-      { ...event, source: ctx.source },
+      event,
       now,
     ),
   );

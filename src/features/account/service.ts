@@ -1,4 +1,4 @@
-import { auditEvent, auditIfChanged } from "../../identity/audit";
+import { auditEvent, auditIfChanged, userEvent } from "../../identity/audit";
 import { confirmPassword } from "../../identity/lockout";
 import { hashPassword } from "../../identity/passwords";
 import { revokeAll } from "../../identity/queries/sessions";
@@ -29,7 +29,6 @@ export async function changePassword(
   await confirmPassword(ctx, user, currentPassword, "change_password");
   const passwordHash = await hashPassword(newPassword, config.bcryptCost);
   const now = new Date();
-  const actor = { type: "user", id: user.id } as const;
   // One batch: the new hash, every other session revoked, this one renewed, and every
   // flow in flight dead (a reset link still in a mailbox among them).
   return renewSession(
@@ -39,7 +38,7 @@ export async function changePassword(
       before: [setPasswordHash(db, user.id, passwordHash, now), revokeAll(db, user.id, now, sid)],
       after: [
         ...retireFor(db, "password_changed", user.id, now),
-        auditEvent(db, { type: "password_changed", userId: user.id, actor, source }, now),
+        auditEvent(db, userEvent("password_changed", user.id, source), now),
       ],
     },
   );
@@ -50,6 +49,7 @@ export async function changePassword(
 export async function deleteAccount(ctx: Ctx, user: User, password: string): Promise<void> {
   const { db, source } = ctx;
   await confirmPassword(ctx, user, password, "delete_account");
-  const event = { type: "account_deleted", userId: user.id, actor: { type: "user", id: user.id }, source } as const;
-  await db.batch(auditIfChanged(db, deleteUser(db, user.id), event, new Date()));
+  await db.batch(
+    auditIfChanged(db, deleteUser(db, user.id), userEvent("account_deleted", user.id, source), new Date()),
+  );
 }

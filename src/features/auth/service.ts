@@ -1,4 +1,4 @@
-import { auditIfChanged } from "../../identity/audit";
+import { auditIfChanged, userEvent } from "../../identity/audit";
 import { assertNotLocked, failureEvents } from "../../identity/lockout";
 import { checkPassword, hashPassword } from "../../identity/passwords";
 import { findFactorsByEmail, mfaMethods, summary } from "../../identity/queries/factors";
@@ -44,7 +44,7 @@ export async function register(ctx: Ctx, input: Registration) {
         transport: refresh_transport,
         registering: true,
       });
-  const event = { type: "user_registered", userId: id, actor: { type: "user", id }, source } as const;
+  const event = userEvent("user_registered", id, source);
   const [inserted] = await db.batch([
     ...auditIfChanged(db, insertUserQuery(db, { id, email, firstName, lastName, passwordHash }, now), event, now),
     ...(session?.statements ?? [clearFailures(db, email, id)]),

@@ -1,4 +1,4 @@
-import { auditIfChanged } from "../../identity/audit";
+import { auditIfChanged, userEvent } from "../../identity/audit";
 import { confirmPassword } from "../../identity/lockout";
 import { hashPassword } from "../../identity/passwords";
 import { clearFailures } from "../../identity/queries/failures";
@@ -47,12 +47,7 @@ export async function consumeLink(ctx: Ctx, token: string, purpose: LinkPurpose)
 export async function verifyEmail(ctx: Ctx, token: string): Promise<User> {
   const { db, now, source } = ctx;
   const row = await consumeLink(ctx, token, "verify_email");
-  const event = {
-    type: "email_verified",
-    userId: row.userId,
-    actor: { type: "user", id: row.userId },
-    source,
-  } as const;
+  const event = userEvent("email_verified", row.userId, source);
   const distrust = distrustFactorsOfUnprovenAddress(db, row.userId, row.target, source, now);
   const verified = markVerified(db, row.userId, row.target, now);
   const results = await db.batch([...distrust, ...auditIfChanged(db, verified, event, now)]);
@@ -109,7 +104,7 @@ export async function requestEmailChange(ctx: Ctx, user: User, newEmail: string,
 export async function confirmEmailChange(ctx: Ctx, token: string) {
   const { db, now, source } = ctx;
   const row = await consumeLink(ctx, token, "change_email");
-  const event = { type: "email_changed", userId: row.userId, actor: { type: "user", id: row.userId }, source } as const;
+  const event = userEvent("email_changed", row.userId, source);
   // No details: neither address is needed to tell what happened, and the link never is.
   const [[before], [after]] = await db.batch([
     findEmail(db, row.userId),
@@ -147,12 +142,7 @@ export async function forgotPassword(ctx: Ctx, email: string): Promise<Message |
     cooldownSeconds: config.mail.cooldownSeconds,
   };
   const { value, id, insert } = await mintMailToken(db, "reset_password", options, now);
-  const event = {
-    type: "password_reset_requested",
-    userId: user.id,
-    actor: { type: "user", id: user.id },
-    source,
-  } as const;
+  const event = userEvent("password_reset_requested", user.id, source);
   // The event only when the link went in.
   const [inserted] = await db.batch([
     ...auditIfChanged(db, insert, event, now),
@@ -173,7 +163,7 @@ export async function resetPassword(ctx: Ctx, token: string, newPassword: string
   // proves nothing any more.
   if (!user || user.disabled || user.email !== row.target) throw new ApiError("invalid_link");
   const passwordHash = await hashPassword(newPassword, config.bcryptCost);
-  const event = { type: "password_reset", userId: user.id, actor: { type: "user", id: user.id }, source } as const;
+  const event = userEvent("password_reset", user.id, source);
   await db.batch([
     ...auditIfChanged(db, setPasswordHash(db, user.id, passwordHash, now), event, now),
     ...distrustFactorsOfUnprovenAddress(db, user.id, user.email, source, now),

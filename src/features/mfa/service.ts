@@ -1,4 +1,4 @@
-import { auditIfChanged } from "../../identity/audit";
+import { auditIfChanged, userEvent } from "../../identity/audit";
 import { assertNotLocked, confirmPassword, countedCheck, failureEvents, passwordCheck } from "../../identity/lockout";
 import {
   deleteOrphanRecoveryCodes,
@@ -45,9 +45,9 @@ export async function disableTotp(ctx: Ctx, user: User, { password, code }: { pa
     passwordCheck(ctx, user, password, "disable_totp"),
     secondFactorCheck(ctx, user, code, "disable_totp", { orRecovery: true }),
   );
-  const event = { type: "mfa_disabled", userId: user.id, actor: { type: "user", id: user.id } } as const;
+  const event = userEvent("mfa_disabled", user.id, source, { method: "totp" });
   await db.batch([
-    ...auditIfChanged(db, deleteTotp(db, user.id), { ...event, source, details: { method: "totp" } }, new Date()),
+    ...auditIfChanged(db, deleteTotp(db, user.id), event, new Date()),
     deleteOrphanRecoveryCodes(db, user.id),
   ]);
 }

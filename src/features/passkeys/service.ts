@@ -1,4 +1,4 @@
-import { auditIfChanged } from "../../identity/audit";
+import { auditIfChanged, userEvent } from "../../identity/audit";
 import { confirmPassword, countedCheck } from "../../identity/lockout";
 import { deleteOrphanRecoveryCodes } from "../../identity/queries/factors";
 import { deletePasskey } from "../../identity/queries/passkeys";
@@ -23,13 +23,7 @@ export async function deletePasskeyOf(ctx: Ctx, user: User, id: string, given: {
     throw new ApiError("invalid_input", "Send password (or code, a TOTP or recovery code) to delete a passkey");
   }
   // Written only if the delete matched one of the user's passkeys, so `id` is one.
-  const event = {
-    type: "passkey_removed",
-    userId: user.id,
-    actor: { type: "user", id: user.id },
-    details: { credential: id },
-    source,
-  } as const;
+  const event = userEvent("passkey_removed", user.id, source, { credential: id });
   const [deleted] = await db.batch([
     ...auditIfChanged(db, deletePasskey(db, user.id, id), event, new Date()),
     deleteOrphanRecoveryCodes(db, user.id),
