@@ -1,51 +1,33 @@
 // The example MCP server under `wrangler dev` (real workerd), started the README's way, with a
 // stand-in issuer in this process: its JWKS, its RFC 8414 metadata and tokens signed here.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../../../test/support/processes";
+import { type McpExample, startMcpExample } from "../../../test/support/mcp-example";
+import { freePort, type Running, stopAll } from "../../../test/support/processes";
 import { startTestIssuer, type TestIssuer } from "../../../test/support/test-issuer";
 
 let issuer: TestIssuer;
+let example: McpExample | undefined;
 let resource: string;
 let metadata: string;
 const running: Running[] = [];
-let dir: string;
 
 beforeAll(async () => {
-  const [port, inspector] = [await freePort(), await freePort()];
-  const origin = `http://127.0.0.1:${port}`;
-  resource = `${origin}/mcp`;
-  metadata = `${origin}/.well-known/oauth-protected-resource/mcp`;
-  issuer = await startTestIssuer({ resource });
-  dir = mkdtempSync(join(tmpdir(), "edge-auth-mcp-example-"));
-  const where = ["--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector)];
-  const vars = ["--var", `ISSUER:${issuer.url}`, "--var", `RESOURCE:${resource}`];
-  const server = spawnNpm("examples/mcp-server", [
-    "run",
-    "dev",
-    "-w",
-    "examples/mcp-server",
-    "--",
-    ...where,
-    "--persist-to",
-    dir,
-    ...vars,
-  ]);
-  running.push(server);
-  await waitFor(server, metadata);
+  // The port first: the issuer's tokens name the resource in aud.
+  const port = await freePort();
+  issuer = await startTestIssuer({ resource: `http://127.0.0.1:${port}/mcp` });
+  example = await startMcpExample(running, { issuer: issuer.url, port });
+  ({ resource, metadata } = example);
 });
 
 afterAll(async () => {
   await stopAll(running);
+  example?.cleanUp();
   await issuer?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** An MCP `initialize` request, raw, with `token` as Bearer when given. */
