@@ -1,8 +1,9 @@
 // Fails when generated files are stale: the SQL migrations must match
 // src/db/schema.ts, worker-configuration.d.ts must match wrangler.toml (the root's and
-// examples/mcp-server's), the common-password list must match its npm package, and
-// README.md's error and configuration tables, wrangler.toml's [vars] and .dev.vars.example
-// must match src/errors.ts and src/settings.ts (scripts/generate-docs.mjs --check).
+// examples/mcp-server's), the common-password list must match its npm package, and the
+// generated tables of docs/ (errors, settings, single-use retirement), wrangler.toml's
+// [vars] and .dev.vars.example must match their sources in src/
+// (scripts/generate-docs.mjs --check).
 // Regenerates both in place, then asks git whether anything changed.
 import { execFileSync, spawnSync } from "node:child_process";
 
