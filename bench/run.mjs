@@ -6,11 +6,11 @@
 // latency, errors, CPU ms per request of the workerd processes, D1 round trips per
 // request and bundle sizes, every figure next to the reference measured in this run.
 // Then, on a third server (bench/isolate/), the API app's own CPU in its isolate with D1
-// answered from memory (scripts/bench/in-isolate.mjs), which the second-factor target is
+// answered from memory (bench/lib/in-isolate.mjs), which the second-factor target is
 // judged on.
 //
 // Full run (64 connections, 30 s per scenario, then 4 paired CPU runs of a fixed number of
-// requests per API scenario): writes BENCHMARKS.md, bench/results.svg and bench/results.json.
+// requests per API scenario): writes bench/BENCHMARKS.md, bench/results.svg and bench/results.json.
 // `--quick` (CI smoke, about 90 s): 8 connections, one CPU run per scenario, written to
 // test-artifacts/bench/ so the committed results stay as they are.
 // `--connections`, `--duration` and `--rounds` override the defaults; `--render` rewrites the
@@ -25,12 +25,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { breakdown, bundleSize, withoutPackage } from "./bench/bundle.mjs";
-import { isolateCpu, recordRoutes } from "./bench/in-isolate.mjs";
-import { fromNextClient, runScenario } from "./bench/load.mjs";
-import { markdown, svg } from "./bench/report.mjs";
-import { mfaLoginRequest, passkeyLoginRequest } from "./bench/second-factors.mjs";
-import { cpuMs, startServer, workerdProcesses } from "./bench/servers.mjs";
+import { breakdown, bundleSize, withoutPackage } from "./lib/bundle.mjs";
+import { isolateCpu, recordRoutes } from "./lib/in-isolate.mjs";
+import { fromNextClient, runScenario } from "./lib/load.mjs";
+import { markdown, svg } from "./lib/report.mjs";
+import { mfaLoginRequest, passkeyLoginRequest } from "./lib/second-factors.mjs";
+import { cpuMs, startServer, workerdProcesses } from "./lib/servers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
@@ -62,7 +62,7 @@ const cpuRequests = (scenario) => scenario.amount ?? (scenario.slow ? (quick ? 8
  * bcrypt route's, for a CPU figure finer than the 10 ms clock tick; each is prepared with a
  * bcrypt login, so fewer than a cheap route's. */
 const FACTOR_REQUESTS = quick ? 16 : 192;
-/** Requests per run of the in-isolate CPU measure (scripts/bench/in-isolate.mjs): each is a
+/** Requests per run of the in-isolate CPU measure (bench/lib/in-isolate.mjs): each is a
  * fraction of a millisecond and needs no preparing, so many, for a figure far finer than
  * the 10 ms clock tick. */
 const ISOLATE_REQUESTS = quick ? 300 : 3000;
@@ -70,8 +70,12 @@ const cpuConnections = (scenario) => (scenario.slow ? Math.min(connections, 8) :
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
   ? { md: join(outDir, "BENCHMARKS.md"), svg: join(outDir, "results.svg"), json: join(outDir, "results.json") }
-  : { md: join(root, "BENCHMARKS.md"), svg: join(root, "bench/results.svg"), json: join(root, "bench/results.json") };
-const svgLink = quick ? "results.svg" : "bench/results.svg";
+  : {
+      md: join(root, "bench/BENCHMARKS.md"),
+      svg: join(root, "bench/results.svg"),
+      json: join(root, "bench/results.json"),
+    };
+const svgLink = "results.svg";
 
 // Whatever happens, the run ends: worst case a few scenarios, their idle waits and startup.
 const deadlineMs = quick ? 240_000 : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
@@ -186,7 +190,7 @@ async function main() {
   const refresh = await probe(api.url, "/token/refresh", jsonPost({}));
   console.log(`bench: ${users.accounts.length} users registered after ${elapsed()}`);
   // Second factors: each request spends a single-use mfa_token or challenge, prepared
-  // before each run (see scripts/bench/second-factors.mjs). CPU rows only: a timed run
+  // before each run (see bench/lib/second-factors.mjs). CPU rows only: a timed run
   // would need an unbounded supply.
   const factorOptions = { amount: FACTOR_REQUESTS, password: PASSWORD };
   const mfaLogin = await mfaLoginRequest(api.url, { ...factorOptions, users: FACTOR_REQUESTS });
@@ -413,7 +417,7 @@ async function main() {
     results.push({ ...(await measure(control, refTarget, 0)), control: true });
   }
 
-  // The API's own CPU in its isolate, D1 answered from memory (scripts/bench/in-isolate.mjs),
+  // The API's own CPU in its isolate, D1 answered from memory (bench/lib/in-isolate.mjs),
   // on a third server started now, so it never ran beside the load above.
   const isolateDir = mkdtempSync(join(tmpdir(), "bench-isolate-"));
   let inIsolate;
@@ -452,7 +456,7 @@ async function main() {
       ? "Each baseline was measured once, before the API scenarios."
       : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${cpuRounds({})} times (bcrypt routes ${cpuRounds({ slow: true })}) for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
     "The API runs with `D1_COUNT=twice` (and `ENVIRONMENT=dev`, which that needs) so every response reports its D1 round trips, and requests sending `X-D1-Twice: 1` make each D1 call twice (only the runs marked so); the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
-    "Every `wrangler dev` here runs without its DevTools inspector attached (`VSCODE_INSPECTOR_OPTIONS` set, see scripts/bench/servers.mjs): attached, it reports every subrequest, and a local D1 call cost about twice the worker process's CPU and as much again in wrangler's proxy process.",
+    "Every `wrangler dev` here runs without its DevTools inspector attached (`VSCODE_INSPECTOR_OPTIONS` set, see bench/lib/servers.mjs): attached, it reports every subrequest, and a local D1 call cost about twice the worker process's CPU and as much again in wrangler's proxy process.",
     "The API runs from wrangler.toml without its `[assets]` block (Swagger UI for `/docs`, which no scenario loads). Locally wrangler dev runs the static-assets router inside the worker's own process, in front of the Worker on every request, and it would count as the API's CPU (about 0.2 ms per request on this machine, measured separately); on Cloudflare that router belongs to the platform and is not billed as the Worker's CPU.",
     "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The table \"CPU without local D1\" takes it out for the routes it lists. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
     `bcrypt runs in JavaScript (bcryptjs) on the Worker's single thread, so with ${connections} connections login and register queue behind each other: their latency is about connections × CPU per request, by design.`,
