@@ -18,7 +18,7 @@
 // the bundles alone (sizes and the per-package table, no load) into the last results.json
 // and renders again.
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from "node:os";
 import { join } from "node:path";
@@ -66,6 +66,8 @@ const FACTOR_REQUESTS = quick ? 16 : 192;
  * fraction of a millisecond and needs no preparing, so many, for a figure far finer than
  * the 10 ms clock tick. */
 const ISOLATE_REQUESTS = quick ? 300 : 3000;
+/** The same for the in-isolate rows with a bcrypt compare at cost 10 (about 80 ms each). */
+const ISOLATE_BCRYPT_REQUESTS = quick ? 8 : 40;
 const cpuConnections = (scenario) => (scenario.slow ? Math.min(connections, 8) : connections);
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
@@ -127,19 +129,21 @@ async function main() {
     name: "api",
     cwd: root,
     script: join(root, "scripts/dev.mjs"),
-    // `twice`: a request sending X-D1-Twice: 1 runs each D1 call twice (see withoutD1 below).
-    args: ["-c", benchConfig(), ...vars, "--var", "D1_COUNT:twice"],
+    // The API app inside the bench worker (bench/worker/), which counts its D1 round trips
+    // on the binding and reports them in X-D1-Round-Trips.
+    args: ["-c", benchConfig({ name: "bench-api" }), ...vars],
     readyPath: "/health",
   };
-  // The API app inside bench/isolate/'s worker, for the in-isolate CPU measure: the API's
-  // bindings and settings; started after the load runs, on its own migrated local D1.
-  const isolateConfig = benchConfig({ main: "bench/isolate/src/index.ts", name: "bench-isolate", selfBinding: true });
+  // The same bench worker for the in-isolate CPU measure, with a service binding to itself
+  // (the binding calibration) and a throwaway ES256 key (the ES256 rows); started after the
+  // load runs, on its own migrated local D1.
+  const isolateConfig = benchConfig({ name: "bench-isolate", selfBinding: true });
   const isolateOptions = {
     name: "isolate",
     cwd: root,
     script: wrangler,
-    args: ["dev", "-c", isolateConfig, ...vars],
-    readyPath: "/",
+    args: ["dev", "-c", isolateConfig, ...vars, "--var", `BENCH_ES256_KEYS:${es256Keys()}`],
+    readyPath: "/__bench/ready",
   };
   const referenceOptions = {
     name: "reference",
@@ -213,7 +217,6 @@ async function main() {
           request: { method: "GET", path: "/me", headers: { authorization: `Bearer ${users.accounts[0].token}` } },
           expect: 200,
           baseline: "reference",
-          withoutD1: true,
         }
       : skip("GET /me: the route does not exist in this build (probe answered 404)"),
     {
@@ -243,7 +246,6 @@ async function main() {
           baseline: "reference",
           // Each token is single-use (rotation): warming up would spend the pool.
           warmRequests: 0,
-          withoutD1: true,
         }
       : skip(
           refresh.present
@@ -260,7 +262,6 @@ async function main() {
       amount: FACTOR_REQUESTS,
       cpuOnly: true,
       warmRequests: 0,
-      withoutD1: true,
     },
     {
       name: "login-passkey",
@@ -272,7 +273,6 @@ async function main() {
       amount: FACTOR_REQUESTS,
       cpuOnly: true,
       warmRequests: 0,
-      withoutD1: true,
     },
     {
       name: "preflight",
@@ -374,30 +374,10 @@ async function main() {
     for (let round = quick || scenario.cpuOnly ? 1 : 0; round <= cpuRounds(scenario); round++) {
       const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, round);
       const run = await measure(scenario, apiTarget, round);
-      // Local D1 is SQLite inside the Worker's workerd process, so its CPU counts as the
-      // Worker's there (on Cloudflare it runs elsewhere). Right after a CPU run, the same run
-      // with every D1 call made twice (X-D1-Twice, src/db/counting.ts): the difference is
-      // the CPU of the route's D1 calls, and the run minus that is the Worker's own CPU.
-      const twice = scenario.withoutD1 && round > 0 ? await measure(d1Twice(scenario), apiTarget, round) : undefined;
-      pairs.push({ base, run, twice });
+      pairs.push({ base, run });
     }
     results.push(pairResult(scenario, pairs));
   }
-  // Calibration of the "CPU without local D1" figures, on the reference worker's own local
-  // D1: a write batch followed by a second one that succeeds (a new id) or fails (the same
-  // batch again, as D1_COUNT=twice repeats the API's writes). Alternating runs, medians.
-  const write = (then) => ({
-    name: `d1-write-then-${then}`,
-    label: `Calibration: two D1 write batches, the second ${then === "again" ? "the first again (fails on its id)" : "with a new id"} (reference worker)`,
-    request: { method: "POST", path: `/d1/write?then=${then}` },
-    expect: 200,
-  });
-  const calibration = { fresh: [], again: [] };
-  for (let round = 1; round <= CPU_ROUNDS; round++) {
-    calibration.fresh.push(await measure(write("fresh"), refTarget, round));
-    calibration.again.push(await measure(write("again"), refTarget, round));
-  }
-  for (const list of [calibration.fresh, calibration.again]) results.push({ ...summarize(list), calibration: true });
   // Baselines as the median of their runs.
   for (const s of referenceScenarios) {
     const summary = summarize(runs.filter((r) => r.name === s.name));
@@ -440,9 +420,10 @@ async function main() {
     const server = await startServer({ ...isolateOptions, persistDir: isolateDir });
     running.push(server);
     await recordRoutes(server.url, { password: PASSWORD });
-    inIsolate = await isolateCpu(server.url, workerdProcesses(server.pid, server.port), {
+    [inIsolate] = await isolateCpu([{ url: server.url, processes: workerdProcesses(server.pid, server.port) }], {
       rounds: CPU_ROUNDS,
       count: ISOLATE_REQUESTS,
+      slowCount: ISOLATE_BCRYPT_REQUESTS,
     });
     server.stop();
   } finally {
@@ -455,10 +436,10 @@ async function main() {
     quick
       ? "Each baseline was measured once, before the API scenarios."
       : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${cpuRounds({})} times (bcrypt routes ${cpuRounds({ slow: true })}) for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
-    "The API runs with `D1_COUNT=twice` (and `ENVIRONMENT=dev`, which that needs) so every response reports its D1 round trips, and requests sending `X-D1-Twice: 1` make each D1 call twice (only the runs marked so); the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
+    "The API runs inside the bench worker (bench/worker/), which hands the app a D1 binding that counts round trips and adds `X-D1-Round-Trips` to each answer; nothing in src/ knows about the bench. The wrapper costs a few µs per request (an AsyncLocalStorage scope, a counter, one header).",
     "Every `wrangler dev` here runs without its DevTools inspector attached (`VSCODE_INSPECTOR_OPTIONS` set, see bench/lib/servers.mjs): attached, it reports every subrequest, and a local D1 call cost about twice the worker process's CPU and as much again in wrangler's proxy process.",
     "The API runs from wrangler.toml without its `[assets]` block (Swagger UI for `/docs`, which no scenario loads). Locally wrangler dev runs the static-assets router inside the worker's own process, in front of the Worker on every request, and it would count as the API's CPU (about 0.2 ms per request on this machine, measured separately); on Cloudflare that router belongs to the platform and is not billed as the Worker's CPU.",
-    "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The table \"CPU without local D1\" takes it out for the routes it lists. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
+    'Local D1 is SQLite inside the worker\'s workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The tables "POST /login beyond its bcrypt compare" and "CPU in the Worker\'s isolate" take it out. Absolute milliseconds also include miniflare\'s entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.',
     `bcrypt runs in JavaScript (bcryptjs) on the Worker's single thread, so with ${connections} connections login and register queue behind each other: their latency is about connections × CPU per request, by design.`,
   );
   const failedCpuRuns = runs.filter((r) => r.round > 0 && !r.cpuExact);
@@ -512,29 +493,31 @@ async function main() {
 }
 
 /**
- * wrangler.toml without its `[assets]` block, for the API under load, or with `main` and
- * `name` replaced, for another worker with the API's bindings and settings (bench/isolate/),
- * plus, with `selfBinding`, a service binding `SELF` to itself.
+ * The bench worker's wrangler config, written to `<tree>/.wrangler/<name>.wrangler.toml`:
+ * `<tree>`'s wrangler.toml (the API's bindings and settings) with `main` the bench worker
+ * (bench/worker/src/index.ts, which runs `<tree>`'s API app), `name` replaced, without its
+ * `[assets]` block, plus, with `selfBinding`, a service binding `SELF` to itself. Returns
+ * its path. `tree` is this checkout, or with `--against` the other build's worktree.
  * Locally, wrangler dev runs the static-assets router inside the worker's own workerd
  * process, in front of the Worker on every request (about 0.2 ms of CPU each here), so the
  * process's CPU would count it as the API's. On Cloudflare that router is the platform's,
  * not billed as the Worker's CPU, and with `run_worker_first` the Worker is called first
- * anyway. Only `/docs` needs the assets, and no scenario loads it. Written next to the
- * project's `.wrangler/` state; returns its path.
+ * anyway. Only `/docs` needs the assets, and no scenario loads it.
  */
-function benchConfig({ main = "src/index.ts", name, selfBinding = false } = {}) {
-  const source = readFileSync(join(root, "wrangler.toml"), "utf8");
+function benchConfig({ tree = root, name, selfBinding = false }) {
+  const main = "bench/worker/src/index.ts";
+  const source = readFileSync(join(tree, "wrangler.toml"), "utf8");
   let trimmed = source
     .replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "")
     .replace(/^main = "src\/index\.ts"/m, `main = "../${main}"`)
-    .replace(/^migrations_dir = "migrations"/m, 'migrations_dir = "../migrations"');
-  if (name) trimmed = trimmed.replace(/^name = ".*"/m, `name = "${name}"`);
+    .replace(/^migrations_dir = "migrations"/m, 'migrations_dir = "../migrations"')
+    .replace(/^name = ".*"/m, `name = "${name}"`);
   if (selfBinding) trimmed += `\n[[services]]\nbinding = "SELF"\nservice = "${name}"\n`;
   if (trimmed.includes("[assets]") || !trimmed.includes(`"../${main}"`) || !trimmed.includes('"../migrations"')) {
-    throw new Error("bench: could not derive a config without [assets] from wrangler.toml");
+    throw new Error(`bench: could not derive the bench worker's config from ${join(tree, "wrangler.toml")}`);
   }
-  const path = join(root, `.wrangler/${name ?? "bench"}.wrangler.toml`);
-  mkdirSync(join(root, ".wrangler"), { recursive: true });
+  const path = join(tree, `.wrangler/${name}.wrangler.toml`);
+  mkdirSync(join(tree, ".wrangler"), { recursive: true });
   writeFileSync(path, trimmed);
   return path;
 }
@@ -703,19 +686,14 @@ function jsonPost(body) {
   });
 }
 
-function stopAll() {
-  while (running.length > 0) running.pop().stop();
+/** A throwaway ES256 private JWK array for this run (`npm run keys:generate`'s format). */
+function es256Keys() {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: "bench", alg: "ES256", use: "sig" }]);
 }
 
-/** `scenario` with every D1 call made twice (`X-D1-Twice: 1`; the API runs with D1_COUNT=twice). */
-function d1Twice(scenario) {
-  const { request } = scenario;
-  return {
-    ...scenario,
-    name: `${scenario.name}-d1-twice`,
-    label: `${scenario.label}, each D1 call twice`,
-    request: { ...request, headers: { ...request.headers, "x-d1-twice": "1" } },
-  };
+function stopAll() {
+  while (running.length > 0) running.pop().stop();
 }
 
 /** An API scenario's row: load figures from its first run, CPU as medians over its exact (fixed-count) pairs. */
@@ -739,27 +717,6 @@ function pairResult(scenario, pairs) {
       pairs: ratios.length,
       target: scenario.target,
     },
-    withoutD1: withoutD1(exact.filter((p) => p.twice?.cpuExact)),
-  };
-}
-
-/**
- * The Worker's own CPU per request, without local D1's: from pairs of runs of one route
- * without and with every D1 call made twice, each after a run of its baseline. Local D1 =
- * twice − once; own = once − local D1; extra = own − baseline. Medians over the pairs (ms).
- * A repeated write mostly finds its work done (a token consumed, an id taken): the D1 figure
- * is a lower bound, so the Worker's own CPU is an upper bound.
- */
-function withoutD1(pairs) {
-  if (pairs.length === 0) return undefined;
-  const d1 = (p) => p.twice.cpuMs.worker - p.run.cpuMs.worker;
-  const extras = pairs.map((p) => p.run.cpuMs.worker - d1(p) - p.base.cpuMs.worker);
-  return {
-    d1Ms: median(pairs.map(d1)),
-    ownMs: median(pairs.map((p) => p.run.cpuMs.worker - d1(p))),
-    extraMs: median(extras),
-    extraRange: [Math.min(...extras), Math.max(...extras)],
-    pairs: pairs.length,
   };
 }
 
