@@ -19,16 +19,17 @@
 // and renders again.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { breakdown, bundleSize, withoutPackage } from "./lib/bundle.mjs";
-import { isolateCpu, recordRoutes } from "./lib/in-isolate.mjs";
+import { ISOLATE_ROUTES, isolateCpu, LOGIN_ROWS, recordRoutes, replay, routeQuery } from "./lib/in-isolate.mjs";
 import { fromNextClient, runScenario } from "./lib/load.mjs";
-import { markdown, svg } from "./lib/report.mjs";
+import { profileMarkdown, profileReplays, readProfile } from "./lib/profile.mjs";
+import { againstMarkdown, markdown, svg } from "./lib/report.mjs";
 import { mfaLoginRequest, passkeyLoginRequest } from "./lib/second-factors.mjs";
 import { cpuMs, startServer, workerdProcesses } from "./lib/servers.mjs";
 
@@ -42,6 +43,8 @@ const { values: flags } = parseArgs({
     rounds: { type: "string" },
     render: { type: "boolean", default: false },
     bundle: { type: "boolean", default: false },
+    profile: { type: "string" },
+    against: { type: "string" },
   },
 });
 const quick = flags.quick;
@@ -68,6 +71,17 @@ const FACTOR_REQUESTS = quick ? 16 : 192;
 const ISOLATE_REQUESTS = quick ? 300 : 3000;
 /** The same for the in-isolate rows with a bcrypt compare at cost 10 (about 80 ms each). */
 const ISOLATE_BCRYPT_REQUESTS = quick ? 8 : 40;
+const ISOLATE_OPTIONS = { rounds: CPU_ROUNDS, count: ISOLATE_REQUESTS, slowCount: ISOLATE_BCRYPT_REQUESTS };
+// Pinned so a developer's .dev.vars cannot change what is measured. The keys are throwaways
+// for this run only.
+const VARS = [
+  ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
+  ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
+  ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
+  ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
+  ...["--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
+];
+const ES256_KEYS = es256Keys();
 const cpuConnections = (scenario) => (scenario.slow ? Math.min(connections, 8) : connections);
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
@@ -80,7 +94,12 @@ const files = quick
 const svgLink = "results.svg";
 
 // Whatever happens, the run ends: worst case a few scenarios, their idle waits and startup.
-const deadlineMs = quick ? 240_000 : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
+const deadlineMs =
+  flags.profile || flags.against
+    ? 3_600_000
+    : quick
+      ? 240_000
+      : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
 const running = [];
 const watchdog = setTimeout(() => {
   console.error(`bench: gave up after ${deadlineMs / 1000} s`);
@@ -98,6 +117,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 try {
   if (flags.render) render();
   else if (flags.bundle) await bundleOnly();
+  else if (flags.profile) await profileMain(flags.profile);
+  else if (flags.against) await againstMain(flags.against);
   else await main();
 } catch (err) {
   console.error(`bench failed: ${err?.stack ?? err}`);
@@ -116,15 +137,7 @@ async function main() {
       : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${cpuRounds({})} CPU rounds (bcrypt routes ${cpuRounds({ slow: true })})`,
   );
 
-  // Pinned so a developer's .dev.vars cannot change what is measured. The keys are
-  // throwaways for this run only.
-  const vars = [
-    ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
-    ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
-    ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
-    ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
-    ...["--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
-  ];
+  const vars = VARS;
   const apiOptions = {
     name: "api",
     cwd: root,
@@ -133,17 +146,6 @@ async function main() {
     // on the binding and reports them in X-D1-Round-Trips.
     args: ["-c", benchConfig({ name: "bench-api" }), ...vars],
     readyPath: "/health",
-  };
-  // The same bench worker for the in-isolate CPU measure, with a service binding to itself
-  // (the binding calibration) and a throwaway ES256 key (the ES256 rows); started after the
-  // load runs, on its own migrated local D1.
-  const isolateConfig = benchConfig({ name: "bench-isolate", selfBinding: true });
-  const isolateOptions = {
-    name: "isolate",
-    cwd: root,
-    script: wrangler,
-    args: ["dev", "-c", isolateConfig, ...vars, "--var", `BENCH_ES256_KEYS:${es256Keys()}`],
-    readyPath: "/__bench/ready",
   };
   const referenceOptions = {
     name: "reference",
@@ -399,36 +401,10 @@ async function main() {
 
   // The API's own CPU in its isolate, D1 answered from memory (bench/lib/in-isolate.mjs),
   // on a third server started now, so it never ran beside the load above.
-  const isolateDir = mkdtempSync(join(tmpdir(), "bench-isolate-"));
-  let inIsolate;
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        wrangler,
-        ...["d1", "migrations", "apply", "DB", "--local"],
-        ...["-c", isolateConfig],
-        "--persist-to",
-        isolateDir,
-      ],
-      {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-      },
-    );
-    const server = await startServer({ ...isolateOptions, persistDir: isolateDir });
-    running.push(server);
-    await recordRoutes(server.url, { password: PASSWORD });
-    [inIsolate] = await isolateCpu([{ url: server.url, processes: workerdProcesses(server.pid, server.port) }], {
-      rounds: CPU_ROUNDS,
-      count: ISOLATE_REQUESTS,
-      slowCount: ISOLATE_BCRYPT_REQUESTS,
-    });
-    server.stop();
-  } finally {
-    rmSync(isolateDir, { recursive: true, force: true });
-  }
+  const isolate = await startIsolate();
+  await recordRoutes(isolate.url, { password: PASSWORD });
+  const [inIsolate] = await isolateCpu([isolate], ISOLATE_OPTIONS);
+  isolate.stop();
   console.log(`bench: in-isolate CPU measured after ${elapsed()}`);
 
   notes.push(
@@ -493,11 +469,14 @@ async function main() {
 }
 
 /**
- * The bench worker's wrangler config, written to `<tree>/.wrangler/<name>.wrangler.toml`:
- * `<tree>`'s wrangler.toml (the API's bindings and settings) with `main` the bench worker
- * (bench/worker/src/index.ts, which runs `<tree>`'s API app), `name` replaced, without its
- * `[assets]` block, plus, with `selfBinding`, a service binding `SELF` to itself. Returns
- * its path. `tree` is this checkout, or with `--against` the other build's worktree.
+ * The bench worker's wrangler config for `<tree>`'s API, written to
+ * `<tree>/.wrangler/<name>.wrangler.toml` with its entry `<name>.entry.ts` beside it: the
+ * entry imports the app from the module wrangler.toml's `main` names (its `app` export) and
+ * wraps it in the bench worker of this checkout (bench/worker/src/index.ts). The config is
+ * `<tree>`'s wrangler.toml (the API's bindings and settings) with that `main`, `name`
+ * replaced, without its `[assets]` block, plus, with `selfBinding`, a service binding
+ * `SELF` to itself. Returns its path. `tree` is this checkout, or with `--against` the
+ * other build's worktree.
  * Locally, wrangler dev runs the static-assets router inside the worker's own workerd
  * process, in front of the Worker on every request (about 0.2 ms of CPU each here), so the
  * process's CPU would count it as the API's. On Cloudflare that router is the platform's,
@@ -505,21 +484,160 @@ async function main() {
  * anyway. Only `/docs` needs the assets, and no scenario loads it.
  */
 function benchConfig({ tree = root, name, selfBinding = false }) {
-  const main = "bench/worker/src/index.ts";
   const source = readFileSync(join(tree, "wrangler.toml"), "utf8");
+  const main = /^main = "([^"]+)"/m.exec(source)?.[1];
+  const dir = join(tree, ".wrangler");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, `${name}.entry.ts`),
+    [
+      `// Written by bench/run.mjs: the bench worker around the API app of ${tree}.`,
+      `import * as api from ${JSON.stringify(join(tree, main ?? "src/index.ts"))};`,
+      `import { benchWorker } from ${JSON.stringify(join(root, "bench/worker/src/index.ts"))};`,
+      "",
+      "export default benchWorker(api.app);",
+      "",
+    ].join("\n"),
+  );
   let trimmed = source
     .replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "")
-    .replace(/^main = "src\/index\.ts"/m, `main = "../${main}"`)
+    .replace(/^main = ".*"/m, `main = "${name}.entry.ts"`)
     .replace(/^migrations_dir = "migrations"/m, 'migrations_dir = "../migrations"')
     .replace(/^name = ".*"/m, `name = "${name}"`);
   if (selfBinding) trimmed += `\n[[services]]\nbinding = "SELF"\nservice = "${name}"\n`;
-  if (trimmed.includes("[assets]") || !trimmed.includes(`"../${main}"`) || !trimmed.includes('"../migrations"')) {
+  if (!main || trimmed.includes("[assets]") || !trimmed.includes('"../migrations"')) {
     throw new Error(`bench: could not derive the bench worker's config from ${join(tree, "wrangler.toml")}`);
   }
-  const path = join(tree, `.wrangler/${name}.wrangler.toml`);
-  mkdirSync(join(tree, ".wrangler"), { recursive: true });
+  const path = join(dir, `${name}.wrangler.toml`);
   writeFileSync(path, trimmed);
   return path;
+}
+
+/**
+ * `--profile <row>`: where one in-isolate row's CPU goes (bench/lib/profile.mjs). `<row>` is
+ * a name of ISOLATE_ROUTES (against the reference route) or LOGIN_ROWS (against one bcrypt
+ * compare at its cost), e.g. `login-cost4`. Writes test-artifacts/bench/profile/.
+ */
+async function profileMain(name) {
+  const route = [...ISOLATE_ROUTES, ...LOGIN_ROWS].find((r) => r.name === name);
+  if (!route) {
+    const names = [...ISOLATE_ROUTES, ...LOGIN_ROWS].map((r) => r.name).join(", ");
+    throw new Error(`--profile takes one of: ${names}`);
+  }
+  const runWhat = routeQuery(route);
+  const baseWhat = route.cost ? { what: "bcrypt", cost: String(route.cost) } : { what: "reference" };
+  const baseLabel = route.cost ? `one bcrypt compare at cost ${route.cost}` : "the reference route";
+  // Enough requests for a few seconds of samples each. With the inspector attached every
+  // local D1 call is reported through it, which makes the real-D1 row far slower to profile.
+  const count = route.cost >= 10 ? 100 : route.d1 === "local" ? 300 : 5000;
+  const intervalUs = 500;
+  const isolate = await startIsolate({ name: "bench-profile", devtools: true });
+  await recordRoutes(isolate.url, { password: PASSWORD });
+  // CPU per request without the profiler, which the profile's shares are scaled by: medians
+  // of three alternating runs each, after a warm-up.
+  await replay(isolate, baseWhat, Math.ceil(count / 4));
+  await replay(isolate, runWhat, Math.ceil(count / 4));
+  const cpu = { run: [], base: [] };
+  for (let round = 0; round < 3; round++) {
+    cpu.base.push((await replay(isolate, baseWhat, count)).ms);
+    cpu.run.push((await replay(isolate, runWhat, count)).ms);
+  }
+  const middle = (values) => [...values].sort((a, b) => a - b)[1];
+  console.log(
+    `bench: ${route.label}: ${middle(cpu.run).toFixed(3)} ms CPU/req, ${baseLabel}: ${middle(cpu.base).toFixed(3)} ms (no profiler)`,
+  );
+  const { profiles, source } = await profileReplays({
+    url: isolate.url,
+    inspectorPort: isolate.inspector,
+    runs: [
+      { name: "run", what: runWhat },
+      { name: "base", what: baseWhat },
+    ],
+    count,
+    warm: Math.ceil(count / 10),
+    intervalUs,
+  });
+  isolate.stop();
+  const dir = join(root, "test-artifacts/bench/profile");
+  mkdirSync(dir, { recursive: true });
+  const files = [`${name}.cpuprofile`, `${name}-baseline.cpuprofile`];
+  writeFileSync(join(dir, files[0]), JSON.stringify(profiles.run));
+  writeFileSync(join(dir, files[1]), JSON.stringify(profiles.base));
+  // With the real local D1 most of the process's CPU is SQLite and the D1 simulator, outside
+  // the isolate the profiler samples: that profile is not scaled to the process's CPU.
+  const scaled = route.d1 !== "local";
+  const report = profileMarkdown({
+    label: route.label,
+    baseLabel,
+    count,
+    intervalUs,
+    run: readProfile(profiles.run, source, count, scaled ? middle(cpu.run) : undefined),
+    base: readProfile(profiles.base, source, count, scaled ? middle(cpu.base) : undefined),
+    files: files.map((f) => `test-artifacts/bench/profile/${f}`),
+  });
+  writeFileSync(join(dir, `${name}.md`), report);
+  console.log(report);
+  console.log(`bench: wrote test-artifacts/bench/profile/${name}.md and the two profiles`);
+}
+
+/**
+ * `--against <git-ref>`: the in-isolate CPU rows (bench/lib/in-isolate.mjs) of this checkout
+ * and of `<ref>`, measured in one run, interleaved so the machine's drift touches both alike,
+ * side by side in test-artifacts/bench/against.md. `<ref>` is built from a copy of its tree
+ * (`git archive`, into a temp dir: no worktree is registered in the shared repository), with
+ * this checkout's node_modules when its package-lock.json is the same (else `npm ci` there),
+ * and run in this checkout's bench worker, so both sides are measured by the same code.
+ */
+async function againstMain(ref) {
+  const started = Date.now();
+  const git = (...args) => execFileSync("git", args, { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+  const sha = git("rev-parse", "--verify", `${ref}^{commit}`).toString().trim();
+  const tree = mkdtempSync(join(tmpdir(), "bench-against-"));
+  try {
+    execFileSync("tar", ["-x", "-C", tree], {
+      input: git("archive", "--format=tar", sha),
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    const lock = (dir) => readFileSync(join(dir, "package-lock.json"), "utf8");
+    if (lock(tree) === lock(root)) {
+      symlinkSync(join(root, "node_modules"), join(tree, "node_modules"), "dir");
+    } else {
+      console.log(`bench: ${ref}'s package-lock.json differs from this checkout's: npm ci in its copy`);
+      execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: tree, stdio: "inherit" });
+    }
+    const labels = [`this checkout (${commitId()})`, `${ref} (${sha.slice(0, 7)})`];
+    console.log(`bench: in-isolate CPU of ${labels[0]} against ${labels[1]}`);
+    const ours = await startIsolate({ name: "bench-isolate" });
+    const theirs = await startIsolate({ tree, name: "bench-against" });
+    await recordRoutes(ours.url, { password: PASSWORD });
+    await recordRoutes(theirs.url, { password: PASSWORD });
+    const results = await isolateCpu(
+      [
+        { ...ours, name: "this checkout" },
+        { ...theirs, name: ref },
+      ],
+      ISOLATE_OPTIONS,
+    );
+    ours.stop();
+    theirs.stop();
+    const run = {
+      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      settings: { quick, rounds: CPU_ROUNDS, ...ISOLATE_OPTIONS, cost: COST },
+      machine: { ...machine(), loadAverage: loadavg()[0] },
+      sides: results.map((result, i) => ({ label: labels[i], ...result })),
+    };
+    const dir = join(root, "test-artifacts/bench");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "against.json"), `${JSON.stringify(run, null, 2)}\n`);
+    const report = againstMarkdown(run);
+    writeFileSync(join(dir, "against.md"), report);
+    console.log(report);
+    console.log(
+      `bench: wrote test-artifacts/bench/against.md and against.json in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
 }
 
 /** The last `npm run bench:import` measurement (bench/import.json), if any. */
@@ -684,6 +802,51 @@ function jsonPost(body) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
+}
+
+/**
+ * The bench worker for the in-isolate measure (`tree`'s API, see benchConfig), with a service
+ * binding to itself (the binding calibration) and a throwaway ES256 key (the ES256 rows), on
+ * a fresh migrated local D1 of its own; with `devtools`, its inspector attached (profiles
+ * only). Returns `{ name, url, inspector, processes, stop() }`.
+ */
+async function startIsolate({ tree = root, name = "bench-isolate", devtools = false } = {}) {
+  const config = benchConfig({ tree, name, selfBinding: true });
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  try {
+    execFileSync(
+      process.execPath,
+      [wrangler, "d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", dir],
+      {
+        cwd: tree,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      },
+    );
+    const server = await startServer({
+      name,
+      cwd: tree,
+      script: wrangler,
+      args: ["dev", "-c", config, ...VARS, "--var", `BENCH_ES256_KEYS:${ES256_KEYS}`],
+      readyPath: "/__bench/ready",
+      persistDir: dir,
+      devtools,
+    });
+    running.push(server);
+    return {
+      name,
+      url: server.url,
+      inspector: server.inspector,
+      processes: workerdProcesses(server.pid, server.port),
+      stop: () => {
+        server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** A throwaway ES256 private JWK array for this run (`npm run keys:generate`'s format). */

@@ -26,7 +26,8 @@ export const ISOLATE_ROUTES = [
 ];
 
 /** POST /login against one bcrypt compare at the same cost in the same isolate: at the
- * API's cost, and at cost 4, where the bcrypt work is 1/64 and the rest shows finely. */
+ * API's cost, and at cost 4, where the bcrypt work is 1/64 and the rest shows finely; at
+ * cost 4 also with the real local D1 (`d1: "local"`), which gives local D1's share directly. */
 export const LOGIN_ROWS = [
   { name: "login", label: "POST /login", variant: "api", path: "/login", expect: 200, cost: 10 },
   {
@@ -36,6 +37,15 @@ export const LOGIN_ROWS = [
     path: "/login",
     expect: 200,
     cost: 4,
+  },
+  {
+    name: "login-cost4-local-d1",
+    label: "POST /login at bcrypt cost 4, real local D1",
+    variant: "cost4",
+    path: "/login",
+    expect: 200,
+    cost: 4,
+    d1: "local",
   },
 ];
 
@@ -90,7 +100,7 @@ export async function recordRoutes(url, { password }) {
 /** Runs `what` (query parameters of /__bench/replay) `count` times inside the worker: its
  * process's CPU per request in ms and the D1 round trips per request. Throws unless every
  * answer was `expect` and no SQL went unanswered. */
-async function replay(target, what, count, expect = 200) {
+export async function replay(target, what, count, expect = 200) {
   const { url, processes } = target;
   await waitUntilIdle(processes);
   const query = new URLSearchParams({ ...what, n: String(count) });
@@ -112,7 +122,12 @@ const median = (values) => {
 const range = (values) => [Math.min(...values), Math.max(...values)];
 
 const REFERENCE = { what: "reference" };
-const routeQuery = (route) => ({ what: "route", variant: route.variant, path: route.path });
+export const routeQuery = (route) => ({
+  what: "route",
+  variant: route.variant,
+  path: route.path,
+  ...(route.d1 && { d1: route.d1 }),
+});
 
 /**
  * Every figure of the in-isolate measure, for each of `targets` (`{ url, processes }`, one
@@ -211,6 +226,7 @@ export async function isolateCpu(targets, { rounds, count, slowCount }) {
         name: row.name,
         label: row.label,
         cost: row.cost,
+        d1: row.d1 ?? "memory",
         roundTrips,
         loginMs: median(pairs.map((p) => p.run)),
         compareMs: median(pairs.map((p) => p.base)),

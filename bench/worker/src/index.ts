@@ -1,12 +1,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { sign } from "hono/jwt";
-import { app as api } from "../../../src/index";
 import { app as reference } from "../../reference/src/app";
 import bcryptRoutes from "../../reference/src/index";
 import { counting, fromMemory, type Recording, recording } from "./d1";
 
-// The bench worker, never deployed: the API's own Hono app (`src/index.ts` exports `app`)
-// called with bindings of the bench's making, so nothing in src/ exists for the bench.
+// The bench worker, never deployed: the API's own Hono app called with bindings of the
+// bench's making, so nothing in src/ exists for the bench. `benchWorker(app)` makes it; its
+// entry is written by run.mjs next to the wrangler config it derives from the API's
+// (`.wrangler/<name>.entry.ts`: the app from wrangler.toml's `main`, which exports `app`),
+// so the same bench worker runs this checkout's API or, with `--against`, another build's.
 //
 // - Any path outside `/__bench/`: the API, with its D1 binding wrapped to count round
 //   trips; the answer carries them in `X-D1-Round-Trips` (the load runs read it).
@@ -18,6 +20,7 @@ import { counting, fromMemory, type Recording, recording } from "./d1";
 //   isolate, D1 answered from memory, no HTTP in front):
 //   - `what=route&variant=<v>&path=<p>`: the recorded request, each D1 call answered with a
 //     copy of its recorded answer (the same SQL gets the answer it had, whatever the values);
+//     with `d1=local`, by the real local D1 instead (only for requests that can be repeated);
 //   - `what=reference`: the reference worker's one JSON route;
 //   - `what=bcrypt&cost=<c>`: the reference worker's bcrypt compare at cost `c`;
 //   - `what=binding`: a round trip over a service binding to this worker's `/__bench/echo`
@@ -32,6 +35,10 @@ type Env = CloudflareBindings & {
   SELF: Fetcher;
   /** A throwaway ES256 private JWK array for the run (`npm run bench` passes it). */
   BENCH_ES256_KEYS?: string;
+};
+/** What the bench needs of the API: its Hono app's `fetch`. */
+export type ApiApp = {
+  fetch(request: Request, env: CloudflareBindings, ctx: ExecutionContext): Response | Promise<Response>;
 };
 type Kept = { method: string; headers: [string, string][]; body: string | undefined; answers: Recording };
 
@@ -53,7 +60,7 @@ const current = new AsyncLocalStorage<{ roundTrips: number }>();
 /** One counted env per env the runtime hands in: the app's config and keys are cached by env. */
 const countedEnvs = new WeakMap<object, CloudflareBindings>();
 
-async function passThrough(request: Request, env: Env, ctx: ExecutionContext) {
+async function passThrough(api: ApiApp, request: Request, env: Env, ctx: ExecutionContext) {
   let bindings = countedEnvs.get(env);
   if (!bindings) {
     bindings = { ...env, DB: counting(env.DB, () => current.getStore()) };
@@ -78,7 +85,7 @@ const nextAddress = () => {
   return `10.200.${client >> 8}.${client & 255}`;
 };
 
-async function record(request: Request, env: Env, ctx: ExecutionContext, variant: Variant, path: string) {
+async function record(api: ApiApp, request: Request, env: Env, ctx: ExecutionContext, variant: Variant, path: string) {
   const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
   const entry: Kept = { method: request.method, headers: [...request.headers], body, answers: new Map() };
   kept.set(`${variant} ${path.split("?")[0] ?? path}`, entry);
@@ -97,10 +104,11 @@ const ECHO_BODY = JSON.stringify({
 /** One replayed unit of work of `what`, answering a Response (read whole, as a client would). */
 type Unit = () => Response | Promise<Response>;
 
-async function replay(env: Env, ctx: ExecutionContext, query: URLSearchParams, count: number) {
+async function replay(api: ApiApp, env: Env, ctx: ExecutionContext, query: URLSearchParams, count: number) {
   const what = query.get("what") ?? "";
   const misses = new Set<string>();
   const calls = { count: 0 };
+  const local = { roundTrips: 0 };
   let unit: Unit;
   if (what === "route") {
     const variant = query.get("variant") ?? "api";
@@ -109,8 +117,12 @@ async function replay(env: Env, ctx: ExecutionContext, query: URLSearchParams, c
     if (!isVariant(variant) || !entry) {
       return Response.json({ error: `nothing recorded for ${variant} ${path}` }, { status: 404 });
     }
-    // One env for the whole run, as the runtime gives one per isolate.
-    const DB = { withSession: () => fromMemory(entry.answers, misses, calls) };
+    // One env for the whole run, as the runtime gives one per isolate. `d1=local`: the real
+    // local D1 instead (SQLite in this process), for routes that can run again and again.
+    const DB =
+      query.get("d1") === "local"
+        ? counting(env.DB, () => local)
+        : { withSession: () => fromMemory(entry.answers, misses, calls) };
     const memoryEnv = { ...env, ...VARIANTS[variant](env), DB } as unknown as CloudflareBindings;
     unit = () => {
       const headers = new Headers(entry.headers);
@@ -144,7 +156,7 @@ async function replay(env: Env, ctx: ExecutionContext, query: URLSearchParams, c
   return Response.json({
     statuses,
     misses: [...misses].map((key) => key.slice(0, 120)),
-    roundTrips: calls.count / count,
+    roundTrips: (calls.count + local.roundTrips) / count,
   });
 }
 
@@ -177,24 +189,26 @@ async function signer(env: Env, key: string): Promise<Unit> {
   };
 }
 
-export default {
-  async fetch(request, env, ctx) {
-    // The load runs measure the API through here: no URL parsed for them.
-    if (!request.url.startsWith("/__bench/", request.url.indexOf("/", 8))) return passThrough(request, env, ctx);
-    const url = new URL(request.url);
-    const [, , action, variant = "", ...rest] = url.pathname.split("/");
-    if (action === "record" && isVariant(variant))
-      return record(request, env, ctx, variant, `/${rest.join("/")}${url.search}`);
-    if (action === "replay" && request.method === "POST") {
-      const count = Number(url.searchParams.get("n") ?? "1");
-      if (!Number.isInteger(count) || count < 1 || count > 100_000)
-        return Response.json({ error: "n" }, { status: 400 });
-      return replay(env, ctx, url.searchParams, count);
-    }
-    if (action === "ready") return Response.json({ ready: true });
-    if (action === "echo" && request.method === "POST") {
-      return new Response(await request.text(), { headers: { "content-type": "application/json" } });
-    }
-    return Response.json({ error: "not found" }, { status: 404 });
-  },
-} satisfies ExportedHandler<Env>;
+/** The bench worker around `api`. */
+export function benchWorker(api: ApiApp): ExportedHandler<Env> {
+  return { fetch: (request, env, ctx) => route(api, request, env, ctx) };
+}
+
+async function route(api: ApiApp, request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  // The load runs measure the API through here: no URL parsed for them.
+  if (!request.url.startsWith("/__bench/", request.url.indexOf("/", 8))) return passThrough(api, request, env, ctx);
+  const url = new URL(request.url);
+  const [, , action, variant = "", ...rest] = url.pathname.split("/");
+  if (action === "record" && isVariant(variant))
+    return record(api, request, env, ctx, variant, `/${rest.join("/")}${url.search}`);
+  if (action === "replay" && request.method === "POST") {
+    const count = Number(url.searchParams.get("n") ?? "1");
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) return Response.json({ error: "n" }, { status: 400 });
+    return replay(api, env, ctx, url.searchParams, count);
+  }
+  if (action === "ready") return Response.json({ ready: true });
+  if (action === "echo" && request.method === "POST") {
+    return new Response(await request.text(), { headers: { "content-type": "application/json" } });
+  }
+  return Response.json({ error: "not found" }, { status: 404 });
+}
