@@ -65,6 +65,10 @@ const cpuRequests = (scenario) => scenario.amount ?? (scenario.slow ? (quick ? 8
  * bcrypt route's, for a CPU figure finer than the 10 ms clock tick; each is prepared with a
  * bcrypt login, so fewer than a cheap route's. */
 const FACTOR_REQUESTS = quick ? 16 : 192;
+/** Requests per CPU run of POST /login at bcrypt cost 4 and its compare (about 1 ms each). */
+const COST4_REQUESTS = quick ? 200 : 2000;
+/** The bench worker's request header naming the variant a request runs under (bench/worker/). */
+const VARIANT_HEADER = "x-bench-variant";
 /** Requests per run of the in-isolate CPU measure (bench/lib/in-isolate.mjs): each is a
  * fraction of a millisecond and needs no preparing, so many, for a figure far finer than
  * the 10 ms clock tick. */
@@ -192,6 +196,9 @@ async function main() {
   };
 
   const users = await prepareUsers(api.url);
+  // Accounts hashed at cost 4, logged in at cost 4 (the bench worker's `cost4` variant): POST
+  // /login's work beyond its bcrypt compare shows finely in the whole process too.
+  const cost4Users = await prepareUsers(api.url, { variant: "cost4", count: 16 });
   const me = await probe(api.url, "/me", { headers: { authorization: `Bearer ${users.accounts[0].token}` } });
   const refresh = await probe(api.url, "/token/refresh", jsonPost({}));
   console.log(`bench: ${users.accounts.length} users registered after ${elapsed()}`);
@@ -229,6 +236,15 @@ async function main() {
       baseline: "bcrypt-compare",
       target: 1.1,
       slow: true,
+    },
+    {
+      name: "login-cost4",
+      label: "POST /login at bcrypt cost 4 (X-Bench-Variant: cost4)",
+      request: loginRequest(cost4Users.accounts, { [VARIANT_HEADER]: "cost4" }),
+      expect: 200,
+      baseline: "bcrypt-compare-cost4",
+      amount: COST4_REQUESTS,
+      cpuOnly: true,
     },
     {
       name: "register",
@@ -308,6 +324,13 @@ async function main() {
       request: { method: "GET", path: `/bcrypt/compare?cost=${COST}` },
       expect: 200,
       slow: true,
+    },
+    {
+      name: "bcrypt-compare-cost4",
+      label: "Reference: bcrypt compare, cost 4",
+      request: { method: "GET", path: "/bcrypt/compare?cost=4" },
+      expect: 200,
+      amount: COST4_REQUESTS,
     },
     {
       name: "bcrypt-hash",
@@ -688,10 +711,10 @@ async function measureBundles() {
   };
 }
 
-/** Registers the accounts the load uses: enough to spread logins, and one refresh token per connection. */
-async function prepareUsers(url) {
+/** Registers the accounts the load uses: enough to spread logins, and one refresh token per
+ * connection; with `variant`, under that variant of the bench worker (`X-Bench-Variant`). */
+async function prepareUsers(url, { variant, count = Math.min(connections + 8, 200) } = {}) {
   const runId = randomBytes(4).toString("hex");
-  const count = Math.min(connections + 8, 200);
   const register = async (i) => {
     const user = {
       firstName: "Bench",
@@ -699,7 +722,9 @@ async function prepareUsers(url) {
       email: `bench-${runId}-u${i}@example.com`,
       password: PASSWORD,
     };
-    const res = await fetch(`${url}/register`, { ...jsonPost(user), signal: AbortSignal.timeout(60_000) });
+    const init = jsonPost(user);
+    if (variant) init.headers[VARIANT_HEADER] = variant;
+    const res = await fetch(`${url}/register`, { ...init, signal: AbortSignal.timeout(60_000) });
     const body = await res.json();
     if (res.status !== 201) throw new Error(`preparing users: register answered ${res.status} ${JSON.stringify(body)}`);
     return { email: user.email, token: body.token, refreshToken: body.refresh_token };
@@ -712,12 +737,12 @@ async function prepareUsers(url) {
   return { runId, accounts };
 }
 
-function loginRequest(accounts) {
+function loginRequest(accounts, headers = {}) {
   let next = 0;
   return {
     method: "POST",
     path: "/login",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     setupRequest: (req) => {
       const account = accounts[next++ % accounts.length];
       return { ...req, body: JSON.stringify({ email: account.email, password: PASSWORD }) };

@@ -11,7 +11,8 @@ import { counting, fromMemory, type Recording, recording } from "./d1";
 // so the same bench worker runs this checkout's API or, with `--against`, another build's.
 //
 // - Any path outside `/__bench/`: the API, with its D1 binding wrapped to count round
-//   trips; the answer carries them in `X-D1-Round-Trips` (the load runs read it).
+//   trips; the answer carries them in `X-D1-Round-Trips` (the load runs read it). A request
+//   with `X-Bench-Variant: <variant>` runs under that variant's settings (see VARIANTS).
 // - `/__bench/record/<variant>/<path>`: the request goes to the API with a real local D1
 //   session under `variant`'s settings (see VARIANTS), and the request and every D1 answer
 //   are kept (the last request per variant and path).
@@ -53,18 +54,28 @@ type Variant = keyof typeof VARIANTS;
 const isVariant = (name: string): name is Variant => Object.hasOwn(VARIANTS, name);
 
 const ROUND_TRIPS_HEADER = "X-D1-Round-Trips";
+const VARIANT_HEADER = "X-Bench-Variant";
 const kept = new Map<string, Kept>();
 
 /** The round-trip counter of the request running. */
 const current = new AsyncLocalStorage<{ roundTrips: number }>();
-/** One counted env per env the runtime hands in: the app's config and keys are cached by env. */
-const countedEnvs = new WeakMap<object, CloudflareBindings>();
+/** One counted env per env the runtime hands in and variant: the app's config and keys are
+ * cached by env object. */
+const countedEnvs = new WeakMap<object, Map<Variant, CloudflareBindings>>();
 
 async function passThrough(api: ApiApp, request: Request, env: Env, ctx: ExecutionContext) {
-  let bindings = countedEnvs.get(env);
+  // `X-Bench-Variant`: the request runs under that variant's settings (the load runs' cost-4 login).
+  const asked = request.headers.get(VARIANT_HEADER);
+  const variant = asked && isVariant(asked) ? asked : "api";
+  let byVariant = countedEnvs.get(env);
+  if (!byVariant) {
+    byVariant = new Map();
+    countedEnvs.set(env, byVariant);
+  }
+  let bindings = byVariant.get(variant);
   if (!bindings) {
-    bindings = { ...env, DB: counting(env.DB, () => current.getStore()) };
-    countedEnvs.set(env, bindings);
+    bindings = { ...env, ...VARIANTS[variant](env), DB: counting(env.DB, () => current.getStore()) };
+    byVariant.set(variant, bindings);
   }
   const counter = { roundTrips: 0 };
   let response = await current.run(counter, () => api.fetch(request, bindings, ctx));
