@@ -1,22 +1,23 @@
-// `npm run bench [-- --quick] [-- --connections N --duration S]`
+// `npm run bench [-- --quick] [-- --connections N --duration S --rounds R]`, `--render`,
+// `--bundle`, `--profile <row>`, `--against <git-ref>` (see README.md beside this file).
 //
 // Starts the API (`npm run dev`'s bootstrap: fresh local D1 in a temp dir, migrations
-// applied) and the reference worker in bench/reference/ with `wrangler dev` on free
-// loopback ports, loads one of them at a time with autocannon, and reports req/s,
-// latency, errors, CPU ms per request of the workerd processes, D1 round trips per
-// request and bundle sizes, every figure next to the reference measured in this run.
-// Then, on a third server (bench/isolate/), the API app's own CPU in its isolate with D1
-// answered from memory (bench/lib/in-isolate.mjs), which the second-factor target is
-// judged on.
+// applied) inside the bench worker (bench/worker/: the API's app with a D1 binding that
+// counts round trips) and the reference worker in bench/reference/, each with `wrangler dev`
+// on free loopback ports, loads one of them at a time with autocannon, and reports req/s,
+// latency, errors, CPU ms per request of the workerd processes, D1 round trips per request
+// and bundle sizes, every figure next to its baseline measured in this run. Then, on a third
+// server (the bench worker again), the API app's own CPU in its isolate with D1 answered from
+// memory (bench/lib/in-isolate.mjs), which the second-factor and login targets are judged on.
 //
 // Full run (64 connections, 30 s per scenario, then 4 paired CPU runs of a fixed number of
 // requests per API scenario): writes bench/BENCHMARKS.md, bench/results.svg and bench/results.json.
-// `--quick` (CI smoke, about 90 s): 8 connections, one CPU run per scenario, written to
+// `--quick` (CI smoke, 1 to 3 minutes): 8 connections, one CPU run per scenario, written to
 // test-artifacts/bench/ so the committed results stay as they are.
 // `--connections`, `--duration` and `--rounds` override the defaults; `--render` rewrites the
 // report and chart from the last results.json without running anything; `--bundle` measures
 // the bundles alone (sizes and the per-package table, no load) into the last results.json
-// and renders again.
+// and renders again; `--profile` and `--against` run the in-isolate part only (see below).
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
