@@ -9,7 +9,7 @@ import type { AppType } from "../src/worker";
 
 export type { AppType };
 
-/** Where the refresh token travels: see the README, "Browser sessions". */
+/** Where the refresh token travels: see docs/browser-sessions.md. */
 export type Transport = "cookie" | "body";
 
 /** Keeps the refresh token in body mode (a file, the OS keychain, ...). */

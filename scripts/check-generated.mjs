@@ -1,8 +1,9 @@
 // Fails when generated files are stale: the SQL migrations must match
-// src/platform/schema.ts, worker-configuration.d.ts must match wrangler.toml, the
-// common-password list must match its npm package, and README.md's error and
-// configuration tables, wrangler.toml's [vars] and .dev.vars.example must match
-// src/platform/errors.ts and src/platform/settings.ts (scripts/generate-docs.mjs --check).
+// src/platform/schema.ts, worker-configuration.d.ts must match wrangler.toml (the root's
+// and examples/mcp-server's), the common-password list must match its npm package, and
+// the generated tables of docs/ (errors, settings, single-use retirement), wrangler.toml's
+// [vars] and .dev.vars.example must match their sources in src/
+// (scripts/generate-docs.mjs --check).
 // Regenerates both in place, then asks git whether anything changed.
 import { execFileSync, spawnSync } from "node:child_process";
 
@@ -18,6 +19,7 @@ if (docs.status !== 0) process.exit(1);
 
 run("npx", ["drizzle-kit", "generate"]);
 run("npm", ["run", "-s", "cf-typegen"]);
+run("npm", ["run", "-s", "cf-typegen", "-w", "examples/mcp-server"]);
 run("node", ["scripts/build-common-passwords.mjs"]);
 
 const stale = run("git", [
@@ -26,6 +28,7 @@ const stale = run("git", [
   "--",
   "migrations",
   "worker-configuration.d.ts",
+  "examples/mcp-server/worker-configuration.d.ts",
   "src/platform/common-passwords.ts",
 ])
   .toString()

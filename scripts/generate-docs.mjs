@@ -1,10 +1,10 @@
 // `npm run docs:generate`: writes the docs that have one source of truth in the code.
-// - README.md's error table, from ERRORS in src/platform/errors.ts;
-// - README.md's configuration table, wrangler.toml's [vars] block and .dev.vars.example,
+// - docs/api.md's error table, from ERRORS in src/platform/errors.ts;
+// - docs/configuration.md's settings table, wrangler.toml's [vars] block and .dev.vars.example,
 //   from SETTINGS in src/platform/settings.ts (each setting's doc with its parser's bounds; a family
 //   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example);
-// - README.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/identity/retirement.ts.
-// Each generated part of README.md and wrangler.toml sits between two marker comments;
+// - docs/security.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/identity/retirement.ts.
+// Each generated part of those Markdown files and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
 // `--check` writes nothing and exits 1 when a file differs from what it would write
 // (scripts/check-generated.mjs runs it in CI).
@@ -21,7 +21,7 @@ const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/id
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 
-/** A Markdown table with padded columns, the way the rest of README.md is formatted. */
+/** A Markdown table with padded columns, the way Biome formats the docs' other tables. */
 function table(header, rows) {
   const cells = [header, ...rows].map((row) => row.map((cell) => String(cell).replaceAll("|", "\\|")));
   const widths = header.map((_, i) => Math.max(3, ...cells.map((row) => row[i].length)));
@@ -116,23 +116,17 @@ function between(text, begin, end, body, file) {
   return `${text.slice(0, start + begin.length)}\n${body}\n${text.slice(stop)}`;
 }
 
+/** A Markdown file whose part `name` (between its two marker comments) is `body()`. */
+const markdown = (file, name, body) => [
+  file,
+  (text) =>
+    between(text, `<!-- generated:${name} (npm run docs:generate) -->`, `<!-- /generated:${name} -->`, body(), file),
+];
+
 const outputs = [
-  [
-    "README.md",
-    (text) => {
-      const md = (name, body) =>
-        between(
-          text,
-          `<!-- generated:${name} (npm run docs:generate) -->`,
-          `<!-- /generated:${name} -->`,
-          body,
-          "README.md",
-        );
-      text = md("errors", errorTable());
-      text = md("single-use", singleUseTable());
-      return md("settings", settingsTable());
-    },
-  ],
+  markdown("docs/api.md", "errors", errorTable),
+  markdown("docs/security.md", "single-use", singleUseTable),
+  markdown("docs/configuration.md", "settings", settingsTable),
   [
     "wrangler.toml",
     (text) =>

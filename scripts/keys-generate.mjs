@@ -1,7 +1,7 @@
 // `npm run keys:generate -- --alg ES256|EdDSA|RS256`: prints a fresh private JWK, as a
 // one-key JWT_PRIVATE_KEYS value, with a new `kid`. Rotation: put the new key first in
 // the existing array, keep the old one for TOKEN_TTL plus the JWKS cache age (5 minutes),
-// then drop it (README "Rotating keys" says the same). `npm run deploy` makes a first
+// then drop it (docs/operations.md, "Rotating signing keys", says the same). `npm run deploy` makes a first
 // JWT_PRIVATE_KEYS with `privateJwk` when the worker has none.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";

@@ -1,6 +1,7 @@
 // `npm test`: the workerd suite (real D1, real bcrypt), then the black-box HTTP suite and
-// the hostile black-box cases (both over HTTP against real `npm run dev` processes), ending
-// with one line "N passed, M failed".
+// the hostile black-box cases (both over HTTP against real `npm run dev` processes), then
+// the workspace packages and examples (packages/*, examples/*), ending with one line
+// "N passed, M failed".
 // `--suite <name>` runs only that suite, e.g. `--suite e2e` (`npm run test:e2e`), the
 // browser tests, which are not part of `npm test`.
 // Other arguments go to every vitest run, e.g. `npm test -- login`.
@@ -25,10 +26,11 @@ const all = [
   { name: "http", config: "vitest.http.config.ts" },
   { name: "blackbox", config: "vitest.blackbox.config.ts" },
   { name: "e2e", config: "vitest.e2e.config.ts" },
+  { name: "workspaces", config: "vitest.workspaces.config.ts" },
 ];
 const args = process.argv.slice(2);
 const at = args.indexOf("--suite");
-const picked = at === -1 ? ["workerd", "http", "blackbox"] : args.splice(at, 2).slice(1);
+const picked = at === -1 ? ["workerd", "http", "blackbox", "workspaces"] : args.splice(at, 2).slice(1);
 const suites = all.filter((suite) => picked.includes(suite.name));
 if (suites.length === 0) {
   console.error(`--suite needs one of: ${all.map((suite) => suite.name).join(", ")}`);

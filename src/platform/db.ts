@@ -3,7 +3,6 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
-import { countRoundTrips, ROUND_TRIPS_HEADER, TWICE_HEADER } from "./d1-counting";
 
 /** Request and response header carrying a D1 Sessions bookmark, so a client reads its own writes. */
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
@@ -19,12 +18,12 @@ export type Db = DrizzleD1Database;
 /** One statement of a `db.batch`. */
 export type Statement = BatchItem<"sqlite">;
 
-type DbEnv = { DB: D1Database; D1_COUNT?: unknown; ENVIRONMENT?: unknown };
+type DbEnv = { DB: D1Database };
 
 /** The request's database: the Drizzle client, and what to tell the client about it afterwards. */
 export type RequestDb = {
   db: Db;
-  /** Sets `X-D1-Bookmark` (and `X-D1-Round-Trips` when counting) on the response. */
+  /** Sets `X-D1-Bookmark` on the response. */
   annotate: (c: Context) => void;
 };
 
@@ -32,9 +31,7 @@ export type RequestDb = {
  * Opens one D1 session for the request. With the client's bookmark (`X-D1-Bookmark`), every
  * query sees at least the writes that bookmark covers; without one the first query may be
  * served by the nearest read replica ("first-unconstrained"). Writes always go to the
- * primary, whatever the session. `D1_COUNT=true` counts round trips; `D1_COUNT=twice` also
- * runs each D1 call twice for a request sending `X-D1-Twice: 1` (the benchmark's measure of
- * local D1's CPU, see d1-counting.ts), honoured only with ENVIRONMENT=dev or test.
+ * primary, whatever the session.
  *
  * The session is opened on first use, so routes that never query (/welcome, preflights,
  * 404s) pay nothing: Drizzle gets a two-method client (`prepare`, `batch`: all its D1
@@ -44,20 +41,10 @@ export type RequestDb = {
 export function openDb(env: DbEnv, headers: { header: (name: string) => string | undefined }): RequestDb {
   const bookmark = headers.header(BOOKMARK_HEADER);
   const start = bookmark && BOOKMARK.test(bookmark) ? bookmark : undefined;
-  const counting = env.D1_COUNT === "true" || env.D1_COUNT === "twice";
-  const twice =
-    env.D1_COUNT === "twice" &&
-    (env.ENVIRONMENT === "dev" || env.ENVIRONMENT === "test") &&
-    headers.header(TWICE_HEADER) === "1";
-  let opened: { session: D1DatabaseSession; client: Pick<D1Database, "prepare" | "batch"> } | undefined;
-  let counter: ReturnType<typeof countRoundTrips> | undefined;
+  let opened: D1DatabaseSession | undefined;
   const open = () => {
-    if (!opened) {
-      const session = env.DB.withSession(start ?? "first-unconstrained");
-      counter = counting ? countRoundTrips(session, { twice }) : undefined;
-      opened = { session, client: counter?.client ?? session };
-    }
-    return opened.client;
+    opened ??= env.DB.withSession(start ?? "first-unconstrained");
+    return opened;
   };
   const lazy = {
     prepare: (query: string) => open().prepare(query),
@@ -70,9 +57,8 @@ export function openDb(env: DbEnv, headers: { header: (name: string) => string |
     annotate: (c) => {
       // Straight onto the finished response: c.header() would copy it first.
       const { headers } = c.res;
-      const latest = opened ? opened.session.getBookmark() : start;
+      const latest = opened ? opened.getBookmark() : start;
       if (latest) headers.set(BOOKMARK_HEADER, latest);
-      if (counting) headers.set(ROUND_TRIPS_HEADER, String(counter?.count() ?? 0));
     },
   };
 }

@@ -249,13 +249,6 @@ export const SETTINGS = [
     parse: word(),
     doc: "`test` lets the test suite use a low `BCRYPT_COST`; the worker logs a warning whenever it takes effect",
   },
-  {
-    name: "D1_COUNT",
-    kind: "internal",
-    // Read by src/platform/db.ts for each request's D1 session, not through Config.
-    parse: word(),
-    doc: "`true` adds `X-D1-Round-Trips` to every response (benchmark and tests only); `twice` also runs every D1 call twice in a request sending `X-D1-Twice: 1`, so `npm run bench` can measure local D1's CPU apart from the Worker's (only with ENVIRONMENT `dev` or `test`)",
-  },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]["name"];

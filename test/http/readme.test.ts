@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,101 +7,141 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Running, startDev, stopAll, waitFor } from "../support/processes";
 import { jsonDifferences, outputDifferences, README_BASE, README_MAIL, readmeExamples, splitResponses } from "./readme";
 
-// The README's examples, run as written: one fresh `npm run dev` (its own empty D1), one
-// bash process fed every runnable block in README order (so variables carry over), each
-// block's output compared with what the README shows after it. The convention is in the
-// README under Development, "README examples are tests".
+// The docs' examples, run as written: README.md and every docs/*.md, each file against a
+// fresh `npm run dev` of its own (its own empty D1) and one bash process fed that file's
+// runnable blocks in order (so variables carry over within a file), each block's output
+// compared with what the file shows after it. The conventions are in docs/development.md,
+// "Docs examples are tests".
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const readme = readFileSync(join(root, "README.md"), "utf8");
-const examples = readmeExamples(readme);
+/** README.md, then every guide in docs/, each with its runnable examples in order. */
+const guides = readdirSync(join(root, "docs"))
+  .filter((name) => name.endsWith(".md"))
+  .sort()
+  .map((name) => `docs/${name}`);
+const files = ["README.md", ...guides].map((file) => ({
+  file,
+  examples: readmeExamples(readFileSync(join(root, file), "utf8")),
+}));
 
-/** Scripts the README runs that use the local D1 directly: pointed at the test server's. */
+/** Scripts the docs run that use the local D1 directly: pointed at the test server's. */
 const LOCAL_D1_SCRIPTS = ["admin:grant"];
 
-let server: Running;
-let dir: string;
-let base: string;
-/** The test server's mail catcher, standing in for the README's 127.0.0.1:1080. */
-let mailApi: string;
-let shell: ChildProcessWithoutNullStreams;
-let stdout = "";
-let stderr = "";
+/** One file's dev server (with its own D1 and mail catcher) and the bash process its blocks run in. */
+class DocShell {
+  private stdout = "";
+  private stderr = "";
+  private constructor(
+    readonly server: Running,
+    private readonly dir: string,
+    private readonly base: string,
+    private readonly mailApi: string,
+    private readonly shell: ChildProcessWithoutNullStreams,
+  ) {
+    shell.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stdout += chunk;
+    });
+    shell.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stderr += chunk;
+    });
+    const npmWrapper = `npm() { case " ${LOCAL_D1_SCRIPTS.join(" ")} " in *" $2 "*) command npm "$@" --persist-to '${dir}';; *) command npm "$@";; esac; }`;
+    shell.stdin.write(`set -e -o pipefail\n${npmWrapper}\n`);
+  }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "edge-auth-readme-"));
-  const started: Running[] = [];
-  const dev = await startDev(started, "npm run dev (README)", dir);
-  [server, base, mailApi] = [dev.server, dev.url, dev.mailApi];
-  await waitFor(server, `${base}/health`);
-  shell = spawn("bash", ["--noprofile", "--norc"], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  shell.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  shell.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const npmWrapper = `npm() { case " ${LOCAL_D1_SCRIPTS.join(" ")} " in *" $2 "*) command npm "$@" --persist-to '${dir}';; *) command npm "$@";; esac; }`;
-  shell.stdin.write(`set -e -o pipefail\n${npmWrapper}\n`);
-}, 120_000);
+  static async start(file: string): Promise<DocShell> {
+    const dir = mkdtempSync(join(tmpdir(), "edge-auth-docs-"));
+    const started: Running[] = [];
+    let dev: Awaited<ReturnType<typeof startDev>>;
+    try {
+      dev = await startDev(started, `npm run dev (${file})`, dir);
+      await waitFor(dev.server, `${dev.url}/health`);
+    } catch (error) {
+      await stopAll(started);
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    const shell = spawn("bash", ["--noprofile", "--norc"], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    return new DocShell(dev.server, dir, dev.url, dev.mailApi, shell);
+  }
 
-afterAll(async () => {
-  shell?.stdin.end();
-  shell?.kill();
-  await stopAll(server ? [server] : []);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  /** Runs `script` in the shell and resolves to what it printed on stdout. */
+  run(script: string, timeoutMs = 60_000): Promise<string> {
+    const marker = `__docs_block_${crypto.randomUUID()}__`;
+    const start = this.stdout.length;
+    this.stderr = "";
+    this.shell.stdin.write(
+      `${script.replaceAll(README_BASE, this.base).replaceAll(README_MAIL, this.mailApi)}\necho ${marker}\n`,
+    );
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs;
+      const poll = setInterval(() => {
+        const at = this.stdout.indexOf(marker, start);
+        if (at !== -1) {
+          clearInterval(poll);
+          resolve(this.stdout.slice(start, at));
+        } else if (this.shell.exitCode !== null || Date.now() > deadline) {
+          clearInterval(poll);
+          const why = this.shell.exitCode !== null ? `the shell exited (${this.shell.exitCode})` : "timed out";
+          reject(new Error(`${why}\nstdout: ${this.stdout.slice(start)}\nstderr: ${this.stderr}`));
+        }
+      }, 50);
+    });
+  }
 
-/** Runs `script` in the shared shell and resolves to what it printed on stdout. */
-function runInShell(script: string, timeoutMs = 60_000): Promise<string> {
-  const marker = `__readme_block_${crypto.randomUUID()}__`;
-  const start = stdout.length;
-  stderr = "";
-  shell.stdin.write(`${script.replaceAll(README_BASE, base).replaceAll(README_MAIL, mailApi)}\necho ${marker}\n`);
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + timeoutMs;
-    const poll = setInterval(() => {
-      const at = stdout.indexOf(marker, start);
-      if (at !== -1) {
-        clearInterval(poll);
-        resolve(stdout.slice(start, at));
-      } else if (shell.exitCode !== null || Date.now() > deadline) {
-        clearInterval(poll);
-        const why = shell.exitCode !== null ? `the shell exited (${shell.exitCode})` : "timed out";
-        reject(new Error(`${why}\nstdout: ${stdout.slice(start)}\nstderr: ${stderr}`));
-      }
-    }, 50);
-  });
+  async stop(): Promise<void> {
+    this.shell.stdin.end();
+    this.shell.kill();
+    await stopAll([this.server]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
-describe("README.md examples, in order, against a fresh npm run dev", () => {
-  it("finds the examples the README promises", () => {
-    expect(examples.length).toBeGreaterThanOrEqual(15);
+describe("the docs' examples", () => {
+  it("finds the examples the docs promise", () => {
+    const all = files.flatMap(({ examples }) => examples);
+    // 30 examples in the README before it was split into docs/, plus the README's own.
+    expect(all.length).toBeGreaterThanOrEqual(31);
+    expect(files.find(({ file }) => file === "README.md")?.examples.length).toBeGreaterThanOrEqual(1);
     for (const route of ["/register", "/login", "/welcome", "/health", "/token/refresh", "/admin/users", "jwks.json"]) {
       expect(
-        examples.some((example) => example.script.includes(route)),
+        all.some((example) => example.script.includes(route)),
         route,
       ).toBe(true);
     }
   });
-
-  for (const example of examples) {
-    const first = example.script.split("\n").find((line) => line.trim() !== "" && !line.startsWith("#")) ?? "";
-    it(`README.md:${example.line} ${first.slice(0, 70)}`, async () => {
-      const output = await runInShell(example.script);
-      if (example.expected) expect(outputDifferences(example.expected, output)).toEqual([]);
-      // Any answer a block shows must not be a server error, compared or not.
-      for (const answer of splitResponses(output)) expect(answer.status).not.toMatch(/^HTTP\/[\d.]+ 5/);
-    });
-  }
-
-  it("started without a 'types might be out of date' warning", () => {
-    expect(server.log.join("")).not.toMatch(/might be out of date/);
-  });
 });
+
+for (const { file, examples } of files.filter(({ examples }) => examples.length > 0)) {
+  describe(`${file} examples, in order, against a fresh npm run dev`, () => {
+    let docShell: DocShell | undefined;
+
+    beforeAll(async () => {
+      docShell = await DocShell.start(file);
+    }, 120_000);
+
+    afterAll(async () => {
+      await docShell?.stop();
+    });
+
+    for (const example of examples) {
+      const first = example.script.split("\n").find((line) => line.trim() !== "" && !line.startsWith("#")) ?? "";
+      it(`${file}:${example.line} ${first.slice(0, 70)}`, async () => {
+        if (!docShell) throw new Error(`no dev server for ${file}`);
+        const output = await docShell.run(example.script);
+        if (example.expected) expect(outputDifferences(example.expected, output)).toEqual([]);
+        // Any answer a block shows must not be a server error, compared or not.
+        for (const answer of splitResponses(output)) expect(answer.status).not.toMatch(/^HTTP\/[\d.]+ 5/);
+      });
+    }
+
+    it("started without a 'types might be out of date' warning", () => {
+      expect(docShell?.server.log.join("")).not.toMatch(/might be out of date/);
+    });
+  });
+}
 
 describe("the README comparison", () => {
   it("fails on a field the README lacks or shows but the API does not send", () => {

@@ -1,19 +1,19 @@
 import { lexer, type Token, type Tokens } from "marked";
 
-/** The address the README's examples use; the runner points it at the server under test. */
+/** The address the docs' examples use; the runner points it at the server under test. */
 export const README_BASE = "http://localhost:8787";
-/** The dev mail catcher's web address as the README shows it (`npm run dev` prints it). */
+/** The dev mail catcher's web address as the docs show it (`npm run dev` prints it). */
 export const README_MAIL = "http://127.0.0.1:1080";
 
-/** A shell block of the README that runs, with the output the README shows after it. */
+/** A shell block of a docs file that runs, with the output the file shows after it. */
 export type Example = {
-  /** 1-based line of the block's opening fence in README.md. */
+  /** 1-based line of the block's opening fence in its file. */
   line: number;
   script: string;
   expected?: Expected;
 };
 
-/** What the README shows a block prints: a whole HTTP answer (`curl -i`), a JSON body, or text. */
+/** What a docs file shows a block prints: a whole HTTP answer (`curl -i`), a JSON body, or text. */
 export type Expected =
   | { kind: "http"; status: string; headers: [string, string][]; body: string }
   | { kind: "json"; body: string }
@@ -24,7 +24,7 @@ const SHELLS = new Set(["sh", "bash", "shell", "console"]);
 const TALKS_TO_API = /localhost:8787|\$\{?API\b/;
 
 /**
- * The README's runnable examples, in document order. A fenced block runs when its language
+ * The runnable examples of one Markdown file (README.md or a guide in docs/), in document order. A fenced block runs when its language
  * is a shell (`sh`) and it talks to the API (mentions `localhost:8787` or `$API`), or its info string
  * says `run`; `norun` in the info string keeps any block from running. The first fenced
  * block after a runnable one, when it is `http`, `json` or `text`, is its expected output.

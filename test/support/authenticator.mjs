@@ -4,7 +4,7 @@ import { encodeCBOR } from "@levischuck/tiny-cbor";
 // made with WebCrypto, attestation objects in CBOR with `fmt: "none"`, authenticator
 // data with its flags and signature counter, and signed assertions. It answers what a
 // browser's `PublicKeyCredential.toJSON()` would send. Plain JavaScript (types in
-// authenticator.d.mts), so workerd tests and scripts/bench.mjs share it.
+// authenticator.d.mts), so workerd tests and the bench (bench/lib/second-factors.mjs) share it.
 
 const encoder = new TextEncoder();
 

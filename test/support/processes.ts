@@ -36,7 +36,7 @@ export async function waitFor(running: Running, url: string, anyStatus = false):
 /** A loopback port that was free a moment ago (and has nothing listening on it now).
  * Chosen below Linux's ephemeral range (32768 and up), which the kernel hands to anything
  * that binds port 0: wrangler and workerd do for their internal sockets, and could take a
- * port found free there before wrangler binds it. (scripts/bench/servers.mjs has the twin.) */
+ * port found free there before wrangler binds it. (bench/lib/servers.mjs has the twin.) */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);

@@ -36,30 +36,4 @@ bench.on(["GET", "POST"], "/bcrypt/:op{hash|compare}", async (c) => {
   return c.json({ op: "compare", cost, match, d1 });
 });
 
-// Bench only: the calibration of the API's "CPU without local D1" figures, which repeat each
-// D1 call of a request (D1_COUNT=twice). `POST /d1/write?then=fresh|again`: one batch shaped
-// like a session write (an UPDATE of one row, an INSERT with a new id), then a second batch:
-// `fresh`, the same with another new id (it succeeds); `again`, the very same batch (it fails
-// on its taken id, as a repeated write does there).
-let table: Promise<unknown> | undefined;
-bench.post("/d1/write", async (c) => {
-  table ??= c.env.DB.batch([
-    c.env.DB.prepare("create table if not exists writes (id text primary key, n integer not null)"),
-    c.env.DB.prepare("insert or ignore into writes (id, n) values ('counter', 0)"),
-  ]);
-  await table;
-  const write = (id: string) => [
-    c.env.DB.prepare("update writes set n = n + 1 where id = 'counter'"),
-    c.env.DB.prepare("insert into writes (id, n) values (?, 1)").bind(id),
-  ];
-  const id = crypto.randomUUID();
-  await c.env.DB.batch(write(id));
-  const again = c.req.query("then") === "again";
-  const failed = await c.env.DB.batch(write(again ? id : crypto.randomUUID())).then(
-    () => false,
-    () => true,
-  );
-  return c.json({ again, failed });
-});
-
 export default bench;

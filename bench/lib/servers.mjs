@@ -18,6 +18,14 @@ const TICKS_PER_SECOND = clockTicks();
  */
 const NO_DEVTOOLS = { VSCODE_INSPECTOR_OPTIONS: "{}" };
 
+/** The environment for a wrangler dev with its inspector attached: for a CPU profile
+ * (`--profile`), never for CPU figures. */
+function withDevtools() {
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  delete env.VSCODE_INSPECTOR_OPTIONS;
+  return env;
+}
+
 /**
  * A free loopback port, for wrangler's HTTP server or its inspector. Chosen below Linux's
  * ephemeral range (32768 and up), which the kernel hands to anything that binds port 0:
@@ -59,7 +67,7 @@ export async function startServer(options) {
   }
 }
 
-async function startOnce({ name, cwd, script, args, readyPath, persistDir, timeoutMs = 90_000 }) {
+async function startOnce({ name, cwd, script, args, readyPath, persistDir, devtools = false, timeoutMs = 90_000 }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const dir = persistDir ?? mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const child = spawn(
@@ -83,7 +91,7 @@ async function startOnce({ name, cwd, script, args, readyPath, persistDir, timeo
       cwd,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...NO_DEVTOOLS },
+      env: devtools ? withDevtools() : { ...process.env, WRANGLER_SEND_METRICS: "false", ...NO_DEVTOOLS },
     },
   );
   let output = "";
@@ -109,7 +117,9 @@ async function startOnce({ name, cwd, script, args, readyPath, persistDir, timeo
   while (Date.now() < deadline && child.exitCode === null && !output.includes("Address already in use")) {
     try {
       const res = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
-      if (res.ok) return { name, url, port, pid: child.pid, dir, alive, exitStatus, stop, log: () => output };
+      if (res.ok) {
+        return { name, url, port, inspector, pid: child.pid, dir, alive, exitStatus, stop, log: () => output };
+      }
     } catch {
       // not listening yet
     }

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import bcrypt from "bcryptjs";
 import { EJSON, ObjectId } from "bson";
-import { MAX_FILE_ROWS } from "./import-users.mjs";
+import { MAX_FILE_ROWS } from "../scripts/import-users.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({ options: { users: { type: "string", default: "100000" } } });
@@ -59,7 +59,7 @@ try {
   };
   writeFileSync(join(root, "bench/import.json"), `${JSON.stringify(run, null, 2)}\n`);
   console.log(`bench:import: ${users} users in ${seconds.toFixed(1)} s`);
-  spawnSync(process.execPath, [join(root, "scripts/bench.mjs"), "--render"], { cwd: root, stdio: "inherit" });
+  spawnSync(process.execPath, [join(root, "bench/run.mjs"), "--render"], { cwd: root, stdio: "inherit" });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,36 +1,38 @@
-// `npm run bench [-- --quick] [-- --connections N --duration S]`
+// `npm run bench [-- --quick] [-- --connections N --duration S --rounds R]`, `--render`,
+// `--bundle`, `--profile <row>`, `--against <git-ref>` (see README.md beside this file).
 //
 // Starts the API (`npm run dev`'s bootstrap: fresh local D1 in a temp dir, migrations
-// applied) and the reference worker in bench/reference/ with `wrangler dev` on free
-// loopback ports, loads one of them at a time with autocannon, and reports req/s,
-// latency, errors, CPU ms per request of the workerd processes, D1 round trips per
-// request and bundle sizes, every figure next to the reference measured in this run.
-// Then, on a third server (bench/isolate/), the API app's own CPU in its isolate with D1
-// answered from memory (scripts/bench/in-isolate.mjs), which the second-factor target is
-// judged on.
+// applied) inside the bench worker (bench/worker/: the API's app with a D1 binding that
+// counts round trips) and the reference worker in bench/reference/, each with `wrangler dev`
+// on free loopback ports, loads one of them at a time with autocannon, and reports req/s,
+// latency, errors, CPU ms per request of the workerd processes, D1 round trips per request
+// and bundle sizes, every figure next to its baseline measured in this run. Then, on a third
+// server (the bench worker again), the API app's own CPU in its isolate with D1 answered from
+// memory (bench/lib/in-isolate.mjs), which the second-factor and login targets are judged on.
 //
 // Full run (64 connections, 30 s per scenario, then 4 paired CPU runs of a fixed number of
-// requests per API scenario): writes BENCHMARKS.md, bench/results.svg and bench/results.json.
-// `--quick` (CI smoke, about 90 s): 8 connections, one CPU run per scenario, written to
+// requests per API scenario): writes bench/BENCHMARKS.md, bench/results.svg and bench/results.json.
+// `--quick` (CI smoke, 1 to 3 minutes): 8 connections, one CPU run per scenario, written to
 // test-artifacts/bench/ so the committed results stay as they are.
 // `--connections`, `--duration` and `--rounds` override the defaults; `--render` rewrites the
 // report and chart from the last results.json without running anything; `--bundle` measures
 // the bundles alone (sizes and the per-package table, no load) into the last results.json
-// and renders again.
+// and renders again; `--profile` and `--against` run the in-isolate part only (see below).
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { breakdown, bundleSize, withoutPackage } from "./bench/bundle.mjs";
-import { isolateCpu, recordRoutes } from "./bench/in-isolate.mjs";
-import { fromNextClient, runScenario } from "./bench/load.mjs";
-import { markdown, svg } from "./bench/report.mjs";
-import { mfaLoginRequest, passkeyLoginRequest } from "./bench/second-factors.mjs";
-import { cpuMs, startServer, workerdProcesses } from "./bench/servers.mjs";
+import { breakdown, bundleSize, withoutPackage } from "./lib/bundle.mjs";
+import { ISOLATE_ROUTES, isolateCpu, LOGIN_ROWS, recordRoutes, replay, routeQuery } from "./lib/in-isolate.mjs";
+import { fromNextClient, runScenario } from "./lib/load.mjs";
+import { profileMarkdown, profileReplays, readProfile } from "./lib/profile.mjs";
+import { againstMarkdown, markdown, svg } from "./lib/report.mjs";
+import { mfaLoginRequest, passkeyLoginRequest } from "./lib/second-factors.mjs";
+import { cpuMs, startServer, workerdProcesses } from "./lib/servers.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
@@ -42,6 +44,8 @@ const { values: flags } = parseArgs({
     rounds: { type: "string" },
     render: { type: "boolean", default: false },
     bundle: { type: "boolean", default: false },
+    profile: { type: "string" },
+    against: { type: "string" },
   },
 });
 const quick = flags.quick;
@@ -62,19 +66,45 @@ const cpuRequests = (scenario) => scenario.amount ?? (scenario.slow ? (quick ? 8
  * bcrypt route's, for a CPU figure finer than the 10 ms clock tick; each is prepared with a
  * bcrypt login, so fewer than a cheap route's. */
 const FACTOR_REQUESTS = quick ? 16 : 192;
-/** Requests per run of the in-isolate CPU measure (scripts/bench/in-isolate.mjs): each is a
+/** Requests per CPU run of POST /login at bcrypt cost 4 and its compare (about 1 ms each). */
+const COST4_REQUESTS = quick ? 200 : 2000;
+/** The bench worker's request header naming the variant a request runs under (bench/worker/). */
+const VARIANT_HEADER = "x-bench-variant";
+/** Requests per run of the in-isolate CPU measure (bench/lib/in-isolate.mjs): each is a
  * fraction of a millisecond and needs no preparing, so many, for a figure far finer than
  * the 10 ms clock tick. */
 const ISOLATE_REQUESTS = quick ? 300 : 3000;
+/** The same for the in-isolate rows with a bcrypt compare at cost 10 (about 80 ms each). */
+const ISOLATE_BCRYPT_REQUESTS = quick ? 8 : 40;
+const ISOLATE_OPTIONS = { rounds: CPU_ROUNDS, count: ISOLATE_REQUESTS, slowCount: ISOLATE_BCRYPT_REQUESTS };
+// Pinned so a developer's .dev.vars cannot change what is measured. The keys are throwaways
+// for this run only.
+const VARS = [
+  ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
+  ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
+  ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
+  ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
+  ...["--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
+];
+const ES256_KEYS = es256Keys();
 const cpuConnections = (scenario) => (scenario.slow ? Math.min(connections, 8) : connections);
 const outDir = quick ? join(root, "test-artifacts/bench") : root;
 const files = quick
   ? { md: join(outDir, "BENCHMARKS.md"), svg: join(outDir, "results.svg"), json: join(outDir, "results.json") }
-  : { md: join(root, "BENCHMARKS.md"), svg: join(root, "bench/results.svg"), json: join(root, "bench/results.json") };
-const svgLink = quick ? "results.svg" : "bench/results.svg";
+  : {
+      md: join(root, "bench/BENCHMARKS.md"),
+      svg: join(root, "bench/results.svg"),
+      json: join(root, "bench/results.json"),
+    };
+const svgLink = "results.svg";
 
 // Whatever happens, the run ends: worst case a few scenarios, their idle waits and startup.
-const deadlineMs = quick ? 240_000 : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
+const deadlineMs =
+  flags.profile || flags.against
+    ? 3_600_000
+    : quick
+      ? 240_000
+      : 2 * 8 * (durationS + 15 + CPU_ROUNDS * 2 * 30) * 1000 + 300_000;
 const running = [];
 const watchdog = setTimeout(() => {
   console.error(`bench: gave up after ${deadlineMs / 1000} s`);
@@ -92,6 +122,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 try {
   if (flags.render) render();
   else if (flags.bundle) await bundleOnly();
+  else if (flags.profile) await profileMain(flags.profile);
+  else if (flags.against) await againstMain(flags.against);
   else await main();
 } catch (err) {
   console.error(`bench failed: ${err?.stack ?? err}`);
@@ -110,32 +142,15 @@ async function main() {
       : `bench: full run, ${connections} connections, ${durationS} s per scenario, ${cpuRounds({})} CPU rounds (bcrypt routes ${cpuRounds({ slow: true })})`,
   );
 
-  // Pinned so a developer's .dev.vars cannot change what is measured. The keys are
-  // throwaways for this run only.
-  const vars = [
-    ...["--var", `TOKEN_KEY:${randomBytes(32).toString("hex")}`, "--var", `BCRYPT_COST:${COST}`],
-    ...["--var", `MFA_ENCRYPTION_KEY:${randomBytes(32).toString("hex")}`],
-    ...["--var", "WEBAUTHN_RP_ID:localhost", "--var", "WEBAUTHN_ORIGINS:http://localhost:5173"],
-    ...["--var", "TOKEN_TTL:5h", "--var", "CORS_ORIGINS:*", "--var", "ALLOW_QUERY_TOKEN:false"],
-    ...["--var", "ENVIRONMENT:dev", "--var", "MAIL_TRANSPORT:none"],
-  ];
+  const vars = VARS;
   const apiOptions = {
     name: "api",
     cwd: root,
     script: join(root, "scripts/dev.mjs"),
-    // `twice`: a request sending X-D1-Twice: 1 runs each D1 call twice (see withoutD1 below).
-    args: ["-c", benchConfig(), ...vars, "--var", "D1_COUNT:twice"],
+    // The API app inside the bench worker (bench/worker/), which counts its D1 round trips
+    // on the binding and reports them in X-D1-Round-Trips.
+    args: ["-c", benchConfig({ name: "bench-api" }), ...vars],
     readyPath: "/health",
-  };
-  // The API app inside bench/isolate/'s worker, for the in-isolate CPU measure: the API's
-  // bindings and settings; started after the load runs, on its own migrated local D1.
-  const isolateConfig = benchConfig({ main: "bench/isolate/src/index.ts", name: "bench-isolate", selfBinding: true });
-  const isolateOptions = {
-    name: "isolate",
-    cwd: root,
-    script: wrangler,
-    args: ["dev", "-c", isolateConfig, ...vars],
-    readyPath: "/",
   };
   const referenceOptions = {
     name: "reference",
@@ -182,11 +197,14 @@ async function main() {
   };
 
   const users = await prepareUsers(api.url);
+  // Accounts hashed at cost 4, logged in at cost 4 (the bench worker's `cost4` variant): POST
+  // /login's work beyond its bcrypt compare shows finely in the whole process too.
+  const cost4Users = await prepareUsers(api.url, { variant: "cost4", count: 16 });
   const me = await probe(api.url, "/me", { headers: { authorization: `Bearer ${users.accounts[0].token}` } });
   const refresh = await probe(api.url, "/token/refresh", jsonPost({}));
   console.log(`bench: ${users.accounts.length} users registered after ${elapsed()}`);
   // Second factors: each request spends a single-use mfa_token or challenge, prepared
-  // before each run (see scripts/bench/second-factors.mjs). CPU rows only: a timed run
+  // before each run (see bench/lib/second-factors.mjs). CPU rows only: a timed run
   // would need an unbounded supply.
   const factorOptions = { amount: FACTOR_REQUESTS, password: PASSWORD };
   const mfaLogin = await mfaLoginRequest(api.url, { ...factorOptions, users: FACTOR_REQUESTS });
@@ -209,7 +227,6 @@ async function main() {
           request: { method: "GET", path: "/me", headers: { authorization: `Bearer ${users.accounts[0].token}` } },
           expect: 200,
           baseline: "reference",
-          withoutD1: true,
         }
       : skip("GET /me: the route does not exist in this build (probe answered 404)"),
     {
@@ -220,6 +237,15 @@ async function main() {
       baseline: "bcrypt-compare",
       target: 1.1,
       slow: true,
+    },
+    {
+      name: "login-cost4",
+      label: "POST /login at bcrypt cost 4 (X-Bench-Variant: cost4)",
+      request: loginRequest(cost4Users.accounts, { [VARIANT_HEADER]: "cost4" }),
+      expect: 200,
+      baseline: "bcrypt-compare-cost4",
+      amount: COST4_REQUESTS,
+      cpuOnly: true,
     },
     {
       name: "register",
@@ -239,7 +265,6 @@ async function main() {
           baseline: "reference",
           // Each token is single-use (rotation): warming up would spend the pool.
           warmRequests: 0,
-          withoutD1: true,
         }
       : skip(
           refresh.present
@@ -256,7 +281,6 @@ async function main() {
       amount: FACTOR_REQUESTS,
       cpuOnly: true,
       warmRequests: 0,
-      withoutD1: true,
     },
     {
       name: "login-passkey",
@@ -268,7 +292,6 @@ async function main() {
       amount: FACTOR_REQUESTS,
       cpuOnly: true,
       warmRequests: 0,
-      withoutD1: true,
     },
     {
       name: "preflight",
@@ -302,6 +325,13 @@ async function main() {
       request: { method: "GET", path: `/bcrypt/compare?cost=${COST}` },
       expect: 200,
       slow: true,
+    },
+    {
+      name: "bcrypt-compare-cost4",
+      label: "Reference: bcrypt compare, cost 4",
+      request: { method: "GET", path: "/bcrypt/compare?cost=4" },
+      expect: 200,
+      amount: COST4_REQUESTS,
     },
     {
       name: "bcrypt-hash",
@@ -370,30 +400,10 @@ async function main() {
     for (let round = quick || scenario.cpuOnly ? 1 : 0; round <= cpuRounds(scenario); round++) {
       const base = quick ? quickBaselines[baseScenario.name] : await measure(baseScenario, refTarget, round);
       const run = await measure(scenario, apiTarget, round);
-      // Local D1 is SQLite inside the Worker's workerd process, so its CPU counts as the
-      // Worker's there (on Cloudflare it runs elsewhere). Right after a CPU run, the same run
-      // with every D1 call made twice (X-D1-Twice, src/platform/d1-counting.ts): the difference is
-      // the CPU of the route's D1 calls, and the run minus that is the Worker's own CPU.
-      const twice = scenario.withoutD1 && round > 0 ? await measure(d1Twice(scenario), apiTarget, round) : undefined;
-      pairs.push({ base, run, twice });
+      pairs.push({ base, run });
     }
     results.push(pairResult(scenario, pairs));
   }
-  // Calibration of the "CPU without local D1" figures, on the reference worker's own local
-  // D1: a write batch followed by a second one that succeeds (a new id) or fails (the same
-  // batch again, as D1_COUNT=twice repeats the API's writes). Alternating runs, medians.
-  const write = (then) => ({
-    name: `d1-write-then-${then}`,
-    label: `Calibration: two D1 write batches, the second ${then === "again" ? "the first again (fails on its id)" : "with a new id"} (reference worker)`,
-    request: { method: "POST", path: `/d1/write?then=${then}` },
-    expect: 200,
-  });
-  const calibration = { fresh: [], again: [] };
-  for (let round = 1; round <= CPU_ROUNDS; round++) {
-    calibration.fresh.push(await measure(write("fresh"), refTarget, round));
-    calibration.again.push(await measure(write("again"), refTarget, round));
-  }
-  for (const list of [calibration.fresh, calibration.again]) results.push({ ...summarize(list), calibration: true });
   // Baselines as the median of their runs.
   for (const s of referenceScenarios) {
     const summary = summarize(runs.filter((r) => r.name === s.name));
@@ -413,37 +423,12 @@ async function main() {
     results.push({ ...(await measure(control, refTarget, 0)), control: true });
   }
 
-  // The API's own CPU in its isolate, D1 answered from memory (scripts/bench/in-isolate.mjs),
+  // The API's own CPU in its isolate, D1 answered from memory (bench/lib/in-isolate.mjs),
   // on a third server started now, so it never ran beside the load above.
-  const isolateDir = mkdtempSync(join(tmpdir(), "bench-isolate-"));
-  let inIsolate;
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        wrangler,
-        ...["d1", "migrations", "apply", "DB", "--local"],
-        ...["-c", isolateConfig],
-        "--persist-to",
-        isolateDir,
-      ],
-      {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-      },
-    );
-    const server = await startServer({ ...isolateOptions, persistDir: isolateDir });
-    running.push(server);
-    await recordRoutes(server.url, { password: PASSWORD });
-    inIsolate = await isolateCpu(server.url, workerdProcesses(server.pid, server.port), {
-      rounds: CPU_ROUNDS,
-      count: ISOLATE_REQUESTS,
-    });
-    server.stop();
-  } finally {
-    rmSync(isolateDir, { recursive: true, force: true });
-  }
+  const isolate = await startIsolate();
+  await recordRoutes(isolate.url, { password: PASSWORD });
+  const [inIsolate] = await isolateCpu([isolate], ISOLATE_OPTIONS);
+  isolate.stop();
   console.log(`bench: in-isolate CPU measured after ${elapsed()}`);
 
   notes.push(
@@ -451,10 +436,10 @@ async function main() {
     quick
       ? "Each baseline was measured once, before the API scenarios."
       : `Each API scenario ran for ${durationS} s (req/s, latency, errors, D1 round trips: the first columns) and then ${cpuRounds({})} times (bcrypt routes ${cpuRounds({ slow: true })}) for a fixed number of requests (CPU), every run right after a run of its baseline. CPU ms/req is the median over the CPU runs, the ratio the median over the pairs (range in brackets). Baseline rows show medians of their runs.`,
-    "The API runs with `D1_COUNT=twice` (and `ENVIRONMENT=dev`, which that needs) so every response reports its D1 round trips, and requests sending `X-D1-Twice: 1` make each D1 call twice (only the runs marked so); the wrapper and the extra header cost a few µs per request at most (within noise in a Node micro-benchmark of the same app), about 1% of the cheapest route here.",
-    "Every `wrangler dev` here runs without its DevTools inspector attached (`VSCODE_INSPECTOR_OPTIONS` set, see scripts/bench/servers.mjs): attached, it reports every subrequest, and a local D1 call cost about twice the worker process's CPU and as much again in wrangler's proxy process.",
+    "The API runs inside the bench worker (bench/worker/), which hands the app a D1 binding that counts round trips and adds `X-D1-Round-Trips` to each answer; nothing in src/ knows about the bench. The wrapper costs a few µs per request (an AsyncLocalStorage scope, a counter, one header).",
+    "Every `wrangler dev` here runs without its DevTools inspector attached (`VSCODE_INSPECTOR_OPTIONS` set, see bench/lib/servers.mjs): attached, it reports every subrequest, and a local D1 call cost about twice the worker process's CPU and as much again in wrangler's proxy process.",
     "The API runs from wrangler.toml without its `[assets]` block (Swagger UI for `/docs`, which no scenario loads). Locally wrangler dev runs the static-assets router inside the worker's own process, in front of the Worker on every request, and it would count as the API's CPU (about 0.2 ms per request on this machine, measured separately); on Cloudflare that router belongs to the platform and is not billed as the Worker's CPU.",
-    "Local D1 is SQLite inside the worker's workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The table \"CPU without local D1\" takes it out for the routes it lists. Absolute milliseconds also include miniflare's entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.",
+    'Local D1 is SQLite inside the worker\'s workerd process, so its query CPU is included in the worker figures; on Cloudflare it runs elsewhere and is not billed as Worker CPU. The tables "POST /login beyond its bcrypt compare" and "CPU in the Worker\'s isolate" take it out. Absolute milliseconds also include miniflare\'s entry worker, which is why the ratio for cheap routes is also shown as extra milliseconds over the reference.',
     `bcrypt runs in JavaScript (bcryptjs) on the Worker's single thread, so with ${connections} connections login and register queue behind each other: their latency is about connections × CPU per request, by design.`,
   );
   const failedCpuRuns = runs.filter((r) => r.round > 0 && !r.cpuExact);
@@ -508,31 +493,175 @@ async function main() {
 }
 
 /**
- * wrangler.toml without its `[assets]` block, for the API under load, or with `main` and
- * `name` replaced, for another worker with the API's bindings and settings (bench/isolate/),
- * plus, with `selfBinding`, a service binding `SELF` to itself.
+ * The bench worker's wrangler config for `<tree>`'s API, written to
+ * `<tree>/.wrangler/<name>.wrangler.toml` with its entry `<name>.entry.ts` beside it: the
+ * entry imports the app from the module wrangler.toml's `main` names (its `app` export) and
+ * wraps it in the bench worker of this checkout (bench/worker/src/index.ts). The config is
+ * `<tree>`'s wrangler.toml (the API's bindings and settings) with that `main`, `name`
+ * replaced, without its `[assets]` block, plus, with `selfBinding`, a service binding
+ * `SELF` to itself. Returns its path. `tree` is this checkout, or with `--against` the
+ * other build's worktree.
  * Locally, wrangler dev runs the static-assets router inside the worker's own workerd
  * process, in front of the Worker on every request (about 0.2 ms of CPU each here), so the
  * process's CPU would count it as the API's. On Cloudflare that router is the platform's,
  * not billed as the Worker's CPU, and with `run_worker_first` the Worker is called first
- * anyway. Only `/docs` needs the assets, and no scenario loads it. Written next to the
- * project's `.wrangler/` state; returns its path.
+ * anyway. Only `/docs` needs the assets, and no scenario loads it.
  */
-function benchConfig({ main = "src/worker.ts", name, selfBinding = false } = {}) {
-  const source = readFileSync(join(root, "wrangler.toml"), "utf8");
+function benchConfig({ tree = root, name, selfBinding = false }) {
+  const source = readFileSync(join(tree, "wrangler.toml"), "utf8");
+  const main = /^main = "([^"]+)"/m.exec(source)?.[1];
+  const dir = join(tree, ".wrangler");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, `${name}.entry.ts`),
+    [
+      `// Written by bench/run.mjs: the bench worker around the API app of ${tree}.`,
+      `import * as api from ${JSON.stringify(join(tree, main ?? "src/index.ts"))};`,
+      `import { benchWorker } from ${JSON.stringify(join(root, "bench/worker/src/index.ts"))};`,
+      "",
+      "export default benchWorker(api.app);",
+      "",
+    ].join("\n"),
+  );
   let trimmed = source
     .replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "")
-    .replace(/^main = "src\/index\.ts"/m, `main = "../${main}"`)
-    .replace(/^migrations_dir = "migrations"/m, 'migrations_dir = "../migrations"');
-  if (name) trimmed = trimmed.replace(/^name = ".*"/m, `name = "${name}"`);
+    .replace(/^main = ".*"/m, `main = "${name}.entry.ts"`)
+    .replace(/^migrations_dir = "migrations"/m, 'migrations_dir = "../migrations"')
+    .replace(/^name = ".*"/m, `name = "${name}"`);
   if (selfBinding) trimmed += `\n[[services]]\nbinding = "SELF"\nservice = "${name}"\n`;
-  if (trimmed.includes("[assets]") || !trimmed.includes(`"../${main}"`) || !trimmed.includes('"../migrations"')) {
-    throw new Error("bench: could not derive a config without [assets] from wrangler.toml");
+  if (!main || trimmed.includes("[assets]") || !trimmed.includes('"../migrations"')) {
+    throw new Error(`bench: could not derive the bench worker's config from ${join(tree, "wrangler.toml")}`);
   }
-  const path = join(root, `.wrangler/${name ?? "bench"}.wrangler.toml`);
-  mkdirSync(join(root, ".wrangler"), { recursive: true });
+  const path = join(dir, `${name}.wrangler.toml`);
   writeFileSync(path, trimmed);
   return path;
+}
+
+/**
+ * `--profile <row>`: where one in-isolate row's CPU goes (bench/lib/profile.mjs). `<row>` is
+ * a name of ISOLATE_ROUTES (against the reference route) or LOGIN_ROWS (against one bcrypt
+ * compare at its cost), e.g. `login-cost4`. Writes test-artifacts/bench/profile/.
+ */
+async function profileMain(name) {
+  const route = [...ISOLATE_ROUTES, ...LOGIN_ROWS].find((r) => r.name === name);
+  if (!route) {
+    const names = [...ISOLATE_ROUTES, ...LOGIN_ROWS].map((r) => r.name).join(", ");
+    throw new Error(`--profile takes one of: ${names}`);
+  }
+  const runWhat = routeQuery(route);
+  const baseWhat = route.cost ? { what: "bcrypt", cost: String(route.cost) } : { what: "reference" };
+  const baseLabel = route.cost ? `one bcrypt compare at cost ${route.cost}` : "the reference route";
+  // Enough requests for a few seconds of samples each. With the inspector attached every
+  // local D1 call is reported through it, which makes the real-D1 row far slower to profile.
+  const count = route.cost >= 10 ? 100 : route.d1 === "local" ? 300 : 5000;
+  const intervalUs = 500;
+  const isolate = await startIsolate({ name: "bench-profile", devtools: true });
+  await recordRoutes(isolate.url, { password: PASSWORD });
+  // CPU per request without the profiler, which the profile's shares are scaled by: medians
+  // of three alternating runs each, after a warm-up.
+  await replay(isolate, baseWhat, Math.ceil(count / 4));
+  await replay(isolate, runWhat, Math.ceil(count / 4));
+  const cpu = { run: [], base: [] };
+  for (let round = 0; round < 3; round++) {
+    cpu.base.push((await replay(isolate, baseWhat, count)).ms);
+    cpu.run.push((await replay(isolate, runWhat, count)).ms);
+  }
+  const middle = (values) => [...values].sort((a, b) => a - b)[1];
+  console.log(
+    `bench: ${route.label}: ${middle(cpu.run).toFixed(3)} ms CPU/req, ${baseLabel}: ${middle(cpu.base).toFixed(3)} ms (no profiler)`,
+  );
+  const { profiles, source } = await profileReplays({
+    url: isolate.url,
+    inspectorPort: isolate.inspector,
+    runs: [
+      { name: "run", what: runWhat },
+      { name: "base", what: baseWhat },
+    ],
+    count,
+    warm: Math.ceil(count / 10),
+    intervalUs,
+  });
+  isolate.stop();
+  const dir = join(root, "test-artifacts/bench/profile");
+  mkdirSync(dir, { recursive: true });
+  const files = [`${name}.cpuprofile`, `${name}-baseline.cpuprofile`];
+  writeFileSync(join(dir, files[0]), JSON.stringify(profiles.run));
+  writeFileSync(join(dir, files[1]), JSON.stringify(profiles.base));
+  // With the real local D1 most of the process's CPU is SQLite and the D1 simulator, outside
+  // the isolate the profiler samples: that profile is not scaled to the process's CPU.
+  const scaled = route.d1 !== "local";
+  const report = profileMarkdown({
+    label: route.label,
+    baseLabel,
+    count,
+    intervalUs,
+    run: readProfile(profiles.run, source, count, scaled ? middle(cpu.run) : undefined),
+    base: readProfile(profiles.base, source, count, scaled ? middle(cpu.base) : undefined),
+    files: files.map((f) => `test-artifacts/bench/profile/${f}`),
+  });
+  writeFileSync(join(dir, `${name}.md`), report);
+  console.log(report);
+  console.log(`bench: wrote test-artifacts/bench/profile/${name}.md and the two profiles`);
+}
+
+/**
+ * `--against <git-ref>`: the in-isolate CPU rows (bench/lib/in-isolate.mjs) of this checkout
+ * and of `<ref>`, measured in one run, interleaved so the machine's drift touches both alike,
+ * side by side in test-artifacts/bench/against.md. `<ref>` is built from a copy of its tree
+ * (`git archive`, into a temp dir: no worktree is registered in the shared repository), with
+ * this checkout's node_modules when its package-lock.json is the same (else `npm ci` there),
+ * and run in this checkout's bench worker, so both sides are measured by the same code.
+ */
+async function againstMain(ref) {
+  const started = Date.now();
+  const git = (...args) => execFileSync("git", args, { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+  const sha = git("rev-parse", "--verify", `${ref}^{commit}`).toString().trim();
+  const tree = mkdtempSync(join(tmpdir(), "bench-against-"));
+  try {
+    execFileSync("tar", ["-x", "-C", tree], {
+      input: git("archive", "--format=tar", sha),
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    const lock = (dir) => readFileSync(join(dir, "package-lock.json"), "utf8");
+    if (lock(tree) === lock(root)) {
+      symlinkSync(join(root, "node_modules"), join(tree, "node_modules"), "dir");
+    } else {
+      console.log(`bench: ${ref}'s package-lock.json differs from this checkout's: npm ci in its copy`);
+      execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: tree, stdio: "inherit" });
+    }
+    const labels = [`this checkout (${commitId()})`, `${ref} (${sha.slice(0, 7)})`];
+    console.log(`bench: in-isolate CPU of ${labels[0]} against ${labels[1]}`);
+    const ours = await startIsolate({ name: "bench-isolate" });
+    const theirs = await startIsolate({ tree, name: "bench-against" });
+    await recordRoutes(ours.url, { password: PASSWORD });
+    await recordRoutes(theirs.url, { password: PASSWORD });
+    const results = await isolateCpu(
+      [
+        { ...ours, name: "this checkout" },
+        { ...theirs, name: ref },
+      ],
+      ISOLATE_OPTIONS,
+    );
+    ours.stop();
+    theirs.stop();
+    const run = {
+      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      settings: { quick, rounds: CPU_ROUNDS, ...ISOLATE_OPTIONS, cost: COST },
+      machine: { ...machine(), loadAverage: loadavg()[0] },
+      sides: results.map((result, i) => ({ label: labels[i], ...result })),
+    };
+    const dir = join(root, "test-artifacts/bench");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "against.json"), `${JSON.stringify(run, null, 2)}\n`);
+    const report = againstMarkdown(run);
+    writeFileSync(join(dir, "against.md"), report);
+    console.log(report);
+    console.log(
+      `bench: wrote test-artifacts/bench/against.md and against.json in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
 }
 
 /** The last `npm run bench:import` measurement (bench/import.json), if any. */
@@ -583,10 +712,10 @@ async function measureBundles() {
   };
 }
 
-/** Registers the accounts the load uses: enough to spread logins, and one refresh token per connection. */
-async function prepareUsers(url) {
+/** Registers the accounts the load uses: enough to spread logins, and one refresh token per
+ * connection; with `variant`, under that variant of the bench worker (`X-Bench-Variant`). */
+async function prepareUsers(url, { variant, count = Math.min(connections + 8, 200) } = {}) {
   const runId = randomBytes(4).toString("hex");
-  const count = Math.min(connections + 8, 200);
   const register = async (i) => {
     const user = {
       firstName: "Bench",
@@ -594,7 +723,9 @@ async function prepareUsers(url) {
       email: `bench-${runId}-u${i}@example.com`,
       password: PASSWORD,
     };
-    const res = await fetch(`${url}/register`, { ...jsonPost(user), signal: AbortSignal.timeout(60_000) });
+    const init = jsonPost(user);
+    if (variant) init.headers[VARIANT_HEADER] = variant;
+    const res = await fetch(`${url}/register`, { ...init, signal: AbortSignal.timeout(60_000) });
     const body = await res.json();
     if (res.status !== 201) throw new Error(`preparing users: register answered ${res.status} ${JSON.stringify(body)}`);
     return { email: user.email, token: body.token, refreshToken: body.refresh_token };
@@ -607,12 +738,12 @@ async function prepareUsers(url) {
   return { runId, accounts };
 }
 
-function loginRequest(accounts) {
+function loginRequest(accounts, headers = {}) {
   let next = 0;
   return {
     method: "POST",
     path: "/login",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     setupRequest: (req) => {
       const account = accounts[next++ % accounts.length];
       return { ...req, body: JSON.stringify({ email: account.email, password: PASSWORD }) };
@@ -699,19 +830,59 @@ function jsonPost(body) {
   });
 }
 
-function stopAll() {
-  while (running.length > 0) running.pop().stop();
+/**
+ * The bench worker for the in-isolate measure (`tree`'s API, see benchConfig), with a service
+ * binding to itself (the binding calibration) and a throwaway ES256 key (the ES256 rows), on
+ * a fresh migrated local D1 of its own; with `devtools`, its inspector attached (profiles
+ * only). Returns `{ name, url, inspector, processes, stop() }`.
+ */
+async function startIsolate({ tree = root, name = "bench-isolate", devtools = false } = {}) {
+  const config = benchConfig({ tree, name, selfBinding: true });
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  try {
+    execFileSync(
+      process.execPath,
+      [wrangler, "d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", dir],
+      {
+        cwd: tree,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      },
+    );
+    const server = await startServer({
+      name,
+      cwd: tree,
+      script: wrangler,
+      args: ["dev", "-c", config, ...VARS, "--var", `BENCH_ES256_KEYS:${ES256_KEYS}`],
+      readyPath: "/__bench/ready",
+      persistDir: dir,
+      devtools,
+    });
+    running.push(server);
+    return {
+      name,
+      url: server.url,
+      inspector: server.inspector,
+      processes: workerdProcesses(server.pid, server.port),
+      stop: () => {
+        server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
-/** `scenario` with every D1 call made twice (`X-D1-Twice: 1`; the API runs with D1_COUNT=twice). */
-function d1Twice(scenario) {
-  const { request } = scenario;
-  return {
-    ...scenario,
-    name: `${scenario.name}-d1-twice`,
-    label: `${scenario.label}, each D1 call twice`,
-    request: { ...request, headers: { ...request.headers, "x-d1-twice": "1" } },
-  };
+/** A throwaway ES256 private JWK array for this run (`npm run keys:generate`'s format). */
+function es256Keys() {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: "bench", alg: "ES256", use: "sig" }]);
+}
+
+function stopAll() {
+  while (running.length > 0) running.pop().stop();
 }
 
 /** An API scenario's row: load figures from its first run, CPU as medians over its exact (fixed-count) pairs. */
@@ -735,27 +906,6 @@ function pairResult(scenario, pairs) {
       pairs: ratios.length,
       target: scenario.target,
     },
-    withoutD1: withoutD1(exact.filter((p) => p.twice?.cpuExact)),
-  };
-}
-
-/**
- * The Worker's own CPU per request, without local D1's: from pairs of runs of one route
- * without and with every D1 call made twice, each after a run of its baseline. Local D1 =
- * twice − once; own = once − local D1; extra = own − baseline. Medians over the pairs (ms).
- * A repeated write mostly finds its work done (a token consumed, an id taken): the D1 figure
- * is a lower bound, so the Worker's own CPU is an upper bound.
- */
-function withoutD1(pairs) {
-  if (pairs.length === 0) return undefined;
-  const d1 = (p) => p.twice.cpuMs.worker - p.run.cpuMs.worker;
-  const extras = pairs.map((p) => p.run.cpuMs.worker - d1(p) - p.base.cpuMs.worker);
-  return {
-    d1Ms: median(pairs.map(d1)),
-    ownMs: median(pairs.map((p) => p.run.cpuMs.worker - d1(p))),
-    extraMs: median(extras),
-    extraRange: [Math.min(...extras), Math.max(...extras)],
-    pairs: pairs.length,
   };
 }
 
