@@ -169,12 +169,21 @@ describe("auditIfChanged", () => {
 });
 
 describe("tokens", () => {
-  it("signs with the CryptoKey imported once: no key import per signature", async () => {
-    const config = ctx().config;
+  it("signs with the CryptoKey imported once: no key import per signature, ES256 too", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
+    const jwk = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid: "k1" };
+    const config = getConfig({ ...env, JWT_ALG: "ES256", JWT_PRIVATE_KEYS: JSON.stringify([jwk]) });
     await signJwt(config, { warm: true });
     const importKey = vi.spyOn(crypto.subtle, "importKey");
     try {
-      for (let i = 0; i < 3; i++) await signJwt(config, { n: i });
+      const now = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < 3; i++) {
+        const token = await signJwt(config, { sub: "u", email: "u@example.com", iat: now, exp: now + 60 });
+        expect((await verifyAccessToken(token, config)).sub).toBe("u");
+      }
       expect(importKey).not.toHaveBeenCalled();
     } finally {
       importKey.mockRestore();
