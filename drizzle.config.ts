@@ -3,6 +3,6 @@ import { defineConfig } from "drizzle-kit";
 // Generates SQL only; `wrangler d1 migrations apply` applies it (locally, remotely, in tests).
 export default defineConfig({
   dialect: "sqlite",
-  schema: "./src/db/schema.ts",
+  schema: "./src/platform/schema.ts",
   out: "./migrations",
 });

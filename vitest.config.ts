@@ -1,9 +1,9 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { SETTINGS, type SettingName } from "./src/settings";
+import { SETTINGS, type SettingName } from "./src/platform/settings";
 
-/** Log lines the product writes (src/log.ts, src/config.ts) that tests cause on purpose. */
+/** Log lines the product writes (src/platform/log.ts, src/platform/config.ts) that tests cause on purpose. */
 const EXPECTED_LOG = /^(\{"level":"(info|warn|error)"|BCRYPT_COST \d+ accepted only because ENVIRONMENT=test)/;
 
 /** The values the tests need where they differ from a setting's default. */
@@ -16,7 +16,7 @@ const TEST_VALUES: Partial<Record<SettingName, string>> = {
   WEBAUTHN_ORIGINS: "http://localhost:5173",
 };
 
-/** Every setting of src/settings.ts pinned (to `TEST_VALUES`, else its default, else ""), so
+/** Every setting of src/platform/settings.ts pinned (to `TEST_VALUES`, else its default, else ""), so
  * a developer's .dev.vars cannot change what the tests see. Mail is off (its default);
  * test/email.test.ts turns it on per call. A family (`<ID>`) is read only for listed ids. */
 function testSettings(): Record<string, string> {

@@ -5,7 +5,7 @@
 // lives in an HttpOnly cookie no script can read) and "body" for Node and native apps
 // (the refresh token lives in a store you provide).
 import { hc } from "hono/client";
-import type { AppType } from "../src/app-type";
+import type { AppType } from "../src/worker";
 
 export type { AppType };
 

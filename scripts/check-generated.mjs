@@ -1,7 +1,7 @@
 // Fails when generated files are stale: the SQL migrations must match
-// src/db/schema.ts, worker-configuration.d.ts must match wrangler.toml (the root's and
-// examples/mcp-server's), the common-password list must match its npm package, and the
-// generated tables of docs/ (errors, settings, single-use retirement), wrangler.toml's
+// src/platform/schema.ts, worker-configuration.d.ts must match wrangler.toml (the root's
+// and examples/mcp-server's), the common-password list must match its npm package, and
+// the generated tables of docs/ (errors, settings, single-use retirement), wrangler.toml's
 // [vars] and .dev.vars.example must match their sources in src/
 // (scripts/generate-docs.mjs --check).
 // Regenerates both in place, then asks git whether anything changed.
@@ -29,7 +29,7 @@ const stale = run("git", [
   "migrations",
   "worker-configuration.d.ts",
   "examples/mcp-server/worker-configuration.d.ts",
-  "src/auth/common-passwords.ts",
+  "src/platform/common-passwords.ts",
 ])
   .toString()
   .trim();

@@ -1,5 +1,5 @@
-// The worker's own configuration check (src/config.ts readConfig, and the key import of
-// src/auth/keys.ts), run in Node before `wrangler dev` or a deploy starts, so every bad
+// The worker's own configuration check (src/platform/config.ts readConfig, and the key import of
+// src/identity/keys.ts), run in Node before `wrangler dev` or a deploy starts, so every bad
 // setting is listed at once instead of showing up as a 500 at the first request.
 // As a command (`node scripts/config-check.mjs --deploy [--env NAME] [--config FILE] [--skip-secrets]`):
 // checks wrangler.toml's [vars], and that the secrets the worker needs are set in Cloudflare.
@@ -32,9 +32,9 @@ export async function readWranglerConfig({ config = "wrangler.toml", env } = {})
  * @returns {Promise<string[]>}
  */
 export async function configProblems(bindings, { secrets = true } = {}) {
-  const { readConfig, ConfigError } = await tsImport("../src/config.ts", import.meta.url);
-  const { keyringOf } = await tsImport("../src/auth/keys.ts", import.meta.url);
-  const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
+  const { readConfig, ConfigError } = await tsImport("../src/platform/config.ts", import.meta.url);
+  const { keyringOf } = await tsImport("../src/identity/keys.ts", import.meta.url);
+  const { SETTINGS } = await tsImport("../src/platform/settings.ts", import.meta.url);
   // A problem about a secret starts with its name (a family's with any id in place of <ID>).
   const names = SETTINGS.filter((s) => s.kind === "secret").map((s) => s.name.replace("<ID>", "[A-Z0-9]+"));
   const aboutSecret = new RegExp(`^(${names.join("|")})`);

@@ -1,6 +1,6 @@
 // Which secrets a deployment needs, which of them Cloudflare has, and fresh values for
 // the missing ones. "Needs" is decided by the worker's own configuration check
-// (src/config.ts readConfig), not by a second list: run with wrangler.toml's [vars] and no
+// (src/platform/config.ts readConfig), not by a second list: run with wrangler.toml's [vars] and no
 // secret at all, every secret a problem names is required. So TOKEN_KEY or JWT_PRIVATE_KEYS
 // follow JWT_ALG, SMTP_URL follows MAIL_TRANSPORT=smtp, and a future feature's secret joins
 // the day readConfig asks for it. Used by scripts/deploy.mjs and `config-check.mjs --deploy`.
@@ -22,8 +22,8 @@ import { failureOf, jsonOf, wrangler } from "./wrangler-cli.mjs";
  * @returns {Promise<{ varProblems: string[]; secrets: NeededSecret[] }>}
  */
 export async function deploymentNeeds(vars) {
-  const { readConfig, ConfigError } = await tsImport("../src/config.ts", import.meta.url);
-  const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
+  const { readConfig, ConfigError } = await tsImport("../src/platform/config.ts", import.meta.url);
+  const { SETTINGS } = await tsImport("../src/platform/settings.ts", import.meta.url);
   const secrets = SETTINGS.filter((setting) => setting.kind === "secret");
   const env = { ...vars };
   const varProblems = [];
@@ -47,7 +47,7 @@ export async function deploymentNeeds(vars) {
   };
 }
 
-/** How a fresh value of `setting` is made: its `generate` kind in src/settings.ts, or for
+/** How a fresh value of `setting` is made: its `generate` kind in src/platform/settings.ts, or for
  * JWT_PRIVATE_KEYS (which has none there) one new key of JWT_ALG, as keys:generate makes it. */
 function generatorOf(setting, vars) {
   if (setting.generate === "hex32") return () => randomBytes(32).toString("hex");

@@ -4,13 +4,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tsImport } from "tsx/esm/api";
 import { readDevVars } from "./config-check.mjs";
 
-/** Creates .dev.vars, or completes an existing one: every secret of src/settings.ts gets a
+/** Creates .dev.vars, or completes an existing one: every secret of src/platform/settings.ts gets a
  * line (so the env wrangler dev sees matches the committed worker types), and an empty
  * secret that can be generated gets a fresh random value. Other lines are kept as they are.
  * A family of secrets (`SOCIAL_<ID>_CLIENT_SECRET`) gets no line: its ids are yours to list.
  * Resolves to what it did, for the console, or `undefined` when the file was complete. */
 export async function fillDevVars(path) {
-  const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
+  const { SETTINGS } = await tsImport("../src/platform/settings.ts", import.meta.url);
   const existed = existsSync(path);
   let text = existed ? readFileSync(path, "utf8") : "# Local secrets, never committed.\n";
   const current = readDevVars(path);

@@ -1,9 +1,9 @@
 // `npm run docs:generate`: writes the docs that have one source of truth in the code.
-// - docs/api.md's error table, from ERRORS in src/errors.ts;
+// - docs/api.md's error table, from ERRORS in src/platform/errors.ts;
 // - docs/configuration.md's settings table, wrangler.toml's [vars] block and .dev.vars.example,
-//   from SETTINGS in src/settings.ts (each setting's doc with its parser's bounds; a family
+//   from SETTINGS in src/platform/settings.ts (each setting's doc with its parser's bounds; a family
 //   such as SOCIAL_<ID>_CLIENT_ID once, as an example line in wrangler.toml and .dev.vars.example);
-// - docs/security.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/db/single-use.ts.
+// - docs/security.md's single-use table, from RETIRED_BY and RETIRE_REASONS in src/identity/retirement.ts.
 // Each generated part of those Markdown files and wrangler.toml sits between two marker comments;
 // the rest of those files is hand-written and left alone.
 // `--check` writes nothing and exits 1 when a file differs from what it would write
@@ -14,10 +14,10 @@ import { tsImport } from "tsx/esm/api";
 
 const root = new URL("..", import.meta.url);
 const check = process.argv.includes("--check");
-const { ERRORS } = await tsImport("../src/errors.ts", import.meta.url);
-const { SETTINGS } = await tsImport("../src/settings.ts", import.meta.url);
-const { describe } = await tsImport("../src/settings-read.ts", import.meta.url);
-const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/db/single-use.ts", import.meta.url);
+const { ERRORS } = await tsImport("../src/platform/errors.ts", import.meta.url);
+const { SETTINGS } = await tsImport("../src/platform/settings.ts", import.meta.url);
+const { describe } = await tsImport("../src/platform/settings-read.ts", import.meta.url);
+const { RETIRED_BY, RETIRE_REASONS, SESSION_EVENTS } = await tsImport("../src/identity/retirement.ts", import.meta.url);
 
 const DEFAULT_HINT = "none; `npm run dev` makes one locally";
 
@@ -100,7 +100,7 @@ function devVarsExample() {
   const parts = [
     "# Local secrets for `wrangler dev`: copy to .dev.vars (never committed), or just run",
     "# `npm run dev`, which creates .dev.vars and fills every empty value it can generate.",
-    "# Generated from src/settings.ts by `npm run docs:generate`.",
+    "# Generated from src/platform/settings.ts by `npm run docs:generate`.",
   ];
   for (const s of SETTINGS.filter((s) => s.kind === "secret")) {
     parts.push(comment(describe(s)), s.each ? `# ${s.name}=` : `${s.name}=`);
@@ -132,7 +132,7 @@ const outputs = [
     (text) =>
       between(
         text,
-        "# generated:vars from src/settings.ts (npm run docs:generate)",
+        "# generated:vars from src/platform/settings.ts (npm run docs:generate)",
         "# /generated:vars",
         varsBlock(),
         "wrangler.toml",

@@ -33,10 +33,10 @@ export const MAX_FILE_ROWS = 50_000;
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const PLAIN_ID = /^[A-Za-z0-9_-]{1,64}$/;
-// The API's own field rules (src/fields.ts, through tsx): an imported email or name is
+// The API's own field rules (src/platform/fields.ts, through tsx): an imported email or name is
 // valid exactly when /register would take it.
 register();
-const { name: nameRule, newEmail } = await import("../src/fields.ts");
+const { name: nameRule, newEmail } = await import("../src/platform/fields.ts");
 const emailRule = newEmail();
 
 /**
@@ -266,7 +266,7 @@ function configuredCost() {
 /**
  * The warning for hashes above BCRYPT_COST, or undefined when there are none. A failing
  * login costs at least one comparison at the stored hash's cost, which cannot be made
- * cheaper (src/auth/passwords.ts pads cheaper hashes up to BCRYPT_COST, not down).
+ * cheaper (src/identity/passwords.ts pads cheaper hashes up to BCRYPT_COST, not down).
  * @param {{ password_hash: string }[]} rows the rows imported
  * @param {number | undefined} cost
  */

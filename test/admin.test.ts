@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin } from "../src/routes/admin";
+import { admin } from "../src/features/admin/routes";
 import {
   bearer,
   call,

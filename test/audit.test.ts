@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { AUDIT_EVENT_TYPES, safeDetails } from "../src/db/audit";
-import { housekeep } from "../src/scheduled";
+import { housekeep } from "../src/features/housekeeping/scheduled";
+import { AUDIT_EVENT_TYPES, safeDetails } from "../src/identity/audit";
 import {
   auditRowsOf,
   bearer,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { app } from "../src/index";
+import { app } from "../src/worker";
 import { bearer, call, newUser, postJson, promote } from "./helpers";
 
 /** The public documents, and the caching each one chooses for itself. */

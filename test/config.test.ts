@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, readConfig, readCors } from "../src/config";
+import { ConfigError, readConfig, readCors } from "../src/platform/config";
 import { call, errorOf, newUser, postJson } from "./helpers";
 
 const KEY = "k".repeat(32);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import { getConfig } from "../src/config";
-import { sendMail } from "../src/mail/send";
+import { getConfig } from "../src/platform/config";
+import { sendMail } from "../src/platform/mail/send";
 import { auditRowsOf, bearer, claimsOf, type Json, newUser, promote, uniqueEmail } from "./helpers";
 import {
   clientIp,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { canonicalEmail } from "../src/fields";
+import { canonicalEmail } from "../src/platform/fields";
 import { errorOf, newUser, postJson } from "./helpers";
 
 const INVALID =

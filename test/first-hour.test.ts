@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ConfigError, readConfig } from "../src/config";
+import { ConfigError, readConfig } from "../src/platform/config";
 import { bearer, call, errorOf, newUser, postJson, registered } from "./helpers";
 
 // The mistakes a newcomer makes in the first hour, and answers that say what to do.

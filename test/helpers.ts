@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { app } from "../src/index";
-import { openApiPath } from "../src/openapi";
+import * as z from "zod/mini";
+import { openApiPath, routeDocs } from "../src/platform/openapi/document";
+import { app } from "../src/worker";
 
 export type Json = Record<string, unknown>;
 
@@ -55,9 +56,39 @@ export function routeOf(method: string, path: string): string | undefined {
   return route && `${route.method} ${openApiPath(route.path)}`;
 }
 
-/** Notes `res`'s error code for its route (for tests that call `app.request` themselves). */
+const documented = routeDocs(app);
+
+/** Checks a 2xx JSON answer of `route` against the schema its OpenAPI description gives
+ * that status (`ok.json`, or `alsoOk.json`): it must parse, and parsing must keep it as it
+ * is (a field the schema does not name would be dropped, so it fails too). */
+async function expectDocumentedBody(route: string, res: Response): Promise<void> {
+  const [method = "", path = ""] = route.split(" ");
+  const doc = documented.get(`${method.toLowerCase()} ${path}`);
+  if (!doc || !res.headers.get("content-type")?.startsWith("application/json")) return;
+  const schema =
+    res.status === doc.ok.status ? doc.ok.json : res.status === doc.alsoOk?.status ? doc.alsoOk.json : undefined;
+  if (!schema) throw new Error(`${route} answered ${res.status} with JSON, which its description does not document`);
+  const body: unknown = await res.clone().json();
+  const parsed = z.safeParse(schema, body);
+  if (!parsed.success)
+    throw new Error(`${route} ${res.status}: the body does not match its schema: ${parsed.error.message}`);
+  if (canonical(parsed.data) !== canonical(body)) {
+    throw new Error(`${route} ${res.status}: the body has fields its schema does not name: ${JSON.stringify(body)}`);
+  }
+}
+
+/** `value` as JSON with every object's keys sorted, to compare two values whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v,
+  );
+}
+
+/** Notes `res`'s error code for its route (for tests that call `app.request` themselves),
+ * and checks a 2xx JSON answer against the route's documented schema. */
 export async function note(method: string, path: string, res: Response): Promise<void> {
   const route = routeOf(method, path);
+  if (route && res.status < 300 && res.body !== null) await expectDocumentedBody(route, res);
   // HEAD answers carry the headers of GET's, and no body to read a code from.
   if (!route || res.status < 400 || res.body === null) return;
   if (!res.headers.get("content-type")?.startsWith("application/json")) return;

@@ -3,10 +3,10 @@ import { env } from "cloudflare:workers";
 import { inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it, vi } from "vitest";
-import { HOUSEKEEPING_BATCH } from "../src/db/housekeeping";
-import { loginFailures, sessions, singleUseTokens } from "../src/db/schema";
-import worker from "../src/index";
-import { HOUSEKEEPING_ROUNDS, housekeep } from "../src/scheduled";
+import { HOUSEKEEPING_BATCH } from "../src/features/housekeeping/queries";
+import { HOUSEKEEPING_ROUNDS, housekeep } from "../src/features/housekeeping/scheduled";
+import { loginFailures, sessions, singleUseTokens } from "../src/platform/schema";
+import worker from "../src/worker";
 import { registered } from "./helpers";
 
 const db = drizzle(env.DB);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { getRounds, hash } from "bcryptjs";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/index";
+import { app } from "../src/worker";
 import { errorOf, insertPasskeyRow, newUser, note, send, uniqueEmail } from "./helpers";
 
 // Accounts brought over by `npm run import:users` keep the tutorial's bcrypt hashes: any

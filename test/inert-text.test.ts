@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { safeDetails } from "../src/db/audit";
-import { inertText } from "../src/db/inert-text";
-import { log } from "../src/log";
+import { safeDetails } from "../src/identity/audit";
+import { log } from "../src/platform/log";
+import { inertText } from "../src/platform/text";
 import { bearer, call, type Json, loggedIn, newUser, postJson, promote, registered, send } from "./helpers";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, inject } from "vitest";
-import { app } from "../src/index";
+import { app } from "../src/worker";
 import { bearer, type Json, newUser, note, randomAddress } from "./helpers";
 import { type CaughtMail, mailsTo, tokenIn } from "./support/mail-box";
 

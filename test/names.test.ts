@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { errorOf, newUser, postJson, registered, send } from "./helpers";
 
-// One rule for names wherever they are set (src/fields.ts `name`): register and PATCH /me.
+// One rule for names wherever they are set (src/platform/fields.ts `name`): register and PATCH /me.
 
 const PLAIN = "must be plain text";
 const VISIBLE = "must contain at least one visible character";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
-import { ERROR_STATUSES } from "../src/errors";
-import { app } from "../src/index";
-import { openApiDocument, openApiPath } from "../src/openapi";
-import { registerBody } from "../src/routes/auth";
-import { changePasswordBody } from "../src/routes/me";
+import { changePasswordBody } from "../src/features/account/schemas";
+import { registerBody } from "../src/features/auth/schemas";
+import { ERROR_STATUSES } from "../src/platform/errors";
+import { openApiDocument, openApiPath } from "../src/platform/openapi/document";
+import { app } from "../src/worker";
 import { call, errorOf } from "./helpers";
 
 type Response = {
@@ -80,7 +80,7 @@ describe("GET /openapi.json", () => {
     expect(served).toContain("GET /docs");
   });
 
-  it("documents every error code of src/errors.ts under its status, with an example", async () => {
+  it("documents every error code of src/platform/errors.ts under its status, with an example", async () => {
     const doc = await fetchDocument();
     const codes = doc.components.schemas.Error as {
       properties: { error: { properties: { code: { enum: string[] } } } };

@@ -1,13 +1,7 @@
 import { compare, getRounds, hash } from "bcryptjs";
 import { describe, expect, it } from "vitest";
-import {
-  checkPassword,
-  hashPassword,
-  isCommonPassword,
-  passwordBytes,
-  passwordChars,
-  unmatchableHash,
-} from "../src/auth/passwords";
+import { checkPassword, hashPassword, unmatchableHash } from "../src/identity/passwords";
+import { isCommonPassword, passwordBytes, passwordChars } from "../src/platform/password-rules";
 
 const PRECOMPOSED = "\u00c7\u00f6\u00f1f\u00efrm\u00e9-p\u00e4ssw\u00f6rd"; // Çöñfïrmé-pässwörd
 const DECOMPOSED = PRECOMPOSED.normalize("NFD");

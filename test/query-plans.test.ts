@@ -2,9 +2,8 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { distrustFactorsOfUnprovenAddress } from "../src/auth/recovery";
-import { auditEvent } from "../src/db/audit";
-import { clearFailures, findFailures, recordFailure } from "../src/db/lockout";
+import { deleteUser, updateNames } from "../src/features/account/queries";
+import { auditIfChanged } from "../src/identity/audit";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -18,7 +17,8 @@ import {
   upsertPendingTotp,
   useRecoveryCode,
   useTotpStep,
-} from "../src/db/mfa";
+} from "../src/identity/queries/factors";
+import { clearFailures, findFailures, recordFailure } from "../src/identity/queries/failures";
 import {
   deletePasskey,
   findPasskeyByCredential,
@@ -26,8 +26,7 @@ import {
   listPasskeys,
   renamePasskey,
   usePasskey,
-} from "../src/db/passkeys";
-import { sessions } from "../src/db/schema";
+} from "../src/identity/queries/passkeys";
 import {
   findByTokenHash,
   insertFirstToken,
@@ -38,18 +37,9 @@ import {
   revokeFamilyBefore,
   revokeFamilyQuery,
   rotate,
-} from "../src/db/sessions";
-import {
-  consumeSingleUse,
-  findSingleUse,
-  insertSingleUseUnlessRecent,
-  retireFor,
-  retireOthers,
-  spendAttempt,
-} from "../src/db/single-use";
+} from "../src/identity/queries/sessions";
 import {
   changeEmail,
-  deleteUser,
   findEmail,
   findPasswordHash,
   findUser,
@@ -57,10 +47,19 @@ import {
   findUserWithHash,
   markVerified,
   setPasswordHash,
-  updateNames,
-} from "../src/db/users";
+} from "../src/identity/queries/users";
+import { distrustFactorsOfUnprovenAddress } from "../src/identity/recovery";
+import { retireFor } from "../src/identity/retirement";
+import { sessions } from "../src/platform/schema";
+import {
+  consumeSingleUse,
+  findSingleUse,
+  insertSingleUseUnlessRecent,
+  retireOthers,
+  spendAttempt,
+} from "../src/platform/single-use";
 
-// Every statement the public routes' query functions send (src/db/*; plain inserts of
+// Every statement the public routes' query functions send (src/identity/queries/*, src/features/*/queries.ts; plain inserts of
 // values left out, they read nothing) finds its rows through an index:
 // a table scan costs nothing on an empty test database and grows with every user and
 // every session ever issued (on D1, rows read are also billed). Checked with SQLite's
@@ -138,9 +137,12 @@ const queries: Record<string, Run> = {
     ),
   retireOthers: () => retireOthers(db, id, "reset_password", id, now),
   auditEvent: () =>
-    auditEvent(db, { type: "login_succeeded", userId: id, actor: { type: "user", id }, source }, now, {
-      onlyIfChanged: true,
-    }),
+    auditIfChanged(
+      db,
+      deleteTotp(db, id),
+      { type: "login_succeeded", userId: id, actor: { type: "user", id }, source },
+      now,
+    )[1],
 };
 
 /** The plan lines of one statement that read a whole table (or a whole index). */

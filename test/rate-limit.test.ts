@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseIp, rateLimitKey } from "../src/client-ip";
+import { parseIp, rateLimitKey } from "../src/platform/http/client-ip";
 import { bearer, call, errorOf, newUser, postJson, registered, send, uniqueEmail } from "./helpers";
 
 const hex = (n: number) => n.toString(16);

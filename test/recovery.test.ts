@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { type AccountEvent, RETIRED_BY } from "../src/db/single-use";
+import { type AccountEvent, RETIRED_BY } from "../src/identity/retirement";
 import { auditRowsOf, bearer, claimsOf, insertPasskeyRow, promote, registered, uniqueEmail } from "./helpers";
 import { errorCode, login, me, newestLink, post, register, request, withMail } from "./mail";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";

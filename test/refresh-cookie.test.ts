@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ConfigError, readConfig } from "../src/config";
+import { ConfigError, readConfig } from "../src/platform/config";
 import { bearer, call, errorOf, type Json, newUser, postJson, uniqueEmail } from "./helpers";
 
 const APP = "https://app.example.com";

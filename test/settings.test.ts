@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../src/config";
-import { SETTINGS } from "../src/settings";
-import { duration, ids, integer, optional, secretKey } from "../src/settings-kinds";
-import { describe as docOf, readSettings, type Setting } from "../src/settings-read";
+import { readConfig } from "../src/platform/config";
+import { SETTINGS } from "../src/platform/settings";
+import { duration, ids, integer, optional, secretKey } from "../src/platform/settings-kinds";
+import { describe as docOf, readSettings, type Setting } from "../src/platform/settings-read";
 
 describe("setting declarations", () => {
   it("give every var a default its own parser accepts", () => {

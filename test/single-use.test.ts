@@ -1,8 +1,15 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { MAX_SINGLE_USE_LENGTH, mintSingleUse, singleUseHash } from "../src/auth/single-use";
-import { consumeSingleUse, findSingleUse, retireFor, spendAttempt } from "../src/db/single-use";
+import { retireFor } from "../src/identity/retirement";
+import {
+  consumeSingleUse,
+  findSingleUse,
+  MAX_SINGLE_USE_LENGTH,
+  mintSingleUse,
+  singleUseHash,
+  spendAttempt,
+} from "../src/platform/single-use";
 import { registered } from "./helpers";
 
 const db = drizzle(env.DB);

@@ -360,7 +360,7 @@ export function markdown(run, { svgPath, importRun }) {
       "### Signing an ES256 access token",
       "",
       "hono/jwt `sign` of an access token's claims with ES256 in the Worker's isolate, given the private",
-      "JWK (imported by WebCrypto on every call, which is what src/auth/tokens.ts passes today) or a",
+      "JWK (imported by WebCrypto on every call, as hono/jwt does with a JWK) or a",
       `CryptoKey imported once. ${requestsPerRun} signatures per run, medians over ${pairs} pairs.`,
       "",
     );
@@ -389,7 +389,7 @@ export function markdown(run, { svgPath, importRun }) {
     ["Bundle", "raw KiB", "gzip KiB", "gzip vs reference"],
     [
       [
-        "API worker (`src/index.ts`)",
+        "API worker (`src/worker.ts`)",
         fmt(worker.rawKiB),
         fmt(worker.gzipKiB),
         ratio(worker.gzipKiB / reference.gzipKiB),

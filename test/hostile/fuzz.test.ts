@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ERROR_STATUSES } from "../../src/errors";
-import { app } from "../../src/index";
+import { ERROR_STATUSES } from "../../src/platform/errors";
+import { app } from "../../src/worker";
 import { call, registered } from "../helpers";
 
 /** Every route the app serves, from its own route table, `:params` filled in later. */

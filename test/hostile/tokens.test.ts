@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { isCompactJws } from "../../src/auth/tokens";
+import { isCompactJws } from "../../src/identity/tokens";
 import { bearer, call, claimsOf, errorOf, registered } from "../helpers";
 
 const now = () => Math.floor(Date.now() / 1000);

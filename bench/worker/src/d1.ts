@@ -17,7 +17,7 @@ type Statement = {
   first(column?: string): Promise<unknown>;
 };
 
-/** What Drizzle's D1 driver and src/db/client.ts call on a session. */
+/** What Drizzle's D1 driver and src/platform/db.ts call on a session. */
 type Session = Pick<D1DatabaseSession, "prepare" | "batch" | "getBookmark">;
 
 /**

@@ -28,8 +28,8 @@ import { counting, fromMemory, type Recording, recording } from "./d1";
 //     with a 1 KiB JSON body and answer, what a D1 call costs the calling isolate (the
 //     binding's client side: a subrequest, JSON both ways) plus the echo;
 //   - `what=sign&key=jwk|cryptokey`: hono/jwt `sign` of an access token's claims with
-//     ES256, given the private JWK (imported on every call, as src/auth/tokens.ts does
-//     today) or a CryptoKey imported once.
+//     ES256, given the private JWK (imported on every call, as hono/jwt does with a JWK;
+//     src/identity/tokens.ts signs with the CryptoKey) or a CryptoKey imported once.
 //   Answers `{ statuses: {"200": count}, misses: [], roundTrips }` (D1 round trips per request).
 
 type Env = CloudflareBindings & {

@@ -1,0 +1,31 @@
+import * as z from "zod/mini";
+import { signedInJson, userShape } from "../../identity/schemas";
+import { email, name, newEmail, newPassword, password, refreshTransport } from "../../platform/fields";
+import { named, timestamp } from "../../platform/openapi/describe";
+
+export const registerBody = named(
+  "RegisterBody",
+  z.object({
+    firstName: name("firstName"),
+    lastName: name("lastName"),
+    email: newEmail(),
+    password: newPassword("password"),
+    refresh_transport: refreshTransport(),
+  }),
+);
+
+export const loginBody = named(
+  "LoginBody",
+  z.object({
+    email: email(),
+    password: password("password"),
+    refresh_transport: refreshTransport(),
+  }),
+);
+
+/** What POST /register answers: the user and its token pair, or under
+ * REQUIRE_EMAIL_VERIFICATION the user alone (`userJson`), who signs in once verified. */
+export const registeredJson = named(
+  "Registered",
+  z.union([signedInJson, named("RegisteredUser", z.object({ ...userShape, created_at: timestamp() }))]),
+);
