@@ -640,7 +640,7 @@ async function againstMain(ref) {
         { ...ours, name: "this checkout" },
         { ...theirs, name: ref },
       ],
-      ISOLATE_OPTIONS,
+      { ...ISOLATE_OPTIONS, skipExpiring: true },
     );
     ours.stop();
     theirs.stop();
