@@ -3,7 +3,7 @@
 // running server (`npm run dev`, or a deployment): each flag becomes the environment
 // variable the project reads, and vitest prints one line per case.
 //
-// --base URL               BLACKBOX_BASE_URL (default http://127.0.0.1:8787)
+// --base URL               BLACKBOX_BASE_URL (default: $BASE_URL when set, else http://127.0.0.1:8787)
 // --token-key KEY          BLACKBOX_TOKEN_KEY: the server's TOKEN_KEY; without it the cases
 //                          that need a validly signed token are skipped
 // --allowlist-origin URL   BLACKBOX_ALLOWLIST_ORIGIN: the server runs with CORS_ORIGINS=URL;
@@ -30,7 +30,9 @@ const VARIABLES = {
 };
 
 function parseArgs(argv) {
-  const env = { BLACKBOX_BASE_URL: "http://127.0.0.1:8787" };
+  // `BASE_URL=https://auth.example.com npm run hostile` works too: this script is not Vite,
+  // so BASE_URL here is the caller's (vitest itself sets BASE_URL to "/").
+  const env = { BLACKBOX_BASE_URL: process.env.BASE_URL || "http://127.0.0.1:8787" };
   let only = [];
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
