@@ -389,7 +389,7 @@ export function markdown(run, { svgPath, importRun }) {
     ["Bundle", "raw KiB", "gzip KiB", "gzip vs reference"],
     [
       [
-        "API worker (`src/index.ts`)",
+        "API worker (`src/worker.ts`)",
         fmt(worker.rawKiB),
         fmt(worker.gzipKiB),
         ratio(worker.gzipKiB / reference.gzipKiB),
