@@ -51,6 +51,9 @@ export type Config = {
   cors: Cors;
   /** `PUBLIC_URL`'s origin, when set: a same-origin deployment's own pages. */
   publicOrigin: string | undefined;
+  /** `SOCIAL_REDIRECT_ORIGINS`, or its default: where a redirect-based sign-in may send
+   * the browser back (src/platform/redirects.ts). */
+  redirectOrigins: readonly string[];
   /** Every setting's accepted value by name (a family's as a record by id): a setting added
    * to src/platform/settings.ts is read here with no other edit. */
   settings: Settings;
@@ -222,6 +225,12 @@ function parse(env: RawEnv): Parsed {
     },
     cors,
     publicOrigin: publicUrl ? new URL(publicUrl).origin : undefined,
+    redirectOrigins: settings.SOCIAL_REDIRECT_ORIGINS ?? [
+      ...new Set([
+        ...(cors.origins === "*" ? [] : cors.origins),
+        ...(settings.APP_URL ? [new URL(settings.APP_URL).origin] : []),
+      ]),
+    ],
     settings,
   };
   if (!strictCost.ok) {

@@ -28,6 +28,16 @@ export const ERRORS = {
     "This link is invalid or has expired",
     "a mail link (verification, password reset, email change) that is unknown, expired, already used or replaced by a newer one",
   ],
+  invalid_code: [
+    400,
+    "This code is invalid or has expired",
+    "`POST /login/exchange`: a one-time sign-in code that is unknown, expired (60 seconds), already used, or retired by a change to the account",
+  ],
+  invalid_redirect: [
+    400,
+    "redirect_to must be an absolute URL on an allowed origin",
+    "a `redirect_to` that is not an absolute http(s) URL, carries a user name or password, or whose origin is not in `SOCIAL_REDIRECT_ORIGINS`",
+  ],
   invalid_token: [
     401,
     "Invalid Token",

@@ -80,6 +80,7 @@ export const SINGLE_USE_PURPOSES = [
   "mfa_login",
   "webauthn_register",
   "webauthn_login",
+  "login_code",
 ] as const;
 export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
 

@@ -175,6 +175,13 @@ export const SETTINGS = [
     doc: "Optional: mailed links open `APP_URL` + `/password/reset?token=…` (your app's own pages) instead of the API's pages at `PUBLIC_URL`",
   },
   {
+    name: "SOCIAL_REDIRECT_ORIGINS",
+    kind: "var",
+    parse: origins({ empty: true }),
+    default: "",
+    doc: "The exact origins a sign-in that ends in a browser redirect may return to with its one-time `code` for `POST /login/exchange` (comma-separated, no path, no trailing slash); empty: the `CORS_ORIGINS` entries (none when `*`) plus `APP_URL`'s origin. A `redirect_to` on any other origin is refused with 400 `invalid_redirect`: never an open redirect",
+  },
+  {
     name: "MAIL_COOLDOWN",
     kind: "var",
     parse: duration({ min: "1s", max: "1d" }),

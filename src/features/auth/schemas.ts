@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { signedInJson, userShape } from "../../identity/schemas";
-import { email, name, newEmail, newPassword, password, refreshTransport } from "../../platform/fields";
+import { email, name, newEmail, newPassword, password, REQUIRED, refreshTransport, text } from "../../platform/fields";
 import { named, timestamp } from "../../platform/openapi/describe";
 
 export const registerBody = named(
@@ -19,6 +19,16 @@ export const loginBody = named(
   z.object({
     email: email(),
     password: password("password"),
+    refresh_transport: refreshTransport(),
+  }),
+);
+
+/** POST /login/exchange: the one-time code a redirect brought back (`code=`). Any string;
+ * one that is not a live code is 400 `invalid_code`, never `invalid_input`. */
+export const exchangeBody = named(
+  "ExchangeBody",
+  z.object({
+    code: text("code").check(z.minLength(1, REQUIRED)),
     refresh_transport: refreshTransport(),
   }),
 );
