@@ -39,6 +39,7 @@ describe("readConfig", () => {
       cookie: { sameSite: "Lax", domain: undefined, partitioned: false },
       cors: { origins: "*", credentials: false },
       publicOrigin: undefined,
+      redirectOrigins: [],
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });
