@@ -337,7 +337,7 @@ describe("POST /login/email and the code", () => {
     }
     expect(res?.status).toBe(429);
     expect(await errorCode(res as Response)).toBe("rate_limited");
-  });
+  }, 30_000);
 });
 
 describe("the link", () => {
