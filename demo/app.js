@@ -342,6 +342,39 @@ onClick("logout", async () => {
   }
 });
 
+// Email sign-in (EMAIL_LOGIN): a mailed code typed here, or a mailed link whose page sends
+// the browser back here with `code=` for POST /login/exchange.
+
+/** This page's address without a returned `code`: where a mailed link comes back to. */
+function returnUrl() {
+  const url = new URL(location.href);
+  url.searchParams.delete("code");
+  return url.href;
+}
+
+onSubmit("email-login-form", async (fields) => {
+  await call("POST", "/login/email", { body: { email: fields.email ?? "", redirect_to: returnUrl() } });
+});
+
+onClick("email-code-submit", async () => {
+  const email = /** @type {HTMLInputElement} */ (el("email-login-form").querySelector("[name=email]")).value;
+  const body = { email, code: input("email-code").value, refresh_transport: transport };
+  const res = await call("POST", "/login/email/verify", { body });
+  if (res?.status === 200) remember(res.data);
+  if (res?.status === 403) awaitSecondFactor(res.data);
+});
+
+/** Back from a mailed link with `code=`: the code leaves the address bar, then is traded
+ * once at POST /login/exchange for what POST /login answers. */
+async function exchangeReturnedCode() {
+  const code = new URLSearchParams(location.search).get("code");
+  if (!code) return;
+  history.replaceState(null, "", returnUrl());
+  const res = await call("POST", "/login/exchange", { body: { code, refresh_transport: transport } });
+  if (res?.status === 200) remember(res.data);
+  if (res?.status === 403) awaitSecondFactor(res.data);
+}
+
 // Second factors and passkeys. WebAuthn options and responses travel as JSON through
 // the browser's own PublicKeyCredential.parse*OptionsFromJSON and toJSON().
 
@@ -536,6 +569,8 @@ async function restore() {
 
 renderSession();
 document.body.dataset.ready = "false";
-void restore().finally(() => {
-  document.body.dataset.ready = "true";
-});
+void restore()
+  .then(exchangeReturnedCode)
+  .finally(() => {
+    document.body.dataset.ready = "true";
+  });

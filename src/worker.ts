@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { me } from "./features/account/routes";
 import { admin } from "./features/admin/routes";
 import { auth } from "./features/auth/routes";
+import { emailLogin } from "./features/email-login/routes";
 import { scheduled } from "./features/housekeeping/scheduled";
 import { password } from "./features/mail-links/reset-routes";
 import { emailRoutes } from "./features/mail-links/routes";
@@ -75,6 +76,7 @@ const routers = [
   admin,
   jwks,
   docs(app),
+  emailLogin,
 ] as const;
 // A router's own env may add the variables of its guards (the admin router's `user`);
 // mounting is the same for every one.

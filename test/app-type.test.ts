@@ -59,6 +59,11 @@ const typed = {
   "GET /openapi.json": api["openapi.json"].$get,
   "GET /docs": api.docs.$get,
   "GET /docs/assets/:file{.+}": api.docs.assets[":file{.+}"].$get,
+  "POST /login/exchange": api.login.exchange.$post,
+  "POST /login/email": api.login.email.$post,
+  "POST /login/email/verify": api.login.email.verify.$post,
+  "GET /login/email/link": api.login.email.link.$get,
+  "POST /login/email/link": api.login.email.link.$post,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

@@ -102,7 +102,33 @@ describe("POST /login/exchange", () => {
     await env.DB.prepare("update users set disabled = 1 where id = ?").bind(user.id).run();
     const res = await exchange({ code });
     expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe("invalid_code");
   });
+
+  it("answers 403 email_not_verified for an unverified address under REQUIRE_EMAIL_VERIFICATION", async () => {
+    const { body: user } = await registered();
+    const overrides = {
+      REQUIRE_EMAIL_VERIFICATION: "true",
+      MAIL_TRANSPORT: "smtp",
+      SMTP_URL: "smtp://127.0.0.1:9",
+      MAIL_FROM: "no-reply@example.com",
+      PUBLIC_URL: "https://auth.example.com",
+    };
+    const res = await postJson("/login/exchange", { code: await codeFor(String(user.id)) }, {}, overrides);
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe("email_not_verified");
+  });
+
+  it("counts against the per-IP login limit (429)", async () => {
+    const headers = { "cf-connecting-ip": `10.${[0, 0, 0].map(() => Math.floor(Math.random() * 250) + 1).join(".")}` };
+    let res: Response | undefined;
+    for (let i = 0; i < 210; i++) {
+      res = await exchange({ code: "x" }, headers);
+      if (res.status === 429) break;
+    }
+    expect(res?.status).toBe(429);
+    expect((await errorOf(res as Response)).code).toBe("rate_limited");
+  }, 30_000);
 });
 
 describe("redirect_to allowlist", () => {

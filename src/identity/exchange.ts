@@ -49,6 +49,7 @@ export async function exchangeLoginCode(ctx: Ctx, code: string, transport: Refre
     factorsQuery(db, row.userId),
   ]);
   const [user] = found;
-  if (!user) throw new ApiError("invalid_code");
+  // A disabled account's code is refused like any dead code (disabling retires it too).
+  if (!user || user.disabled) throw new ApiError("invalid_code");
   return signIn(ctx, { user, amr, transport, secondFactors: mfaMethods(summary(counts[0])) });
 }

@@ -25,7 +25,7 @@ const ALL: readonly SingleUsePurpose[] = SINGLE_USE_PURPOSES;
 /** The flows that start a session or add a credential: a login waiting for its second
  * factor, the passkey challenge of that second step, a passkey being registered, a
  * one-time sign-in code on its way to `POST /login/exchange`. */
-const IN_FLIGHT = ["mfa_login", "webauthn_login", "webauthn_register", "login_code"] as const;
+const IN_FLIGHT = ["mfa_login", "webauthn_login", "webauthn_register", "login_code", "email_login"] as const;
 
 /**
  * The single-use rows each account event retires: the one table of which flow dies with
@@ -67,6 +67,8 @@ export const RETIRE_REASONS: Record<SingleUsePurpose, string> = {
     "the passkey challenge of such a login's second step (or of a passwordless login, which belongs to no account and lives 5 minutes): dies with the login it serves",
   login_code:
     "a sign-in finished in a browser (social sign-in, an email link) on its way to the app through `POST /login/exchange` (60 seconds): started before the account's password, factors or sessions changed, it must not start a session after",
+  email_login:
+    "an emailed sign-in code and link (`POST /login/email`, EMAIL_LOGIN_TTL): asked before the account's password, factors or sessions changed, it must not start a session after; a newer request replaces it too",
   webauthn_register:
     "a passkey being added by a session: dies with the sessions that could finish it, and never lands after a recovery removed the factors",
 };

@@ -60,7 +60,7 @@ export type Config = {
 };
 
 /** Settings a rule may leave unread: their value is then undefined. */
-type MaybeUnread = "TOKEN_KEY" | "JWT_PRIVATE_KEYS" | "MAIL_FROM" | "SMTP_URL";
+type MaybeUnread = "TOKEN_KEY" | "JWT_PRIVATE_KEYS" | "MAIL_FROM" | "SMTP_URL" | "EMAIL_LOGIN_KEY";
 export type Settings = {
   readonly [N in SettingName]: SettingValue<N> | (N extends MaybeUnread ? undefined : never);
 };
@@ -177,6 +177,11 @@ function parse(env: RawEnv): Parsed {
     // Named first, like every problem about a secret: the deploy check leaves those to Cloudflare.
     rules.push("SMTP_URL is not set: MAIL_TRANSPORT=smtp needs it, e.g. smtps://user:pass@smtp.example.com:465");
   }
+
+  // EMAIL_LOGIN mails its codes and links, so it needs mail on; its key is read only then.
+  const emailLogin = value("EMAIL_LOGIN");
+  if (emailLogin === undefined || emailLogin === "off") unused.add("EMAIL_LOGIN_KEY");
+  else if (!on) rules.push(`EMAIL_LOGIN=${emailLogin} needs MAIL_TRANSPORT smtp or cloudflare`);
 
   const problems = SETTINGS.flatMap(({ name }) => {
     const outcome = read[name];

@@ -31,7 +31,7 @@ export const ERRORS = {
   invalid_code: [
     400,
     "This code is invalid or has expired",
-    "`POST /login/exchange`: a one-time sign-in code that is unknown, expired (60 seconds), already used, or retired by a change to the account",
+    "`POST /login/exchange`: a one-time sign-in code that is unknown, expired (60 seconds), already used, or retired by a change to the account; `POST /login/email/verify`: a wrong, expired, used or replaced emailed code (the 5th wrong one ends it)",
   ],
   invalid_redirect: [
     400,

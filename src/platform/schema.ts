@@ -81,6 +81,7 @@ export const SINGLE_USE_PURPOSES = [
   "webauthn_register",
   "webauthn_login",
   "login_code",
+  "email_login",
 ] as const;
 export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
 

@@ -251,6 +251,27 @@ export const SETTINGS = [
     doc: "`true` adds CHIPS' `Partitioned` attribute to the refresh-token cookie, for an API used in a third-party context",
   },
   {
+    name: "EMAIL_LOGIN",
+    kind: "var",
+    parse: oneOf(["off", "code", "link", "both"]),
+    default: "off",
+    doc: "Passwordless sign-in by email (`POST /login/email`, docs/email-login.md): `off`, `code` (a 6-digit code), `link` (a link whose page signs in and returns to `redirect_to` with a one-time `code` for `POST /login/exchange`) or `both`. Needs mail on (`MAIL_TRANSPORT` smtp or cloudflare)",
+  },
+  {
+    name: "EMAIL_LOGIN_TTL",
+    kind: "var",
+    parse: duration({ min: "1m", max: "60m" }),
+    default: "10m",
+    doc: "How long an emailed sign-in code or link works ({bounds}); 5 wrong codes end it sooner",
+  },
+  {
+    name: "EMAIL_LOGIN_KEY",
+    kind: "secret",
+    parse: secretKey({ minBytes: 32 }),
+    generate: "hex32",
+    doc: "A key of {bounds}: emailed sign-in codes are stored as an HMAC-SHA-256 under it (a 6-digit code's plain SHA-256 is undone by trying all 10^6 codes). Required with `EMAIL_LOGIN` on: `npm run dev` fills an empty one in `.dev.vars`, `npm run deploy` generates and uploads it",
+  },
+  {
     name: "ENVIRONMENT",
     kind: "internal",
     parse: word(),

@@ -12,7 +12,10 @@ export type Servers = {
   defaultsDir: string;
   /** The REST API of the mail catcher `npm run dev` started beside `defaults`. */
   defaultsMail: string;
+  /** CORS_ORIGINS (and so the redirect allowlist) set to ALLOWED_ORIGINS, EMAIL_LOGIN on. */
   allowlist: string;
+  /** The REST API of the mail catcher beside `allowlist`. */
+  allowlistMail: string;
   misconfigured: string;
   /** Signing with ES256 and a key made by `npm run keys:generate`. */
   es256: string;
@@ -54,7 +57,14 @@ export default async function setup(project: TestProject) {
     }).trim();
     const [defaults, allowlist, misconfigured, es256, shortTokens] = await Promise.all([
       start([]),
-      start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
+      start([
+        "--var",
+        `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`,
+        "--var",
+        "ALLOW_QUERY_TOKEN:true",
+        "--var",
+        "EMAIL_LOGIN:both",
+      ]),
       start(["--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
       start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
       start(["--var", "TOKEN_TTL:5s"]),
@@ -64,6 +74,7 @@ export default async function setup(project: TestProject) {
       defaultsDir: defaults.dir,
       defaultsMail: defaults.mailApi,
       allowlist: allowlist.url,
+      allowlistMail: allowlist.mailApi,
       misconfigured: misconfigured.url,
       es256: es256.url,
       shortTokens: shortTokens.url,
