@@ -32,6 +32,10 @@ export const AUDIT_EVENT_TYPES = [
   "passkey_removed",
   "mfa_reset_by_admin",
   "second_factors_removed",
+  "social_login",
+  "identity_linked",
+  "identity_unlinked",
+  "social_login_failed",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -52,7 +52,8 @@ export type RouteDoc = {
   /** A JSON body read without `jsonBody` (which documents its own), and not required. */
   optionalBody?: z.ZodMiniType;
   ok: {
-    status: 200 | 201 | 202 | 204;
+    /** 302: a browser navigation answered with a redirect (`Location`). */
+    status: 200 | 201 | 202 | 204 | 302;
     description: string;
     json?: z.ZodMiniType;
     /** Non-JSON bodies: media type to example. */

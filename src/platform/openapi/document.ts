@@ -139,6 +139,7 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
 
   const success: Json = { description: ok.description };
   if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
+  if (ok.status === 302) success.headers = { Location: { schema: { type: "string", format: "uri" } } };
   if (ok.json) success.content = { "application/json": { schema: ref(ok.json) } };
   if (ok.text) {
     const media = Object.entries(ok.text).map(([type, example]) => [type, { schema: { type: "string" }, example }]);
