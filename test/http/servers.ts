@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { type Running, startDev, stopAll } from "../support/processes";
+import { freePort, type Running, startDev, stopAll } from "../support/processes";
 
 /** The servers every black-box test can reach, by what makes them different. */
 export type Servers = {
@@ -18,6 +18,13 @@ export type Servers = {
   es256: string;
   /** Access tokens that live 5 s, for the client's expiry and refresh tests. */
   shortTokens: string;
+  /** Social sign-in: `npm run dev`'s Local IdP as `local`, and `mock` at `mockIssuer`
+   * (oauth2-mock-server, which test/http/social.test.ts starts there), auto-link on;
+   * redirects allowed to ALLOWED_ORIGINS. */
+  social: string;
+  /** The issuer `social` and `allowlist` configure as provider `mock`: nothing listens
+   * there until a test file starts the mock on it. */
+  mockIssuer: string;
 };
 
 declare module "vitest" {
@@ -52,12 +59,23 @@ export default async function setup(project: TestProject) {
       // Its advice on stderr is for people, not for the test output.
       stdio: ["ignore", "pipe", "pipe"],
     }).trim();
-    const [defaults, allowlist, misconfigured, es256, shortTokens] = await Promise.all([
+    const mockIssuer = `http://127.0.0.1:${await freePort()}`;
+    const mock = [
+      ...["--var", `SOCIAL_MOCK_ISSUER:${mockIssuer}`, "--var", "SOCIAL_MOCK_CLIENT_ID:mockclient"],
+      ...["--var", "SOCIAL_MOCK_NAME:Mock IdP", "--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`],
+    ];
+    const [defaults, allowlist, misconfigured, es256, shortTokens, social] = await Promise.all([
       start([]),
-      start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
-      start(["--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
-      start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
-      start(["--var", "TOKEN_TTL:5s"]),
+      // Auto-link off, with the mock provider only.
+      start([
+        "--no-local-idp",
+        ...mock,
+        ...["--var", "ALLOW_QUERY_TOKEN:true", "--var", "SOCIAL_PROVIDERS:mock", "--var", "SOCIAL_AUTO_LINK:off"],
+      ]),
+      start(["--no-local-idp", "--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
+      start(["--no-local-idp", "--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
+      start(["--no-local-idp", "--var", "TOKEN_TTL:5s"]),
+      start([...mock, "--var", "SOCIAL_PROVIDERS:local,mock"]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
@@ -67,6 +85,8 @@ export default async function setup(project: TestProject) {
       misconfigured: misconfigured.url,
       es256: es256.url,
       shortTokens: shortTokens.url,
+      social: social.url,
+      mockIssuer,
     });
   } catch (err) {
     await stop();
