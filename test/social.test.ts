@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { mintLoginCode } from "../src/identity/exchange";
 import { ConfigError, readConfig } from "../src/platform/config";
 import { identities, NO_PASSWORD, users } from "../src/platform/schema";
-import { call, errorOf, type Json, postJson, randomAddress, registered, send, uniqueEmail } from "./helpers";
+import { call, errorOf, type Json, postJson, promote, randomAddress, registered, send, uniqueEmail } from "./helpers";
 
 // Social sign-in without a provider: its settings' rules, and every answer its routes give
 // before the browser leaves for the provider. The trips themselves (against a real OpenID
@@ -195,17 +195,15 @@ describe("linked identities", () => {
     // An account a social sign-in made: no password, one identity.
     const id = crypto.randomUUID();
     const now = new Date();
-    await db
-      .insert(users)
-      .values({
-        id,
-        email: uniqueEmail("social"),
-        firstName: "Ada",
-        lastName: "L",
-        passwordHash: NO_PASSWORD,
-        createdAt: now,
-        updatedAt: now,
-      });
+    await db.insert(users).values({
+      id,
+      email: uniqueEmail("social"),
+      firstName: "Ada",
+      lastName: "L",
+      passwordHash: NO_PASSWORD,
+      createdAt: now,
+      updatedAt: now,
+    });
     const rows = ["one", "two"].map((subject) => ({
       id: crypto.randomUUID(),
       userId: id,
@@ -233,6 +231,15 @@ describe("linked identities", () => {
     const { body: other } = await registered();
     const foreign = await send("DELETE", `/me/identities/${rows[1]?.id}`, String(other.token));
     expect((await errorOf(foreign)).code).toBe("not_found");
+    // The admin's view of the user lists what remains.
+    const { body: admin } = await registered();
+    await promote(String(admin.id));
+    const viewed = await send("GET", `/admin/users/${id}`, String(admin.token));
+    expect(viewed.status).toBe(200);
+    const view = (await viewed.json()) as { identities: Json[] };
+    expect(view.identities).toEqual([
+      { id: rows[1]?.id, provider: "acme", email: null, created_at: now.toISOString() },
+    ]);
     // A password login of the account without one fails like a wrong password.
     const login = await postJson("/login", { email: signedIn.email, password: "" });
     expect(login.status).toBe(400);

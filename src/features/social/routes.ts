@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { requireSession } from "../../identity/guards";
 import { listIdentities } from "../../identity/queries/identities";
+import { identityJson } from "../../identity/schemas";
 import type { SocialProvider } from "../../platform/config";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
@@ -13,7 +14,7 @@ import { allowedRedirect, redirectWith } from "../../platform/redirects";
 import { startLink, takeLink, unlink } from "./linking";
 import { REPOSTED, repostPage, untrustedCallbackPage } from "./pages";
 import { CALLBACK_ERRORS, SocialFailure } from "./protocol";
-import { authorizeUrlJson, identityJson, identityList, linkBody, providerList } from "./schemas";
+import { authorizeUrlJson, identityList, linkBody, providerList } from "./schemas";
 import { finishCallback, STATE_TTL_SECONDS, startTrip, UntrustedCallback } from "./service";
 
 /** The cookie that binds a trip to the browser that started it (HttpOnly, SameSite=Lax). */

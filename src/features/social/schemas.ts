@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
-import type { IdentityRow } from "../../identity/queries/identities";
+import { identitySchema } from "../../identity/schemas";
 import { REQUIRED, text } from "../../platform/fields";
-import { doc, named, timestamp, uuid } from "../../platform/openapi/describe";
+import { doc, named } from "../../platform/openapi/describe";
 import { MAX_REDIRECT_LENGTH } from "../../platform/redirects";
 
 /** `GET /login/social`: the providers a sign-in page offers. */
@@ -17,21 +17,7 @@ export const providerList = named(
   }),
 );
 
-/** An identity as `GET /me/identities` lists it. */
-export const identitySchema = named(
-  "Identity",
-  z.object({
-    id: uuid("The identity id, for DELETE /me/identities/{id}"),
-    provider: doc(z.string(), "The provider id it was linked through"),
-    email: doc(z.nullable(z.string()), "The email the provider gave at linking, if any (never used to match)"),
-    created_at: timestamp(),
-  }),
-);
 export const identityList = named("IdentityList", z.object({ identities: z.array(identitySchema) }));
-
-export function identityJson(row: IdentityRow): z.infer<typeof identitySchema> {
-  return { id: row.id, provider: row.provider, email: row.email, created_at: row.createdAt.toISOString() };
-}
 
 /** `POST /me/identities/:provider`. */
 export const linkBody = named(
