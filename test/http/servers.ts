@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { JWK } from "jose";
 import type { TestProject } from "vitest/node";
 import { freePort, type Running, startDev, stopAll } from "../support/processes";
+import { appleKey } from "../support/provider-stand-ins";
 
 /** The servers every black-box test can reach, by what makes them different. */
 export type Servers = {
@@ -25,6 +27,9 @@ export type Servers = {
   /** The issuer `social` and `allowlist` configure as provider `mock`: nothing listens
    * there until a test file starts the mock on it. */
   mockIssuer: string;
+  /** Where `social`'s presets github, apple and microsoft point (loopback stand-ins that
+   * test/http/social-presets.test.ts starts there), and the public key of its Apple key. */
+  standIns: { github: string; apple: string; microsoft: string; applePublicJwk: JWK };
 };
 
 declare module "vitest" {
@@ -64,6 +69,27 @@ export default async function setup(project: TestProject) {
       ...["--var", `SOCIAL_MOCK_ISSUER:${mockIssuer}`, "--var", "SOCIAL_MOCK_CLIENT_ID:mockclient"],
       ...["--var", "SOCIAL_MOCK_NAME:Mock IdP", "--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`],
     ];
+    const [github, apple, microsoft] = [await freePort(), await freePort(), await freePort()];
+    const standIns = {
+      github: `http://127.0.0.1:${github}`,
+      apple: `http://127.0.0.1:${apple}`,
+      microsoft: `http://127.0.0.1:${microsoft}`,
+    };
+    const appleP8 = await appleKey();
+    const vars = (pairs: Record<string, string>) => Object.entries(pairs).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const presets = vars({
+      SOCIAL_GITHUB_ISSUER: standIns.github,
+      SOCIAL_GITHUB_CLIENT_ID: "gh-client",
+      SOCIAL_GITHUB_CLIENT_SECRET: "gh-secret",
+      SOCIAL_APPLE_ISSUER: standIns.apple,
+      SOCIAL_APPLE_CLIENT_ID: "com.example.web",
+      SOCIAL_APPLE_KEY_ID: "KEY123",
+      SOCIAL_APPLE_TEAM_ID: "TEAM123",
+      SOCIAL_APPLE_PRIVATE_KEY: appleP8.pem,
+      SOCIAL_MICROSOFT_ISSUER: `${standIns.microsoft}/common/v2.0`,
+      SOCIAL_MICROSOFT_CLIENT_ID: "ms-client",
+      SOCIAL_MICROSOFT_CLIENT_SECRET: "ms-secret",
+    });
     const [defaults, allowlist, misconfigured, es256, shortTokens, social] = await Promise.all([
       start([]),
       // Auto-link off, with the mock provider only.
@@ -75,7 +101,7 @@ export default async function setup(project: TestProject) {
       start(["--no-local-idp", "--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
       start(["--no-local-idp", "--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
       start(["--no-local-idp", "--var", "TOKEN_TTL:5s"]),
-      start([...mock, "--var", "SOCIAL_PROVIDERS:local,mock"]),
+      start([...mock, ...presets, "--var", "SOCIAL_PROVIDERS:local,mock,github,apple,microsoft"]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
@@ -87,6 +113,7 @@ export default async function setup(project: TestProject) {
       shortTokens: shortTokens.url,
       social: social.url,
       mockIssuer,
+      standIns: { ...standIns, applePublicJwk: appleP8.publicJwk },
     });
   } catch (err) {
     await stop();

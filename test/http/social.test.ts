@@ -119,6 +119,9 @@ describe("social sign-in: the providers and the start", () => {
       providers: [
         { id: "local", name: "Local IdP" },
         { id: "mock", name: "Mock IdP" },
+        { id: "github", name: "GitHub" },
+        { id: "apple", name: "Apple" },
+        { id: "microsoft", name: "Microsoft" },
       ],
     });
   });
