@@ -59,6 +59,14 @@ const typed = {
   "GET /openapi.json": api["openapi.json"].$get,
   "GET /docs": api.docs.$get,
   "GET /docs/assets/:file{.+}": api.docs.assets[":file{.+}"].$get,
+  "POST /login/exchange": api.login.exchange.$post,
+  "GET /login/social": api.login.social.$get,
+  "GET /login/social/:id": api.login.social[":id"].$get,
+  "GET /login/social/:id/callback": api.login.social[":id"].callback.$get,
+  "POST /login/social/:id/callback": api.login.social[":id"].callback.$post,
+  "GET /me/identities": api.me.identities.$get,
+  "POST /me/identities/:provider": api.me.identities[":provider"].$post,
+  "DELETE /me/identities/:id": api.me.identities[":id"].$delete,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

@@ -139,6 +139,8 @@ describe("social sign-in's routes before the provider", () => {
 
   it("the callback of an unknown provider is 404; an unknown state or a missing cookie is the 400 page", async () => {
     expect((await call("/login/social/other/callback?state=x", {}, withAcme)).status).toBe(404);
+    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "state=x" };
+    expect((await errorOf(await call("/login/social/other/callback", form, withAcme))).code).toBe("not_found");
     const page = await call("/login/social/acme/callback?state=x&code=y", {}, withAcme);
     expect(page.status).toBe(400);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
