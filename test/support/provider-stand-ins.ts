@@ -6,7 +6,7 @@
 // field) and Microsoft's multi-tenant issuer (discovery at /common/v2.0 names
 // `.../{tenantid}/v2.0`; each id_token's `iss` has its `tid`).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
+import { type CryptoKey, exportJWK, exportPKCS8, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 
 type Pending = { clientId: string; redirectUri: string; nonce?: string; challenge: string };
 export type StandIn = {
@@ -153,7 +153,6 @@ export async function startStandIn(
 /** Apple's `.p8` key for the API (PKCS#8 PEM on one line, as a --var carries it) and its public JWK. */
 export async function appleKey(): Promise<{ pem: string; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
-  const der = Buffer.from(await crypto.subtle.exportKey("pkcs8", privateKey as unknown as globalThis.CryptoKey));
-  const pem = `-----BEGIN PRIVATE KEY----- ${der.toString("base64")} -----END PRIVATE KEY-----`;
+  const pem = (await exportPKCS8(privateKey)).replace(/\n/g, " ").trim();
   return { pem, publicJwk: await exportJWK(publicKey) };
 }
