@@ -364,17 +364,6 @@ onClick("email-code-submit", async () => {
   if (res?.status === 403) awaitSecondFactor(res.data);
 });
 
-/** Back from a mailed link with `code=`: the code leaves the address bar, then is traded
- * once at POST /login/exchange for what POST /login answers. */
-async function exchangeReturnedCode() {
-  const code = new URLSearchParams(location.search).get("code");
-  if (!code) return;
-  history.replaceState(null, "", returnUrl());
-  const res = await call("POST", "/login/exchange", { body: { code, refresh_transport: transport } });
-  if (res?.status === 200) remember(res.data);
-  if (res?.status === 403) awaitSecondFactor(res.data);
-}
-
 // Second factors and passkeys. WebAuthn options and responses travel as JSON through
 // the browser's own PublicKeyCredential.parse*OptionsFromJSON and toJSON().
 
@@ -567,10 +556,62 @@ async function restore() {
   renderSession();
 }
 
+/** Social sign-in's buttons, one per provider of GET /login/social. A click leaves for
+ * the API (a navigation, so the API can set its cookie), which sends the browser to the
+ * provider and back here with `?code=` or `?error=`. */
+async function renderProviders() {
+  const list = el("social-providers");
+  /** @type {{ id: string, name: string }[]} */
+  let providers = [];
+  try {
+    const res = await fetch(`${apiBase()}/login/social`);
+    if (res.ok) providers = /** @type {{ providers: { id: string, name: string }[] }} */ (await res.json()).providers;
+  } catch {
+    // API unreachable: no buttons
+  }
+  list.textContent = providers.length === 0 ? "No providers: SOCIAL_PROVIDERS is empty." : "";
+  for (const { id, name } of providers) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.provider = id;
+    button.textContent = `Sign in with ${name}`;
+    button.addEventListener("click", () => {
+      const back = new URL(location.pathname, location.origin);
+      back.searchParams.set("api", apiBase());
+      location.assign(
+        `${apiBase()}/login/social/${encodeURIComponent(id)}?redirect_to=${encodeURIComponent(back.href)}`,
+      );
+    });
+    list.append(button);
+  }
+}
+
+/** Back from a sign-in that ended in a redirect (a social provider, a mailed link): trades
+ * `?code=` at POST /login/exchange (tokens never travel in the URL), or shows `?error=`.
+ * True when the page was such a return. */
+async function finishRedirect() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get("code");
+  const error = params.get("error");
+  if (!code && !error) return false;
+  for (const name of ["code", "error", "linked"]) params.delete(name);
+  // Out of the address bar (and history) at once: the code works once anyway.
+  history.replaceState(null, "", `${location.pathname}${params.size > 0 ? `?${params}` : ""}`);
+  if (error) {
+    show(++seq, "error", `Sign-in → error=${error}`, "The provider or the API refused the sign-in", "");
+    return true;
+  }
+  const res = await call("POST", "/login/exchange", { body: { code, refresh_transport: transport } });
+  if (res?.status === 200) remember(res.data);
+  if (res?.status === 403) awaitSecondFactor(res.data);
+  return true;
+}
+
 renderSession();
 document.body.dataset.ready = "false";
-void restore()
-  .then(exchangeReturnedCode)
-  .finally(() => {
-    document.body.dataset.ready = "true";
-  });
+void (async () => {
+  if (!(await finishRedirect())) await restore();
+  await renderProviders();
+})().finally(() => {
+  document.body.dataset.ready = "true";
+});

@@ -8,17 +8,23 @@
 // stopping this script stops both.
 // `--skip-config-check` (not passed on) starts wrangler even with a bad configuration,
 // for tests of the worker's own 500 server_misconfigured answer.
+// Unless SOCIAL_PROVIDERS is set (or `--no-local-idp`, not passed on), it also starts the
+// Local IdP (scripts/local-idp.mjs: an OpenID Connect provider, any name and password) on
+// LOCAL_IDP_PORT (default 9400, or any free port) and enables it as provider `local`; a
+// SOCIAL_PROVIDERS that lists `local` without SOCIAL_LOCAL_ISSUER gets it too.
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
 import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
+import { LOCAL_CLIENT } from "./local-idp.mjs";
 import { anyFreePort, canListen } from "./ports.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 const skipCheck = process.argv.includes("--skip-config-check");
-const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check");
+const noLocalIdp = process.argv.includes("--no-local-idp");
+const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check" && arg !== "--no-local-idp");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
@@ -47,6 +53,22 @@ const catcherWanted = !given.has("MAIL_TRANSPORT") && !given.has("SMTP_URL");
 const smtpPort = catcherWanted ? await catcherPort("MAIL_SMTP_PORT", 1025) : "";
 const uiPort = catcherWanted ? await catcherPort("MAIL_UI_PORT", 1080) : "";
 if (catcherWanted) Object.assign(mailDefaults, { MAIL_TRANSPORT: "smtp", SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
+// The Local IdP as provider `local`: its client's redirect URI is this server's callback.
+const providers = fromFileAndFlags.SOCIAL_PROVIDERS ?? "";
+const idpWanted =
+  !noLocalIdp &&
+  (!given.has("SOCIAL_PROVIDERS") || (providers.split(",").includes("local") && !given.has("SOCIAL_LOCAL_ISSUER")));
+const idpPort = idpWanted ? await catcherPort("LOCAL_IDP_PORT", 9400) : "";
+const callback = `${fromFileAndFlags.PUBLIC_URL || mailDefaults.PUBLIC_URL}/login/social/local/callback`;
+if (idpWanted) {
+  Object.assign(mailDefaults, {
+    SOCIAL_PROVIDERS: providers || "local",
+    SOCIAL_LOCAL_ISSUER: `http://127.0.0.1:${idpPort}`,
+    SOCIAL_LOCAL_CLIENT_ID: LOCAL_CLIENT.id,
+    SOCIAL_LOCAL_CLIENT_SECRET: LOCAL_CLIENT.secret,
+    SOCIAL_LOCAL_NAME: "Local IdP",
+  });
+}
 const extra = Object.entries(mailDefaults)
   .filter(([name]) => !given.has(name))
   .flatMap(([name, value]) => ["--var", `${name}:${value}`]);
@@ -87,16 +109,20 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const catcher = catcherWanted ? await startCatcher(smtpPort, uiPort) : null;
 if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort}`);
+const idp = idpWanted ? await startIdp(idpPort, callback) : null;
+if (idp) console.log(`Local IdP: http://127.0.0.1:${idpPort} (provider "local": any name, any password)`);
 
 const dev = spawn(process.execPath, [wrangler, "dev", ...extra, ...args], { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     dev.kill(signal);
     catcher?.kill("SIGTERM");
+    idp?.kill("SIGTERM");
   });
 }
 dev.on("exit", (code, signal) => {
   catcher?.kill("SIGTERM");
+  idp?.kill("SIGTERM");
   process.exit(code ?? (signal ? 1 : 0));
 });
 
@@ -131,6 +157,38 @@ async function startCatcher(smtpPort, uiPort) {
   child.kill("SIGTERM");
   console.error(
     `npm run dev: the mail catcher could not start on ports ${smtpPort} (SMTP) and ${uiPort} (web): set MAIL_SMTP_PORT and MAIL_UI_PORT to free ports`,
+  );
+  process.exit(1);
+}
+
+/** Starts the Local IdP on `port` for `redirectUri` and waits until its discovery
+ * answers; exits if it cannot start. Its output is shown only if it fails. */
+async function startIdp(port, redirectUri) {
+  const script = fileURLToPath(new URL("./local-idp.mjs", import.meta.url));
+  const child = spawn(process.execPath, [script, "--port", port, "--redirect-uri", redirectUri], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let output = "";
+  child.stderr.on("data", (chunk) => {
+    output += chunk;
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (res.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill("SIGTERM");
+  console.error(
+    `npm run dev: the Local IdP could not start on port ${port} (set LOCAL_IDP_PORT, or --no-local-idp)\n${output}`,
   );
   process.exit(1);
 }

@@ -13,6 +13,7 @@ import { docs } from "./features/service/docs";
 import { health } from "./features/service/health";
 import { jwks } from "./features/service/jwks";
 import { sessionRoutes } from "./features/sessions/routes";
+import { socialRoutes } from "./features/social/routes";
 import { welcome } from "./features/welcome/routes";
 import { keyringOf } from "./identity/keys";
 import { ConfigError, getConfig } from "./platform/config";
@@ -75,6 +76,7 @@ const routers = [
   passkeyRoutes,
   admin,
   jwks,
+  socialRoutes,
   docs(app),
   emailLogin,
 ] as const;

@@ -64,6 +64,13 @@ const typed = {
   "POST /login/email/verify": api.login.email.verify.$post,
   "GET /login/email/link": api.login.email.link.$get,
   "POST /login/email/link": api.login.email.link.$post,
+  "GET /login/social": api.login.social.$get,
+  "GET /login/social/:id": api.login.social[":id"].$get,
+  "GET /login/social/:id/callback": api.login.social[":id"].callback.$get,
+  "POST /login/social/:id/callback": api.login.social[":id"].callback.$post,
+  "GET /me/identities": api.me.identities.$get,
+  "POST /me/identities/:provider": api.me.identities[":provider"].$post,
+  "DELETE /me/identities/:id": api.me.identities[":id"].$delete,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

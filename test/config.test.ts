@@ -40,6 +40,7 @@ describe("readConfig", () => {
       cors: { origins: "*", credentials: false },
       publicOrigin: undefined,
       redirectOrigins: [],
+      social: { providers: [], autoLink: "verified" },
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });

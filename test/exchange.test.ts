@@ -5,7 +5,18 @@ import { mintLoginCode } from "../src/identity/exchange";
 import { getConfig, readConfig } from "../src/platform/config";
 import { ApiError } from "../src/platform/errors";
 import { allowedRedirect, redirectWith } from "../src/platform/redirects";
-import { claimsOf, errorOf, type Json, postJson, registered, SIGNED_IN_FIELDS, send } from "./helpers";
+import {
+  call,
+  claimsOf,
+  errorOf,
+  type Json,
+  postJson,
+  randomAddress,
+  registered,
+  SIGNED_IN_FIELDS,
+  send,
+} from "./helpers";
+import { withMail } from "./mail";
 import { at, atStepMiddle, codeAt, withTotp } from "./totp";
 
 // POST /login/exchange: the one way a sign-in that ends in a browser redirect hands a
@@ -129,6 +140,33 @@ describe("POST /login/exchange", () => {
     expect(res?.status).toBe(429);
     expect((await errorOf(res as Response)).code).toBe("rate_limited");
   }, 30_000);
+});
+
+describe("POST /login/exchange under the account's rules and the per-IP limit", () => {
+  it("answers 403 email_not_verified for an unverified address under REQUIRE_EMAIL_VERIFICATION", async () => {
+    const { body: user } = await registered();
+    const headers = { "content-type": "application/json", "cf-connecting-ip": randomAddress() };
+    const body = JSON.stringify({ code: await codeFor(String(user.id)) });
+    const res = await call(
+      "/login/exchange",
+      { method: "POST", headers, body },
+      { ...withMail, REQUIRE_EMAIL_VERIFICATION: "true" },
+    );
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe("email_not_verified");
+  });
+
+  it("counts against the per-IP login limit: 429 rate_limited", async () => {
+    const headers = { "content-type": "application/json", "cf-connecting-ip": randomAddress() };
+    for (let i = 0; i < 110; i++) {
+      const res = await call("/login/exchange", { method: "POST", headers, body: JSON.stringify({ code: "unknown" }) });
+      if (res.status === 429) {
+        expect((await errorOf(res)).code).toBe("rate_limited");
+        return;
+      }
+    }
+    throw new Error("no 429");
+  });
 });
 
 describe("redirect_to allowlist", () => {

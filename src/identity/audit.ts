@@ -35,6 +35,10 @@ export const AUDIT_EVENT_TYPES = [
   "email_login_requested",
   "email_login",
   "email_login_failed",
+  "social_login",
+  "identity_linked",
+  "identity_unlinked",
+  "social_login_failed",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -71,6 +71,11 @@ export const ERRORS = {
     "This would leave no enabled admin",
     "the last enabled admin demoting, disabling or deleting themself",
   ],
+  last_sign_in_method: [
+    409,
+    "This is the account's last way to sign in: set a password or add a passkey first",
+    "`DELETE /me/identities/:id` of the only identity of an account with no password and no passkey",
+  ],
   mfa_already_enabled: [409, "TOTP is already enabled: disable it first", "TOTP enrolment while TOTP is on"],
   payload_too_large: [413, "Request body is larger than 16 KiB", "body over 16 KiB"],
   unsupported_media_type: [415, "Content-Type must be application/json", "a body that is not `application/json`"],

@@ -19,6 +19,7 @@
 import { anyText, bool, duration, integer, json, line, oneOf, optional, secretKey, word } from "./settings-kinds";
 import { baseUrl, domain, hostName, mailbox, origins, smtpUrl } from "./settings-kinds-web";
 import type { BindingName, Setting, ValueIn } from "./settings-read";
+import { SOCIAL_SETTINGS } from "./settings-social";
 
 /** The cost `ENVIRONMENT=test` allows, so the suite hashes fast (src/platform/config.ts). */
 export const BCRYPT_COST_IN_TESTS = integer({ min: 4, max: 14 });
@@ -181,6 +182,7 @@ export const SETTINGS = [
     default: "",
     doc: "The exact origins a sign-in that ends in a browser redirect may return to with its one-time `code` for `POST /login/exchange` (comma-separated, no path, no trailing slash); empty: the `CORS_ORIGINS` entries (none when `*`) plus `APP_URL`'s origin. A `redirect_to` on any other origin is refused with 400 `invalid_redirect`: never an open redirect",
   },
+  ...SOCIAL_SETTINGS,
   {
     name: "MAIL_COOLDOWN",
     kind: "var",

@@ -86,29 +86,37 @@ export default async function setup(project: TestProject) {
       api: `https://api.example.test:${apiPort}`,
       evil: `https://evil.test:${evilPort}`,
     };
-    const api = spawnNpm("npm run dev (https)", [
-      "run",
-      "dev",
-      "--",
-      "--port",
-      String(apiPort),
-      "--ip",
-      "127.0.0.1",
-      "--local-protocol",
-      "https",
-      "--https-key-path",
-      key,
-      "--https-cert-path",
-      cert,
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      join(dir, "d1"),
-      "--var",
-      `CORS_ORIGINS:${sites.app}`,
-      "--var",
-      "CORS_CREDENTIALS:true",
-    ]);
+    const idpPort = await freePort();
+    const api = spawnNpm(
+      "npm run dev (https)",
+      [
+        "run",
+        "dev",
+        "--",
+        "--port",
+        String(apiPort),
+        "--ip",
+        "127.0.0.1",
+        "--local-protocol",
+        "https",
+        "--https-key-path",
+        key,
+        "--https-cert-path",
+        cert,
+        "--inspector-port",
+        String(inspector),
+        "--persist-to",
+        join(dir, "d1"),
+        "--var",
+        `CORS_ORIGINS:${sites.app}`,
+        "--var",
+        "CORS_CREDENTIALS:true",
+        // The Local IdP's client gets this server's real callback (not http://127.0.0.1:…).
+        "--var",
+        `PUBLIC_URL:${sites.api}`,
+      ],
+      { LOCAL_IDP_PORT: String(idpPort) },
+    );
     running.push(api);
     const tls = { key: readFileSync(key), cert: readFileSync(cert) };
     servers.push(await serveDemo({ host: "127.0.0.1", port: appPort, tls }));

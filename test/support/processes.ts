@@ -74,11 +74,13 @@ function signal(pid: number, name: NodeJS.Signals) {
   }
 }
 
-/** Free ports for the mail catcher `npm run dev` starts (never its defaults, 1025 and 1080),
- * as the environment variables the dev script reads, and the catcher's web address. */
+/** Free ports for the mail catcher `npm run dev` starts (never its defaults, 1025 and 1080)
+ * and for its Local IdP (never 9400), as the environment variables the dev script reads,
+ * and the catcher's web address. */
 export async function mailCatcherPorts(): Promise<{ env: Record<string, string>; mailApi: string }> {
-  const [smtp, ui] = [await freePort(), await freePort()];
-  return { env: { MAIL_SMTP_PORT: String(smtp), MAIL_UI_PORT: String(ui) }, mailApi: `http://127.0.0.1:${ui}` };
+  const [smtp, ui, idp] = [await freePort(), await freePort(), await freePort()];
+  const env = { MAIL_SMTP_PORT: String(smtp), MAIL_UI_PORT: String(ui), LOCAL_IDP_PORT: String(idp) };
+  return { env, mailApi: `http://127.0.0.1:${ui}` };
 }
 
 /** A dev server started for a test: `npm <command> --port … --ip 127.0.0.1

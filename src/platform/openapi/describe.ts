@@ -54,6 +54,7 @@ export type RouteDoc = {
   /** An `application/x-www-form-urlencoded` body (an HTML form's POST), read by the handler. */
   form?: z.ZodMiniType;
   ok: {
+    /** 302: a browser navigation answered with a redirect (`Location`). */
     status: 200 | 201 | 202 | 204 | 302;
     /** A redirect's `Location`, described. */
     location?: string;

@@ -146,10 +146,11 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
 
   const success: Json = { description: ok.description };
   if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
-  if (ok.location) {
+  if (ok.location || ok.status === 302) {
+    const description = ok.location ?? "Where the browser goes next";
     success.headers = {
       ...(success.headers as Json),
-      Location: { description: ok.location, schema: { type: "string" } },
+      Location: { description, schema: { type: "string", format: "uri" } },
     };
   }
   if (ok.json) success.content = { "application/json": { schema: ref(ok.json) } };
