@@ -8,9 +8,14 @@
 // stopping this script stops both.
 // `--skip-config-check` (not passed on) starts wrangler even with a bad configuration,
 // for tests of the worker's own 500 server_misconfigured answer.
+// Quiet by default (scripts/dev-output.mjs: the migrations as a count, wrangler's banners
+// and bindings table left out, `/__scheduled` instead of wrangler's cron hint, which
+// answers 500 here); `--verbose` (not passed on) shows everything. `--test-scheduled` is
+// always on, so `/__scheduled` runs the Cron Trigger's handler.
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
+import { devOutputFilter, migrationSummary, pipeLines } from "./dev-output.mjs";
 import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
 import { anyFreePort, canListen } from "./ports.mjs";
@@ -18,7 +23,8 @@ import { anyFreePort, canListen } from "./ports.mjs";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 const skipCheck = process.argv.includes("--skip-config-check");
-const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check");
+const verbose = process.argv.includes("--verbose");
+const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check" && arg !== "--verbose");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
@@ -81,14 +87,33 @@ const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "appl
   cwd: root,
   env,
   // No terminal on stdin: wrangler applies local migrations without asking.
-  stdio: ["ignore", "inherit", "inherit"],
+  stdio: ["ignore", verbose ? "inherit" : "pipe", verbose ? "inherit" : "pipe"],
+  encoding: "utf8",
 });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+if (migrate.status !== 0) {
+  if (!verbose) process.stderr.write(`${migrate.stdout}${migrate.stderr}`);
+  process.exit(migrate.status ?? 1);
+}
+if (!verbose) console.log(migrationSummary(migrate.stdout));
 
 const catcher = catcherWanted ? await startCatcher(smtpPort, uiPort) : null;
-if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort}`);
+if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort} (the mail catcher's inbox; SMTP on 127.0.0.1:${smtpPort})`);
 
-const dev = spawn(process.execPath, [wrangler, "dev", ...extra, ...args], { cwd: root, env, stdio: "inherit" });
+const devArgs = ["dev", ...extra, ...args, ...(args.includes("--test-scheduled") ? [] : ["--test-scheduled"])];
+const dev = spawn(process.execPath, [wrangler, ...devArgs], {
+  cwd: root,
+  env,
+  stdio: verbose ? "inherit" : ["inherit", "pipe", "pipe"],
+});
+if (!verbose) {
+  const protocol = flagValue(args, ["--local-protocol"]) ?? "http";
+  const base = `${protocol}://${linkHost}:${port}`;
+  console.log(`Docs: ${base}/docs`);
+  console.log(`Cron: curl "${base}/__scheduled?cron=23+*+*+*+*" runs the scheduled handler once`);
+  console.log("(quiet output; everything wrangler prints: npm run dev -- --verbose)");
+  pipeLines(dev.stdout, process.stdout, devOutputFilter());
+  pipeLines(dev.stderr, process.stderr, devOutputFilter());
+}
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     dev.kill(signal);
