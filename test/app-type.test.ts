@@ -15,6 +15,7 @@ const typed = {
   "GET /health": api.health.$get,
   "POST /register": api.register.$post,
   "POST /login": api.login.$post,
+  "POST /login/exchange": api.login.exchange.$post,
   "GET /welcome": api.welcome.$get,
   "POST /welcome": api.welcome.$post,
   "POST /token/refresh": api.token.refresh.$post,
@@ -58,7 +59,6 @@ const typed = {
   "GET /.well-known/jwks.json": api[".well-known"]["jwks.json"].$get,
   "GET /openapi.json": api["openapi.json"].$get,
   "GET /docs": api.docs.$get,
-  "GET /docs/assets/:file{.+}": api.docs.assets[":file{.+}"].$get,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {
