@@ -12,9 +12,14 @@
 // Local IdP (scripts/local-idp.mjs: an OpenID Connect provider, any name and password) on
 // LOCAL_IDP_PORT (default 9400, or any free port) and enables it as provider `local`; a
 // SOCIAL_PROVIDERS that lists `local` without SOCIAL_LOCAL_ISSUER gets it too.
+// Quiet by default (scripts/dev-output.mjs: the migrations as a count, wrangler's banners
+// and bindings table left out, `/__scheduled` instead of wrangler's cron hint, which
+// answers 500 here); `--verbose` (not passed on) shows everything. `--test-scheduled` is
+// always on, so `/__scheduled` runs the Cron Trigger's handler.
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
+import { devOutputFilter, migrationSummary, pipeLines } from "./dev-output.mjs";
 import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
 import { LOCAL_CLIENT } from "./local-idp.mjs";
@@ -24,7 +29,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 const skipCheck = process.argv.includes("--skip-config-check");
 const noLocalIdp = process.argv.includes("--no-local-idp");
-const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check" && arg !== "--no-local-idp");
+const verbose = process.argv.includes("--verbose");
+const OURS = new Set(["--skip-config-check", "--no-local-idp", "--verbose"]);
+const args = process.argv.slice(2).filter((arg) => !OURS.has(arg));
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
@@ -103,16 +110,35 @@ const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "appl
   cwd: root,
   env,
   // No terminal on stdin: wrangler applies local migrations without asking.
-  stdio: ["ignore", "inherit", "inherit"],
+  stdio: ["ignore", verbose ? "inherit" : "pipe", verbose ? "inherit" : "pipe"],
+  encoding: "utf8",
 });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+if (migrate.status !== 0) {
+  if (!verbose) process.stderr.write(`${migrate.stdout}${migrate.stderr}`);
+  process.exit(migrate.status ?? 1);
+}
+if (!verbose) console.log(migrationSummary(migrate.stdout));
 
 const catcher = catcherWanted ? await startCatcher(smtpPort, uiPort) : null;
-if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort}`);
+if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort} (the mail catcher's inbox; SMTP on 127.0.0.1:${smtpPort})`);
 const idp = idpWanted ? await startIdp(idpPort, callback) : null;
 if (idp) console.log(`Local IdP: http://127.0.0.1:${idpPort} (provider "local": any name, any password)`);
 
-const dev = spawn(process.execPath, [wrangler, "dev", ...extra, ...args], { cwd: root, env, stdio: "inherit" });
+const devArgs = ["dev", ...extra, ...args, ...(args.includes("--test-scheduled") ? [] : ["--test-scheduled"])];
+const dev = spawn(process.execPath, [wrangler, ...devArgs], {
+  cwd: root,
+  env,
+  stdio: verbose ? "inherit" : ["inherit", "pipe", "pipe"],
+});
+if (!verbose) {
+  const protocol = flagValue(args, ["--local-protocol"]) ?? "http";
+  const base = `${protocol}://${linkHost}:${port}`;
+  console.log(`Docs: ${base}/docs`);
+  console.log(`Cron: curl "${base}/__scheduled?cron=23+*+*+*+*" runs the scheduled handler once`);
+  console.log("(quiet output; everything wrangler prints: npm run dev -- --verbose)");
+  pipeLines(dev.stdout, process.stdout, devOutputFilter());
+  pipeLines(dev.stderr, process.stderr, devOutputFilter());
+}
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     dev.kill(signal);

@@ -29,7 +29,7 @@ async function stop() {
 }
 
 /** A throwaway self-signed certificate for every name the tests use. */
-function makeCertificate(dir: string) {
+export function makeCertificate(dir: string) {
   const key = join(dir, "key.pem");
   const cert = join(dir, "cert.pem");
   execFileSync(
@@ -57,7 +57,7 @@ function makeCertificate(dir: string) {
 }
 
 /** Polls an HTTPS URL on loopback (trusting `ca`) until it answers 200, or 90 s pass. */
-async function waitForHttps(running: Running, url: string, ca: Buffer) {
+export async function waitForHttps(running: Running, url: string, ca: Buffer) {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && running.child.exitCode === null) {
     const status = await new Promise<number>((resolve) => {

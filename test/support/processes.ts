@@ -5,9 +5,10 @@ import { createServer } from "node:net";
 export type Running = { name: string; child: ChildProcess; log: string[] };
 
 /** Runs `npm <args>` in its own process group (so stopping it stops wrangler and
- * workerd too), with no stdin and metrics off. */
-export function spawnNpm(name: string, args: string[], extraEnv: Record<string, string> = {}): Running {
+ * workerd too), with no stdin and metrics off; in `cwd` when given. */
+export function spawnNpm(name: string, args: string[], extraEnv: Record<string, string> = {}, cwd?: string): Running {
   const child = spawn("npm", args, {
+    cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...extraEnv },

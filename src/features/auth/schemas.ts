@@ -1,26 +1,35 @@
 import * as z from "zod/mini";
 import { signedInJson, userShape } from "../../identity/schemas";
 import { email, name, newEmail, newPassword, password, REQUIRED, refreshTransport, text } from "../../platform/fields";
-import { named, timestamp } from "../../platform/openapi/describe";
+import { doc, named, timestamp } from "../../platform/openapi/describe";
+
+/** The account the /docs examples make and sign in with ("Try it out" on a fresh server). */
+const EXAMPLE = { email: "ada@example.com", password: "correct horse battery staple" };
 
 export const registerBody = named(
   "RegisterBody",
-  z.object({
-    firstName: name("firstName"),
-    lastName: name("lastName"),
-    email: newEmail(),
-    password: newPassword("password"),
-    refresh_transport: refreshTransport(),
-  }),
+  doc(
+    z.object({
+      firstName: name("firstName"),
+      lastName: name("lastName"),
+      email: newEmail(),
+      password: newPassword("password"),
+      refresh_transport: refreshTransport(),
+    }),
+    { examples: [{ firstName: "Ada", lastName: "Lovelace", ...EXAMPLE }] },
+  ),
 );
 
 export const loginBody = named(
   "LoginBody",
-  z.object({
-    email: email(),
-    password: password("password"),
-    refresh_transport: refreshTransport(),
-  }),
+  doc(
+    z.object({
+      email: email(),
+      password: password("password"),
+      refresh_transport: refreshTransport(),
+    }),
+    { examples: [EXAMPLE] },
+  ),
 );
 
 /** POST /login/exchange: the one-time code a redirect brought back (`code=`). Any string;
