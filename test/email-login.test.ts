@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../src/platform/config";
+import { NO_PASSWORD } from "../src/platform/schema";
 import { ConfigError } from "../src/platform/settings-kinds";
 import { app } from "../src/worker";
 import { auditRowsOf, claimsOf, type Json, note, SIGNED_IN_FIELDS, uniqueEmail } from "./helpers";
@@ -107,6 +108,23 @@ describe("POST /login/email and the code", () => {
     expect(events).toContainEqual(["email_login_requested", '{"method":"both"}']);
     expect(events).toContainEqual(["email_login", '{"method":"code"}']);
     expect(events).toContainEqual(["login_succeeded", '{"amr":"otp"}']);
+  });
+
+  it("signs in an account without a password (as social sign-in makes them) by code and by link", async () => {
+    for (const by of ["code", "link"] as const) {
+      const user = await register({}, both);
+      await env.DB.prepare("update users set password_hash = ? where id = ?").bind(NO_PASSWORD, user.body.id).run();
+      expect((await ask(user.input.email)).status).toBe(202);
+      const mail = await loginMail(user.input.email);
+      const res =
+        by === "code"
+          ? await verify(user.input.email, codeIn(mail))
+          : await exchange(
+              new URL((await press(linkIn(mail))).headers.get("location") ?? "").searchParams.get("code") ?? "",
+            );
+      expect(res.status, by).toBe(200);
+      expect(((await res.json()) as Json).id).toBe(user.body.id);
+    }
   });
 
   it("stores the code as an HMAC under EMAIL_LOGIN_KEY, bound to its row: never the code, nor its SHA-256", async () => {
