@@ -168,7 +168,8 @@ async function startCatcher(smtpPort, uiPort) {
   const child = spawn(process.execPath, [maildev, ...flags, "--hide-extensions", "STARTTLS", "--silent"], {
     cwd: root,
     env,
-    stdio: ["ignore", "inherit", "inherit"],
+    // maildev announces its API on stdout even with --silent; the Mail: line says it.
+    stdio: ["ignore", verbose ? "inherit" : "ignore", "inherit"],
   });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
