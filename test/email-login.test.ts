@@ -177,6 +177,19 @@ describe("POST /login/email and the code", () => {
     ]);
   });
 
+  it("gives a burst of concurrent guesses no more than 5 tries of a code (each takes its try before the check)", async () => {
+    const { email, body: user, code } = await asked();
+    const wrong = code === "000000" ? "000001" : "000000";
+    const answers = await Promise.all(Array.from({ length: 8 }, () => verify(email, wrong)));
+    expect(answers.map((res) => res.status)).toEqual(Array(8).fill(400));
+    const reasons = (await auditRowsOf(String(user.id)))
+      .filter(({ type }) => type === "email_login_failed")
+      .map(({ details }) => JSON.parse(String(details)).reason);
+    expect(reasons.filter((reason) => reason === "wrong_code")).toHaveLength(5);
+    expect(reasons.filter((reason) => reason === "no_code")).toHaveLength(3);
+    expect(await errorCode(await verify(email, code))).toBe("invalid_code");
+  });
+
   it("refuses an expired code", async () => {
     const { email, body: user, code } = await asked();
     await env.DB.prepare("update single_use_tokens set expires_at = ? where user_id = ? and purpose = 'email_login'")

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { publicColumns } from "../../identity/queries/users";
 import type { Db } from "../../platform/db";
 import { singleUseTokens, users } from "../../platform/schema";
@@ -8,23 +8,26 @@ export function userByEmail(db: Db, email: string) {
   return db.select(publicColumns).from(users).where(eq(users.email, email)).limit(1);
 }
 
-/** The live (unused, unexpired) emailed sign-in of the account with `email`: at most one,
- * since each request retires the ones before it. Through the (user_id, purpose) index.
- * Batchable. */
-export function liveEmailLogin(db: Db, email: string, now: Date) {
+/** Takes one try of the live (unused, unexpired) emailed sign-in of the account with
+ * `email`, before its code is checked, while it has one of its `maxAttempts` left: a burst
+ * of concurrent guesses gets no more tries than that (`takeAttempt` in
+ * src/platform/single-use.ts, by address). At most one row, since each request retires
+ * the ones before it. Batchable. */
+export function takeEmailLoginAttempt(db: Db, email: string, maxAttempts: number, now: Date) {
+  const owner = db.select({ id: users.id }).from(users).where(eq(users.email, email));
   return db
-    .select({ id: singleUseTokens.id, tokenHash: singleUseTokens.tokenHash, data: singleUseTokens.data })
-    .from(singleUseTokens)
-    .innerJoin(users, eq(users.id, singleUseTokens.userId))
+    .update(singleUseTokens)
+    .set({ attempts: sql`${singleUseTokens.attempts} + 1` })
     .where(
       and(
-        eq(users.email, email),
+        eq(singleUseTokens.userId, owner),
         eq(singleUseTokens.purpose, "email_login"),
         isNull(singleUseTokens.usedAt),
         gt(singleUseTokens.expiresAt, now),
+        lt(singleUseTokens.attempts, maxAttempts),
       ),
     )
-    .limit(1);
+    .returning({ id: singleUseTokens.id, tokenHash: singleUseTokens.tokenHash, data: singleUseTokens.data });
 }
 
 /** The emailed sign-in a link's token hash names, live or not (for the page of an

@@ -18,13 +18,13 @@ import { allowedRedirect, redirectWith } from "../../platform/redirects";
 import type { SettingValue } from "../../platform/settings";
 import {
   consumeSingleUse,
+  endIfSpent,
   insertSingleUseUnlessRecent,
   retireOthers,
   singleUseHash,
-  spendAttempt,
 } from "../../platform/single-use";
 import { inertText } from "../../platform/text";
-import { emailLoginByHash, liveEmailLogin, userByEmail } from "./queries";
+import { emailLoginByHash, takeEmailLoginAttempt, userByEmail } from "./queries";
 
 // Passwordless sign-in by email (issue 26). One request (POST /login/email) is one
 // single-use row of purpose `email_login` (src/platform/single-use.ts): its token_hash is
@@ -172,8 +172,9 @@ export type CodeSignIn = { email: string; code: string; refresh_transport: Refre
  * POST /login/email/verify: the email's lockout first (429 whatever the code), then the
  * code against the live request's HMAC in constant time. Wrong (or no live request, an
  * unknown or disabled address): the failure counts toward the email's lockout (audited
- * as `email_login_failed` for an account), the request loses one of its 5 tries, 400
- * `invalid_code`. Right: the request is spent in one conditional UPDATE, the address
+ * as `email_login_failed` for an account), 400 `invalid_code`; each check takes one of the
+ * request's 5 tries before comparing (so concurrent guesses get no more), and a wrong
+ * fifth ends it. Right: the request is spent in one conditional UPDATE, the address
  * proved, then the sign-in gate with `amr: ["otp"]` (403 `mfa_required` for an account
  * with a second factor on a proved address).
  */
@@ -184,7 +185,7 @@ export async function signInByCode(ctx: Ctx, { email, code, refresh_transport }:
     ? await db.batch([
         userByEmail(db, email),
         findFailures(db, email),
-        liveEmailLogin(db, email, now),
+        takeEmailLoginAttempt(db, email, CODE_MAX_ATTEMPTS, now),
         findFactorsByEmail(db, email),
       ])
     : [[], [], [], []];
@@ -204,7 +205,7 @@ export async function signInByCode(ctx: Ctx, { email, code, refresh_transport }:
     await db.batch([
       recordFailure(db, email, record, config.lockout, now),
       ...(user ? failureEvents(db, user.id, failure, lockSeconds, source, now) : []),
-      ...(row ? [spendAttempt(db, row.tokenHash, PURPOSE, CODE_MAX_ATTEMPTS, now)] : []),
+      ...(row ? [endIfSpent(db, row.tokenHash, PURPOSE, CODE_MAX_ATTEMPTS, now)] : []),
     ]);
     throw new ApiError("invalid_code");
   }
