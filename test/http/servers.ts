@@ -27,6 +27,8 @@ export type Servers = {
    * (oauth2-mock-server, which test/http/social.test.ts starts there), auto-link on;
    * redirects allowed to ALLOWED_ORIGINS. */
   social: string;
+  /** The local D1 of `social`, for `npm run admin:grant -- --persist-to`. */
+  socialDir: string;
   /** The issuer `social` and `allowlist` configure as provider `mock`: nothing listens
    * there until a test file starts the mock on it. */
   mockIssuer: string;
@@ -117,6 +119,7 @@ export default async function setup(project: TestProject) {
       es256: es256.url,
       shortTokens: shortTokens.url,
       social: social.url,
+      socialDir: social.dir,
       mockIssuer,
       standIns: { ...standIns, applePublicJwk: appleP8.publicJwk },
     });

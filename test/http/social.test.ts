@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { claimsOf, Jar, throughProvider } from "../support/social";
@@ -7,7 +8,7 @@ import { ALLOWED_ORIGINS } from "./servers";
 // IdP (oidc-provider 9, real login and consent pages) as `local`, and oauth2-mock-server
 // 8.2 as `mock`, started here so its hooks can forge what a provider sends (the negative
 // matrix). `social` has auto-link on; `allowlist` has the mock with SOCIAL_AUTO_LINK=off.
-const { social, allowlist, mockIssuer } = inject("servers");
+const { social, socialDir, allowlist, mockIssuer } = inject("servers");
 const APP = `${ALLOWED_ORIGINS[1]}/signed-in`;
 
 type Json = Record<string, any>;
@@ -400,6 +401,22 @@ describe("social sign-in: accounts and linking", () => {
     expect(gone.status).toBe(204);
     const after = await fetch(`${social}/me/identities`, authed(account.token));
     expect(((await after.json()) as Json).identities).toEqual([]);
+  });
+
+  it("a disabled account: error=account_disabled, no code", async () => {
+    const claims = person();
+    const { user } = await signedIn(social, (await viaMock(social, claims)).location);
+    const admin = await register(social);
+    execFileSync("npm", ["run", "-s", "admin:grant", "--", admin.email, "--local", "--persist-to", socialDir], {
+      stdio: "ignore",
+    });
+    const disable = await fetch(
+      `${social}/admin/users/${user.id}`,
+      authed(admin.token, { method: "PATCH", body: JSON.stringify({ disabled: true }) }),
+    );
+    expect(disable.status).toBe(200);
+    const again = await viaMock(social, claims);
+    expect(errorOf(again.location)).toEqual({ error: "account_disabled", code: null });
   });
 
   it("refuses to unlink the last way to sign in of an account without a password with 409 last_sign_in_method", async () => {
