@@ -512,6 +512,19 @@ describe("EMAIL_LOGIN", () => {
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(await errorCode(res)).toBe("not_found");
     }
+    // Off means absent whatever the body: no 400 or 415 that would say the route exists.
+    for (const [body, type] of [
+      ["not json", "application/json"],
+      ["{}", "text/plain"],
+      ["[]", "application/json"],
+    ]) {
+      for (const path of ["/login/email", "/login/email/verify"]) {
+        const init = { method: "POST", headers: { "content-type": type, "cf-connecting-ip": clientIp() }, body };
+        const res = await app.request(path, init, env);
+        await note("POST", path, res);
+        expect(res.status, `${path} ${body}`).toBe(404);
+      }
+    }
   });
 
   it("needs mail on, naming both settings, and EMAIL_LOGIN_KEY when on; TTL 1 to 60 minutes", () => {

@@ -62,8 +62,9 @@ export const emailLogin = new Hono<AppEnv>()
       ok: { status: 202, description: "Accepted; a mail may be on its way", json: emailLoginSent },
       errors: ["invalid_input", "invalid_redirect", "not_found", "rate_limited"],
     }),
-    jsonBody(emailLoginBody),
+    // The mode first: while it is off the route is not there, whatever the body.
     whenMode("code", "link", "both"),
+    jsonBody(emailLoginBody),
     rateLimit("MAIL_RATE_LIMIT"),
     (c) => {
       const { email, redirect_to } = c.req.valid("json");
@@ -88,8 +89,9 @@ export const emailLogin = new Hono<AppEnv>()
       ok: { status: 200, description: "The user and a fresh token pair", json: signedInJson, cacheControl: "no-store" },
       errors: ["invalid_input", "invalid_code", "mfa_required", "not_found", "rate_limited"],
     }),
-    jsonBody(emailCodeBody),
+    // The mode first: while it is off the route is not there, whatever the body.
     whenMode("code", "both"),
+    jsonBody(emailCodeBody),
     rateLimit("LOGIN_RATE_LIMIT"),
     async (c) => c.json(deliverSession(c, await signInByCode(ctxOf(c), c.req.valid("json"))), 200),
   )
