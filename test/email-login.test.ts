@@ -513,11 +513,12 @@ describe("EMAIL_LOGIN", () => {
       expect(await errorCode(res)).toBe("not_found");
     }
     // Off means absent whatever the body: no 400 or 415 that would say the route exists.
-    for (const [body, type] of [
+    const odd: [string, string][] = [
       ["not json", "application/json"],
       ["{}", "text/plain"],
       ["[]", "application/json"],
-    ]) {
+    ];
+    for (const [body, type] of odd) {
       for (const path of ["/login/email", "/login/email/verify"]) {
         const init = { method: "POST", headers: { "content-type": type, "cf-connecting-ip": clientIp() }, body };
         const res = await app.request(path, init, env);
