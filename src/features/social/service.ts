@@ -1,6 +1,6 @@
-import { type AuditDetails, auditEvent, userEvent } from "../../identity/audit";
+import { type AuditDetails, auditEvent, auditIfChanged, userEvent } from "../../identity/audit";
 import { mintLoginCode } from "../../identity/exchange";
-import { findIdentity, insertIdentity } from "../../identity/queries/identities";
+import { findIdentity, insertIdentity, insertIdentityOfNewUser } from "../../identity/queries/identities";
 import { findUserByEmail, insertUserQuery, type User } from "../../identity/queries/users";
 import type { SocialProvider } from "../../platform/config";
 import type { Ctx } from "../../platform/context";
@@ -191,10 +191,15 @@ async function signInWith(ctx: Ctx, provider: SocialProvider, identity: Provider
   const emailVerifiedAt = identity.emailVerified ? now : null;
   const newUser = { id, email, ...names, passwordHash: NO_PASSWORD, emailVerifiedAt };
   const registered = userEvent("user_registered", id, source, { provider: provider.id });
-  const [inserted] = await db.batch([insertUserQuery(db, newUser, now), auditEvent(db, registered, now)]);
+  // The account, its user_registered event and its identity in one batch: each only if the
+  // account's insert won (a registration that lost the address to another writes nothing).
+  const [inserted] = await db.batch([
+    ...auditIfChanged(db, insertUserQuery(db, newUser, now), registered, now),
+    insertIdentityOfNewUser(db, identityRow(provider, identity, id, now)),
+  ]);
   const [user] = inserted;
   if (!user) return fail("account_exists", "registered meanwhile");
-  return issueCode(ctx, provider, user, to, [insertIdentity(db, identityRow(provider, identity, id, now))]);
+  return issueCode(ctx, provider, user, to, []);
 }
 
 /** The one-time code for `user` (amr `fed`), with `also` and the `social_login` event in

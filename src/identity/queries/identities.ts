@@ -1,5 +1,5 @@
 import { and, asc, eq, ne, or, sql } from "drizzle-orm";
-import type { Db } from "../../platform/db";
+import { type Db, insertRow } from "../../platform/db";
 import { identities, NO_PASSWORD, passkeys, users } from "../../platform/schema";
 import { publicColumns } from "./users";
 
@@ -23,6 +23,13 @@ export function findIdentity(db: Db, issuer: string, subject: string) {
     .innerJoin(users, eq(users.id, identities.userId))
     .where(and(eq(identities.issuer, issuer), eq(identities.subject, subject)))
     .limit(1);
+}
+
+/** The identity of an account being created in the same batch: inserted only if the
+ * account's insert went in (its fresh id exists), so an account a social sign-in creates
+ * never stands without the identity it was made for. Batchable, after the user's insert. */
+export function insertIdentityOfNewUser(db: Db, row: typeof identities.$inferSelect) {
+  return insertRow(db, identities, row, sql`where exists (select 1 from ${users} where ${users.id} = ${row.userId})`);
 }
 
 /** Links (issuer, subject) to `row.userId`; nothing (an empty result) when that identity
