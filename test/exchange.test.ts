@@ -158,7 +158,9 @@ describe("POST /login/exchange under the account's rules and the per-IP limit", 
 
   it("counts against the per-IP login limit: 429 rate_limited", async () => {
     const headers = { "content-type": "application/json", "cf-connecting-ip": randomAddress() };
-    for (let i = 0; i < 110; i++) {
+    // Local rate-limit windows follow wall-clock minutes: enough requests that one window
+    // holds more than the limit even when a minute turns during the loop.
+    for (let i = 0; i < 250; i++) {
       const res = await call("/login/exchange", { method: "POST", headers, body: JSON.stringify({ code: "unknown" }) });
       if (res.status === 429) {
         expect((await errorOf(res)).code).toBe("rate_limited");
