@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/env";
+import { linkPageHeaders } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 
 // The pages of an emailed sign-in link. GET shows them and changes nothing (mail
@@ -92,23 +93,10 @@ ${body(nonce)}
 </body>
 </html>
 `;
-  c.header("Cache-Control", "no-store");
   // The form posts to this origin only, and carries the page's origin in `Origin` (the
-  // API's default no-referrer policy would send `Origin: null`), which the POST checks.
+  // API's default no-referrer policy would send `Origin: null`), which the POST checks. Its
+  // 302 leads to the app: that origin is on the form-action list too.
   c.header("Referrer-Policy", "same-origin");
-  c.header(
-    "Content-Security-Policy",
-    [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src 'nonce-${nonce}'`,
-      "connect-src 'self'",
-      "img-src data:",
-      "base-uri 'none'",
-      // Browsers hold the form's redirect to the same list: the app's origins are on it.
-      ["form-action 'self'", ...c.var.config.redirectOrigins].join(" "),
-      "frame-ancestors 'none'",
-    ].join("; "),
-  );
+  linkPageHeaders(c, nonce, ["'self'", ...c.var.config.redirectOrigins]);
   return c.html(html, status);
 }
