@@ -342,6 +342,28 @@ onClick("logout", async () => {
   }
 });
 
+// Email sign-in (EMAIL_LOGIN): a mailed code typed here, or a mailed link whose page sends
+// the browser back here with `code=` for POST /login/exchange.
+
+/** This page's address without a returned `code`: where a mailed link comes back to. */
+function returnUrl() {
+  const url = new URL(location.href);
+  url.searchParams.delete("code");
+  return url.href;
+}
+
+onSubmit("email-login-form", async (fields) => {
+  await call("POST", "/login/email", { body: { email: fields.email ?? "", redirect_to: returnUrl() } });
+});
+
+onClick("email-code-submit", async () => {
+  const email = /** @type {HTMLInputElement} */ (el("email-login-form").querySelector("[name=email]")).value;
+  const body = { email, code: input("email-code").value, refresh_transport: transport };
+  const res = await call("POST", "/login/email/verify", { body });
+  if (res?.status === 200) remember(res.data);
+  if (res?.status === 403) awaitSecondFactor(res.data);
+});
+
 // Second factors and passkeys. WebAuthn options and responses travel as JSON through
 // the browser's own PublicKeyCredential.parse*OptionsFromJSON and toJSON().
 
@@ -534,8 +556,62 @@ async function restore() {
   renderSession();
 }
 
+/** Social sign-in's buttons, one per provider of GET /login/social. A click leaves for
+ * the API (a navigation, so the API can set its cookie), which sends the browser to the
+ * provider and back here with `?code=` or `?error=`. */
+async function renderProviders() {
+  const list = el("social-providers");
+  /** @type {{ id: string, name: string }[]} */
+  let providers = [];
+  try {
+    const res = await fetch(`${apiBase()}/login/social`);
+    if (res.ok) providers = /** @type {{ providers: { id: string, name: string }[] }} */ (await res.json()).providers;
+  } catch {
+    // API unreachable: no buttons
+  }
+  list.textContent = providers.length === 0 ? "No providers: SOCIAL_PROVIDERS is empty." : "";
+  for (const { id, name } of providers) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.provider = id;
+    button.textContent = `Sign in with ${name}`;
+    button.addEventListener("click", () => {
+      const back = new URL(location.pathname, location.origin);
+      back.searchParams.set("api", apiBase());
+      location.assign(
+        `${apiBase()}/login/social/${encodeURIComponent(id)}?redirect_to=${encodeURIComponent(back.href)}`,
+      );
+    });
+    list.append(button);
+  }
+}
+
+/** Back from a sign-in that ended in a redirect (a social provider, a mailed link): trades
+ * `?code=` at POST /login/exchange (tokens never travel in the URL), or shows `?error=`.
+ * True when the page was such a return. */
+async function finishRedirect() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get("code");
+  const error = params.get("error");
+  if (!code && !error) return false;
+  for (const name of ["code", "error", "linked"]) params.delete(name);
+  // Out of the address bar (and history) at once: the code works once anyway.
+  history.replaceState(null, "", `${location.pathname}${params.size > 0 ? `?${params}` : ""}`);
+  if (error) {
+    show(++seq, "error", `Sign-in → error=${error}`, "The provider or the API refused the sign-in", "");
+    return true;
+  }
+  const res = await call("POST", "/login/exchange", { body: { code, refresh_transport: transport } });
+  if (res?.status === 200) remember(res.data);
+  if (res?.status === 403) awaitSecondFactor(res.data);
+  return true;
+}
+
 renderSession();
 document.body.dataset.ready = "false";
-void restore().finally(() => {
+void (async () => {
+  if (!(await finishRedirect())) await restore();
+  await renderProviders();
+})().finally(() => {
   document.body.dataset.ready = "true";
 });

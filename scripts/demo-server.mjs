@@ -1,5 +1,5 @@
 // The demo page's static server, shared by `npm run demo` and the browser tests: serves
-// demo/ and, at /client.js, the typed client (client/index.ts) bundled for browsers.
+// demo/ and, at /client.js, the typed client (packages/client/src/index.ts) bundled for browsers.
 import { readFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const demoDir = fileURLToPath(new URL("../demo/", import.meta.url));
-const clientEntry = fileURLToPath(new URL("../client/index.ts", import.meta.url));
+const clientEntry = fileURLToPath(new URL("../packages/client/src/index.ts", import.meta.url));
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -19,7 +19,7 @@ const TYPES = {
 const CSP =
   "default-src 'self'; connect-src http: https:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** client/index.ts as one browser ES module (hono/client included, the API's types erased). */
+/** packages/client/src/index.ts as one browser ES module (hono/client included, the API's types erased). */
 export async function bundleClient() {
   const result = await build({
     entryPoints: [clientEntry],

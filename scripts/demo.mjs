@@ -5,6 +5,10 @@
 // API allows credentials, so the page uses the HttpOnly refresh cookie. Flags after a second `--` go to `npm run dev` (--persist-to,
 // --inspector-port, ...). --no-api serves the page only, e.g. against a deployed API
 // (open it with ?api=https://...). Ctrl-C stops both.
+// The API gets its own local D1, .wrangler/demo-<api port>/ (never the one a running
+// `npm run dev` uses, which wrangler would share and reload), unless the flags for
+// `npm run dev` name one: `npm run demo -- -- --persist-to .wrangler/state` shares
+// `npm run dev`'s.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -32,6 +36,7 @@ if (Boolean(values["tls-key"]) !== Boolean(values["tls-cert"])) {
   process.exit(2);
 }
 const devFlags = split === -1 ? [] : argv.slice(split + 1);
+const ownDb = !devFlags.some((flag) => flag === "--persist-to" || flag.startsWith("--persist-to="));
 const port = Number(values.port);
 const apiPort = Number(values["api-port"]);
 const host = values.host;
@@ -83,7 +88,11 @@ try {
 }
 const page = !tls && apiPort === 8787 && host === "localhost" ? origin : `${origin}/?api=${api}`;
 console.log(`demo: page on ${page}`);
-if (!values["no-api"]) console.log(`demo: API on ${api}, CORS_ORIGINS=${pageOrigins.join(",")}`);
+const dbDir = `.wrangler/demo-${apiPort}`;
+if (!values["no-api"]) {
+  console.log(`demo: API on ${api}, CORS_ORIGINS=${pageOrigins.join(",")}`);
+  if (ownDb) console.log(`demo: the API's local D1 is its own, in ${dbDir}/ (-- --persist-to DIR picks another)`);
+}
 
 let dev = null;
 let stopping = false;
@@ -105,6 +114,7 @@ if (!values["no-api"]) {
       "--var",
       `WEBAUTHN_RP_ID:${rpId}`,
       ...httpsFlags,
+      ...(ownDb ? ["--persist-to", dbDir] : []),
       ...devFlags,
     ],
     // Its own process group, so stopping reaches wrangler and workerd behind npm's `sh -c`;

@@ -8,17 +8,30 @@
 // stopping this script stops both.
 // `--skip-config-check` (not passed on) starts wrangler even with a bad configuration,
 // for tests of the worker's own 500 server_misconfigured answer.
+// Unless SOCIAL_PROVIDERS is set (or `--no-local-idp`, not passed on), it also starts the
+// Local IdP (scripts/local-idp.mjs: an OpenID Connect provider, any name and password) on
+// LOCAL_IDP_PORT (default 9400, or any free port) and enables it as provider `local`; a
+// SOCIAL_PROVIDERS that lists `local` without SOCIAL_LOCAL_ISSUER gets it too.
+// Quiet by default (scripts/dev-output.mjs: the migrations as a count, wrangler's banners
+// and bindings table left out, `/__scheduled` instead of wrangler's cron hint, which
+// answers 500 here); `--verbose` (not passed on) shows everything. `--test-scheduled` is
+// always on, so `/__scheduled` runs the Cron Trigger's handler.
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
+import { devOutputFilter, migrationSummary, pipeLines } from "./dev-output.mjs";
 import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
+import { LOCAL_CLIENT } from "./local-idp.mjs";
 import { anyFreePort, canListen } from "./ports.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 const skipCheck = process.argv.includes("--skip-config-check");
-const args = process.argv.slice(2).filter((arg) => arg !== "--skip-config-check");
+const noLocalIdp = process.argv.includes("--no-local-idp");
+const verbose = process.argv.includes("--verbose");
+const OURS = new Set(["--skip-config-check", "--no-local-idp", "--verbose"]);
+const args = process.argv.slice(2).filter((arg) => !OURS.has(arg));
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 const devVars = fileURLToPath(new URL("../.dev.vars", import.meta.url));
@@ -47,6 +60,22 @@ const catcherWanted = !given.has("MAIL_TRANSPORT") && !given.has("SMTP_URL");
 const smtpPort = catcherWanted ? await catcherPort("MAIL_SMTP_PORT", 1025) : "";
 const uiPort = catcherWanted ? await catcherPort("MAIL_UI_PORT", 1080) : "";
 if (catcherWanted) Object.assign(mailDefaults, { MAIL_TRANSPORT: "smtp", SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
+// The Local IdP as provider `local`: its client's redirect URI is this server's callback.
+const providers = fromFileAndFlags.SOCIAL_PROVIDERS ?? "";
+const idpWanted =
+  !noLocalIdp &&
+  (!given.has("SOCIAL_PROVIDERS") || (providers.split(",").includes("local") && !given.has("SOCIAL_LOCAL_ISSUER")));
+const idpPort = idpWanted ? await catcherPort("LOCAL_IDP_PORT", 9400) : "";
+const callback = `${fromFileAndFlags.PUBLIC_URL || mailDefaults.PUBLIC_URL}/login/social/local/callback`;
+if (idpWanted) {
+  Object.assign(mailDefaults, {
+    SOCIAL_PROVIDERS: providers || "local",
+    SOCIAL_LOCAL_ISSUER: `http://127.0.0.1:${idpPort}`,
+    SOCIAL_LOCAL_CLIENT_ID: LOCAL_CLIENT.id,
+    SOCIAL_LOCAL_CLIENT_SECRET: LOCAL_CLIENT.secret,
+    SOCIAL_LOCAL_NAME: "Local IdP",
+  });
+}
 const extra = Object.entries(mailDefaults)
   .filter(([name]) => !given.has(name))
   .flatMap(([name, value]) => ["--var", `${name}:${value}`]);
@@ -81,22 +110,45 @@ const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "appl
   cwd: root,
   env,
   // No terminal on stdin: wrangler applies local migrations without asking.
-  stdio: ["ignore", "inherit", "inherit"],
+  stdio: ["ignore", verbose ? "inherit" : "pipe", verbose ? "inherit" : "pipe"],
+  encoding: "utf8",
 });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+if (migrate.status !== 0) {
+  if (!verbose) process.stderr.write(`${migrate.stdout}${migrate.stderr}`);
+  process.exit(migrate.status ?? 1);
+}
+if (!verbose) console.log(migrationSummary(migrate.stdout));
 
 const catcher = catcherWanted ? await startCatcher(smtpPort, uiPort) : null;
-if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort}`);
+if (catcher) console.log(`Mail: http://127.0.0.1:${uiPort} (the mail catcher's inbox; SMTP on 127.0.0.1:${smtpPort})`);
+const idp = idpWanted ? await startIdp(idpPort, callback) : null;
+if (idp) console.log(`Local IdP: http://127.0.0.1:${idpPort} (provider "local": any name, any password)`);
 
-const dev = spawn(process.execPath, [wrangler, "dev", ...extra, ...args], { cwd: root, env, stdio: "inherit" });
+const devArgs = ["dev", ...extra, ...args, ...(args.includes("--test-scheduled") ? [] : ["--test-scheduled"])];
+const dev = spawn(process.execPath, [wrangler, ...devArgs], {
+  cwd: root,
+  env,
+  stdio: verbose ? "inherit" : ["inherit", "pipe", "pipe"],
+});
+if (!verbose) {
+  const protocol = flagValue(args, ["--local-protocol"]) ?? "http";
+  const base = `${protocol}://${linkHost}:${port}`;
+  console.log(`Docs: ${base}/docs`);
+  console.log(`Cron: curl "${base}/__scheduled?cron=23+*+*+*+*" runs the scheduled handler once`);
+  console.log("(quiet output; everything wrangler prints: npm run dev -- --verbose)");
+  pipeLines(dev.stdout, process.stdout, devOutputFilter());
+  pipeLines(dev.stderr, process.stderr, devOutputFilter());
+}
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     dev.kill(signal);
     catcher?.kill("SIGTERM");
+    idp?.kill("SIGTERM");
   });
 }
 dev.on("exit", (code, signal) => {
   catcher?.kill("SIGTERM");
+  idp?.kill("SIGTERM");
   process.exit(code ?? (signal ? 1 : 0));
 });
 
@@ -116,7 +168,8 @@ async function startCatcher(smtpPort, uiPort) {
   const child = spawn(process.execPath, [maildev, ...flags, "--hide-extensions", "STARTTLS", "--silent"], {
     cwd: root,
     env,
-    stdio: ["ignore", "inherit", "inherit"],
+    // maildev announces its API on stdout even with --silent; the Mail: line says it.
+    stdio: ["ignore", verbose ? "inherit" : "ignore", "inherit"],
   });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -131,6 +184,38 @@ async function startCatcher(smtpPort, uiPort) {
   child.kill("SIGTERM");
   console.error(
     `npm run dev: the mail catcher could not start on ports ${smtpPort} (SMTP) and ${uiPort} (web): set MAIL_SMTP_PORT and MAIL_UI_PORT to free ports`,
+  );
+  process.exit(1);
+}
+
+/** Starts the Local IdP on `port` for `redirectUri` and waits until its discovery
+ * answers; exits if it cannot start. Its output is shown only if it fails. */
+async function startIdp(port, redirectUri) {
+  const script = fileURLToPath(new URL("./local-idp.mjs", import.meta.url));
+  const child = spawn(process.execPath, [script, "--port", port, "--redirect-uri", redirectUri], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let output = "";
+  child.stderr.on("data", (chunk) => {
+    output += chunk;
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (res.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill("SIGTERM");
+  console.error(
+    `npm run dev: the Local IdP could not start on port ${port} (set LOCAL_IDP_PORT, or --no-local-idp)\n${output}`,
   );
   process.exit(1);
 }

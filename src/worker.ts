@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { me } from "./features/account/routes";
 import { admin } from "./features/admin/routes";
 import { auth } from "./features/auth/routes";
+import { emailLogin } from "./features/email-login/routes";
 import { scheduled } from "./features/housekeeping/scheduled";
 import { password } from "./features/mail-links/reset-routes";
 import { emailRoutes } from "./features/mail-links/routes";
@@ -12,6 +13,7 @@ import { docs } from "./features/service/docs";
 import { health } from "./features/service/health";
 import { jwks } from "./features/service/jwks";
 import { sessionRoutes } from "./features/sessions/routes";
+import { socialRoutes } from "./features/social/routes";
 import { welcome } from "./features/welcome/routes";
 import { keyringOf } from "./identity/keys";
 import { ConfigError, getConfig } from "./platform/config";
@@ -74,7 +76,9 @@ const routers = [
   passkeyRoutes,
   admin,
   jwks,
+  socialRoutes,
   docs(app),
+  emailLogin,
 ] as const;
 // A router's own env may add the variables of its guards (the admin router's `user`);
 // mounting is the same for every one.

@@ -15,6 +15,7 @@ const typed = {
   "GET /health": api.health.$get,
   "POST /register": api.register.$post,
   "POST /login": api.login.$post,
+  "POST /login/exchange": api.login.exchange.$post,
   "GET /welcome": api.welcome.$get,
   "POST /welcome": api.welcome.$post,
   "POST /token/refresh": api.token.refresh.$post,
@@ -58,7 +59,17 @@ const typed = {
   "GET /.well-known/jwks.json": api[".well-known"]["jwks.json"].$get,
   "GET /openapi.json": api["openapi.json"].$get,
   "GET /docs": api.docs.$get,
-  "GET /docs/assets/:file{.+}": api.docs.assets[":file{.+}"].$get,
+  "POST /login/email": api.login.email.$post,
+  "POST /login/email/verify": api.login.email.verify.$post,
+  "GET /login/email/link": api.login.email.link.$get,
+  "POST /login/email/link": api.login.email.link.$post,
+  "GET /login/social": api.login.social.$get,
+  "GET /login/social/:id": api.login.social[":id"].$get,
+  "GET /login/social/:id/callback": api.login.social[":id"].callback.$get,
+  "POST /login/social/:id/callback": api.login.social[":id"].callback.$post,
+  "GET /me/identities": api.me.identities.$get,
+  "POST /me/identities/:provider": api.me.identities[":provider"].$post,
+  "DELETE /me/identities/:id": api.me.identities[":id"].$delete,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

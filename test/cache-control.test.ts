@@ -7,6 +7,7 @@ const PUBLIC: Record<string, string> = {
   "/openapi.json": "no-cache",
   "/docs": "no-cache",
   "/.well-known/jwks.json": "public, max-age=300",
+  "/login/social": "public, max-age=60",
 };
 
 /** Every route the app serves, once, from its own route table. */

@@ -39,6 +39,8 @@ describe("readConfig", () => {
       cookie: { sameSite: "Lax", domain: undefined, partitioned: false },
       cors: { origins: "*", credentials: false },
       publicOrigin: undefined,
+      redirectOrigins: [],
+      social: { providers: [], autoLink: "verified" },
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
   });

@@ -214,6 +214,20 @@ describe("login with TOTP", () => {
     expect((await errorOf(right)).code).toBe("invalid_credentials");
   });
 
+  it("gives a burst of concurrent wrong codes no more than 5 tries of an mfa_token", async () => {
+    const user = await withTotp();
+    const overrides = { LOCKOUT_AFTER: "100" };
+    const token = await mfaToken(user.input, overrides);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => loginMfa({ mfa_token: token, code: "000000" }, overrides)),
+    );
+    expect(answers.map((res) => res.status)).toEqual(Array(8).fill(400));
+    const checked = (await auditRowsOf(String(user.body.id))).filter(({ type }) => type === "mfa_failed");
+    expect(checked).toHaveLength(5);
+    const right = await loginMfa({ mfa_token: token, code: codeAt(user.secret, at(0)) }, overrides);
+    expect((await errorOf(right)).code).toBe("invalid_credentials");
+  });
+
   it("lets an mfa_token expire after 5 minutes", async () => {
     const user = await withTotp();
     const token = await mfaToken(user.input);

@@ -53,10 +53,11 @@ import { retireFor } from "../src/identity/retirement";
 import { sessions } from "../src/platform/schema";
 import {
   consumeSingleUse,
+  endIfSpent,
   findSingleUse,
   insertSingleUseUnlessRecent,
   retireOthers,
-  spendAttempt,
+  takeAttempt,
 } from "../src/platform/single-use";
 
 // Every statement the public routes' query functions send (src/identity/queries/*, src/features/*/queries.ts; plain inserts of
@@ -96,13 +97,14 @@ const queries: Record<string, Run> = {
   findTotp: () => findTotp(db, id),
   useTotpStep: () => useTotpStep(db, id, 1, now),
   useRecoveryCode: () => useRecoveryCode(db, id, "h", now),
-  pendingLoginQueries: () => pendingLoginQueries(db, "h", now),
+  pendingLoginQueries: () => pendingLoginQueries(db, "h", 5, now),
   findPasskeyByCredential: () => findPasskeyByCredential(db, "c"),
   findPasskeyOwner: () => findPasskeyOwner(db, "c"),
   usePasskey: () => usePasskey(db, id, 1, 2, now),
   consumeSingleUse: () => consumeSingleUse(db, "h", "mfa_login", now),
   findSingleUse: () => findSingleUse(db, "h", "mfa_login", now),
-  spendAttempt: () => spendAttempt(db, "h", "mfa_login", 5, now),
+  takeAttempt: () => takeAttempt(db, "h", "mfa_login", 5, now),
+  endIfSpent: () => endIfSpent(db, "h", "mfa_login", 5, now),
   "retireFor (an account's rows)": () => retireFor(db, "password_reset", id, now),
   "retireFor (one session's rows)": () => retireFor(db, "session_revoked", id, now, { sid: id }),
   "retireFor (if disabled)": () =>

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { type AccountEvent, RETIRED_BY } from "../src/identity/retirement";
+import { SINGLE_USE_PURPOSES } from "../src/platform/schema";
 import { auditRowsOf, bearer, claimsOf, insertPasskeyRow, promote, registered, uniqueEmail } from "./helpers";
 import { errorCode, login, me, newestLink, post, register, request, withMail } from "./mail";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
@@ -229,16 +230,9 @@ describe("the first proof of an address removes the second factors enrolled befo
 describe("each account event retires the single-use rows RETIRED_BY names", () => {
   /** One live row of every purpose for `userId`; change_email's as asked by session `sid`. */
   async function seed(userId: string, email: string, sid: string) {
-    const purposes = [
-      "verify_email",
-      "reset_password",
-      "change_email",
-      "mfa_login",
-      "webauthn_login",
-      "webauthn_register",
-    ];
     const ids: Record<string, string> = {};
-    for (const purpose of purposes) {
+    // Every purpose there is, so a new one is checked against the table as soon as it exists.
+    for (const purpose of SINGLE_USE_PURPOSES) {
       ids[purpose] = crypto.randomUUID();
       await env.DB.prepare(
         `insert into single_use_tokens (id, token_hash, purpose, user_id, target, data, created_at, expires_at)

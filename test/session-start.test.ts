@@ -1,6 +1,8 @@
 /// <reference types="vite/client" />
 import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
+import { mintLoginCode } from "../src/identity/exchange";
 import { claimsOf, type Json, postJson, registered, send } from "./helpers";
 import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
 import { at, atStepMiddle, codeAt, mfaToken, withTotp } from "./totp";
@@ -93,6 +95,15 @@ describe("every login path starts its session through the identity core", () => 
     };
     const response = await user.authenticator.assert(options);
     await expectStarted(await postJson("/login/passkey", { challenge_id, response }), ["hwk", "user", "mfa"]);
+  });
+
+  it("POST /login/exchange (where social sign-in and email links end): the amr the flow minted its code with", async () => {
+    for (const amr of [["fed"], ["otp"]]) {
+      const { body } = await registered();
+      const { value, insert } = await mintLoginCode({ db: drizzle(env.DB), now: new Date() }, String(body.id), amr);
+      await insert;
+      await expectStarted(await postJson("/login/exchange", { code: value }), amr);
+    }
   });
 });
 

@@ -4,11 +4,12 @@ import { describe, expect, it } from "vitest";
 import { retireFor } from "../src/identity/retirement";
 import {
   consumeSingleUse,
+  endIfSpent,
   findSingleUse,
   MAX_SINGLE_USE_LENGTH,
   mintSingleUse,
   singleUseHash,
-  spendAttempt,
+  takeAttempt,
 } from "../src/platform/single-use";
 import { registered } from "./helpers";
 
@@ -62,17 +63,25 @@ describe("single-use tokens", () => {
     expect(await consumeSingleUse(db, old.hash, "reset_password", new Date())).toEqual([]);
   });
 
-  it("dies at the last allowed wrong answer", async () => {
+  it("takes each try before the check, and dies at the last allowed wrong answer", async () => {
     const { body } = await registered();
     const { hash } = await minted(body.id);
-    for (let attempt = 1; attempt <= 4; attempt++) {
-      const [row] = await spendAttempt(db, hash, "reset_password", 5, new Date());
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const [row] = await takeAttempt(db, hash, "reset_password", 5, new Date());
       expect(row?.attempts).toBe(attempt);
       expect(row?.usedAt).toBeNull();
+      await endIfSpent(db, hash, "reset_password", 5, new Date());
     }
-    const [last] = await spendAttempt(db, hash, "reset_password", 5, new Date());
-    expect(last?.usedAt).toBeInstanceOf(Date);
+    expect(await takeAttempt(db, hash, "reset_password", 5, new Date())).toEqual([]);
     expect(await findSingleUse(db, hash, "reset_password", new Date())).toEqual([]);
+  });
+
+  it("lets the right answer in on the last try (its try taken, not yet ended)", async () => {
+    const { body } = await registered();
+    const { hash } = await minted(body.id);
+    for (let attempt = 1; attempt <= 4; attempt++) await takeAttempt(db, hash, "reset_password", 5, new Date());
+    expect(await takeAttempt(db, hash, "reset_password", 5, new Date())).toHaveLength(1);
+    expect(await consumeSingleUse(db, hash, "reset_password", new Date())).toHaveLength(1);
   });
 
   it("refuses values that cannot be ours before hashing", async () => {

@@ -32,6 +32,13 @@ export const AUDIT_EVENT_TYPES = [
   "passkey_removed",
   "mfa_reset_by_admin",
   "second_factors_removed",
+  "email_login_requested",
+  "email_login",
+  "email_login_failed",
+  "social_login",
+  "identity_linked",
+  "identity_unlinked",
+  "social_login_failed",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

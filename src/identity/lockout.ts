@@ -31,7 +31,10 @@ export function assertNotLocked(record: FailureRecord | undefined, now: Date): v
 
 /** A failed check as the audit log records it: what failed and a few details (never the
  * secret: which factor, which route). */
-export type Failure = { type: "login_failed" | "password_check_failed" | "mfa_failed"; details: AuditDetails };
+export type Failure = {
+  type: "login_failed" | "password_check_failed" | "mfa_failed" | "email_login_failed";
+  details: AuditDetails;
+};
 
 /** The audit events of a failed check of an existing account: the failure, and the lock
  * it causes when it does (`account_locked`, with its seconds). Batch them with the

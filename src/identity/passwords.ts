@@ -11,7 +11,8 @@ export function hashPassword(password: string, cost: number): Promise<string> {
 export type PasswordCheck = { valid: boolean; rehash: boolean };
 
 /**
- * Checks `password` against `passwordHash`; without a hash (no such account) it runs
+ * Checks `password` against `passwordHash`; without a hash (no such account, or `""`:
+ * an account a social sign-in made, which has no password) it runs
  * the same comparisons against one no password matches, so timing says nothing about
  * which accounts exist. The NFC form is tried first. Hashes made before passwords were
  * normalized hold the form the client sent: when the NFC form fails and the input was
@@ -28,11 +29,12 @@ export async function checkPassword(
   cost: number,
   { imported = false }: { imported?: boolean } = {},
 ): Promise<PasswordCheck> {
+  const stored = passwordHash || undefined;
   const nfc = normalizePassword(password);
   const forms = nfc === password ? [nfc] : [nfc, password];
   for (const [index, form] of forms.entries()) {
-    const checkable = passwordHash !== undefined && (imported || passwordBytes(form) <= MAX_PASSWORD_BYTES);
-    const against = checkable ? passwordHash : unmatchableHash(cost);
+    const checkable = stored !== undefined && (imported || passwordBytes(form) <= MAX_PASSWORD_BYTES);
+    const against = checkable ? stored : unmatchableHash(cost);
     if (await compare(form, against)) {
       return { valid: true, rehash: index > 0 || needsRehash(against, cost) };
     }

@@ -23,8 +23,20 @@ export type AccountEvent = (typeof ACCOUNT_EVENTS)[number];
 
 const ALL: readonly SingleUsePurpose[] = SINGLE_USE_PURPOSES;
 /** The flows that start a session or add a credential: a login waiting for its second
- * factor, the passkey challenge of that second step, a passkey being registered. */
-const IN_FLIGHT = ["mfa_login", "webauthn_login", "webauthn_register"] as const;
+ * factor, the passkey challenge of that second step, a passkey being registered, a
+ * one-time sign-in code on its way to `POST /login/exchange`, an email sign-in's code and
+ * link, a social identity being
+ * linked (the link's start and its provider round trip; a sign-in's state row belongs to
+ * no account yet). */
+const IN_FLIGHT = [
+  "mfa_login",
+  "webauthn_login",
+  "webauthn_register",
+  "login_code",
+  "email_login",
+  "social_link",
+  "social_state",
+] as const;
 
 /**
  * The single-use rows each account event retires: the one table of which flow dies with
@@ -64,8 +76,16 @@ export const RETIRE_REASONS: Record<SingleUsePurpose, string> = {
     "a login with the right password waiting for its second factor (`mfa_token`): started under the old password, factors or sessions, it must not finish after they changed or were all ended",
   webauthn_login:
     "the passkey challenge of such a login's second step (or of a passwordless login, which belongs to no account and lives 5 minutes): dies with the login it serves",
+  login_code:
+    "a sign-in finished in a browser (social sign-in, an email link) on its way to the app through `POST /login/exchange` (60 seconds): started before the account's password, factors or sessions changed, it must not start a session after",
+  email_login:
+    "an emailed sign-in code and link (`POST /login/email`, EMAIL_LOGIN_TTL): asked before the account's password, factors or sessions changed, it must not start a session after; a newer request replaces it too",
   webauthn_register:
     "a passkey being added by a session: dies with the sessions that could finish it, and never lands after a recovery removed the factors",
+  social_link:
+    "a signed-in user's start of linking a social identity (`POST /me/identities/:provider`, 10 minutes): adds a way to sign in, so it dies like a passkey being added",
+  social_state:
+    "the state, nonce and PKCE verifier of a trip to a social provider (10 minutes), bound to the browser by a cookie; a linking trip belongs to its account and dies like `social_link`, a sign-in's belongs to none",
 };
 
 /**

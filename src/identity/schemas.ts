@@ -3,6 +3,7 @@ import { doc, named, timestamp, uuid } from "../platform/openapi/describe";
 import type { auditEvents } from "../platform/schema";
 import { ROLES } from "../platform/schema";
 import { AUDIT_EVENT_TYPES, type AuditDetails } from "./audit";
+import type { IdentityRow } from "./queries/identities";
 import type { User } from "./queries/users";
 
 // Response bodies of the identity core, answered by more than one feature, and their
@@ -58,6 +59,28 @@ const factors = doc(
 );
 
 export const accountWithFactors = named("AccountWithFactors", z.object({ ...account.shape, mfa: factors }));
+
+/** An identity as `GET /me/identities` lists it. */
+export const identitySchema = named(
+  "Identity",
+  z.object({
+    id: uuid("The identity id, for DELETE /me/identities/{id}"),
+    provider: doc(z.string(), "The provider id it was linked through"),
+    email: doc(z.nullable(z.string()), "The email the provider gave at linking, if any (never used to match)"),
+    created_at: timestamp(),
+  }),
+);
+export const identityList = named("IdentityList", z.object({ identities: z.array(identitySchema) }));
+
+export function identityJson(row: IdentityRow): z.infer<typeof identitySchema> {
+  return { id: row.id, provider: row.provider, email: row.email, created_at: row.createdAt.toISOString() };
+}
+
+/** The admin's view of one user: the account, its second factors and its linked identities. */
+export const adminUser = named(
+  "AdminUser",
+  z.object({ ...accountWithFactors.shape, identities: z.array(identitySchema) }),
+);
 
 /** One security event as its user sees it (GET /me/activity). */
 export const activity = z.object({

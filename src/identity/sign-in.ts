@@ -60,15 +60,22 @@ export async function requireSecondFactor(
   );
 }
 
-/** The first factor an `mfa_token`'s row remembers (`["pwd"]` for a row that names none). */
+/** The first factor an `mfa_token`'s row remembers (`["pwd"]` for a row that names none:
+ * the password it always was). */
 export function firstFactorOf(row: Pick<SingleUseRow, "data">): string[] {
+  return recordedAmr(row) ?? ["pwd"];
+}
+
+/** The `amr` a single-use row's `data` recorded (`{"amr": [...]}`, not empty), or
+ * undefined. */
+export function recordedAmr(row: Pick<SingleUseRow, "data">): string[] | undefined {
   try {
     const amr = row.data ? (JSON.parse(row.data) as { amr?: unknown }).amr : undefined;
     if (Array.isArray(amr) && amr.length > 0 && amr.every((value) => typeof value === "string")) return amr;
   } catch {
-    // Not ours: the password it always was.
+    // Not a row that recorded one.
   }
-  return ["pwd"];
+  return undefined;
 }
 
 export type SignIn = Omit<SessionStart, "registering"> & {

@@ -2,6 +2,7 @@
 // object, then the rules between settings, in one place, then the `Config` routes use.
 
 import { type AsymmetricAlg, type PrivateJwk, privateKeys, type Signing, type SigningAlg } from "./config-signing";
+import { readSocial, type SocialConfig, type SocialProvider, socialConfig } from "./config-social";
 import {
   BCRYPT_COST_IN_TESTS,
   type RawEnv,
@@ -14,7 +15,7 @@ import { ConfigError } from "./settings-kinds";
 import type { SmtpServer } from "./settings-kinds-web";
 import { type Outcomes, readSettings, readWith } from "./settings-read";
 
-export type { AsymmetricAlg, PrivateJwk, Signing, SigningAlg, SmtpServer };
+export type { AsymmetricAlg, PrivateJwk, Signing, SigningAlg, SmtpServer, SocialConfig, SocialProvider };
 export { ConfigError };
 
 /** How failed logins lock an email: the `after`-th failure in a row locks it for
@@ -51,13 +52,18 @@ export type Config = {
   cors: Cors;
   /** `PUBLIC_URL`'s origin, when set: a same-origin deployment's own pages. */
   publicOrigin: string | undefined;
+  /** `SOCIAL_REDIRECT_ORIGINS`, or its default: where a redirect-based sign-in may send
+   * the browser back (src/platform/redirects.ts). */
+  redirectOrigins: readonly string[];
+  /** Social sign-in's providers (`SOCIAL_*`, src/platform/config-social.ts). */
+  social: SocialConfig;
   /** Every setting's accepted value by name (a family's as a record by id): a setting added
    * to src/platform/settings.ts is read here with no other edit. */
   settings: Settings;
 };
 
 /** Settings a rule may leave unread: their value is then undefined. */
-type MaybeUnread = "TOKEN_KEY" | "JWT_PRIVATE_KEYS" | "MAIL_FROM" | "SMTP_URL";
+type MaybeUnread = "TOKEN_KEY" | "JWT_PRIVATE_KEYS" | "MAIL_FROM" | "SMTP_URL" | "EMAIL_LOGIN_KEY";
 export type Settings = {
   readonly [N in SettingName]: SettingValue<N> | (N extends MaybeUnread ? undefined : never);
 };
@@ -175,13 +181,33 @@ function parse(env: RawEnv): Parsed {
     rules.push("SMTP_URL is not set: MAIL_TRANSPORT=smtp needs it, e.g. smtps://user:pass@smtp.example.com:465");
   }
 
+  // EMAIL_LOGIN mails its codes and links, so it needs mail on; its key is read only then.
+  const emailLogin = value("EMAIL_LOGIN");
+  if (emailLogin === undefined || emailLogin === "off") unused.add("EMAIL_LOGIN_KEY");
+  else if (!on) rules.push(`EMAIL_LOGIN=${emailLogin} needs MAIL_TRANSPORT smtp or cloudflare`);
+  // Social sign-in: each provider's settings, PUBLIC_URL with any provider on.
+  let social: SocialConfig | undefined;
+  const [providerIds, autoLink] = [value("SOCIAL_PROVIDERS"), value("SOCIAL_AUTO_LINK")];
+  if (providerIds !== undefined && autoLink !== undefined) {
+    const publicUrl = read.PUBLIC_URL.ok ? read.PUBLIC_URL.value : "(refused)";
+    const outcome = socialConfig(
+      { ...readSocial(value), SOCIAL_PROVIDERS: providerIds, SOCIAL_AUTO_LINK: autoLink },
+      {
+        publicUrl,
+        environment: environment ?? "",
+      },
+    );
+    if (Array.isArray(outcome)) rules.push(...outcome);
+    else social = outcome;
+  }
+
   const problems = SETTINGS.flatMap(({ name }) => {
     const outcome = read[name];
     return outcome.ok || unused.has(name as MaybeUnread) ? [] : outcome.problems;
   });
   problems.push(...rules);
   // (With no problem, signing, cors and transport are set: the last three only narrow types.)
-  if (problems.length > 0 || !signing || !cors || transport === undefined) {
+  if (problems.length > 0 || !signing || !cors || transport === undefined || !social) {
     return { cors, config: new ConfigError(problems) };
   }
 
@@ -222,6 +248,13 @@ function parse(env: RawEnv): Parsed {
     },
     cors,
     publicOrigin: publicUrl ? new URL(publicUrl).origin : undefined,
+    redirectOrigins: settings.SOCIAL_REDIRECT_ORIGINS ?? [
+      ...new Set([
+        ...(cors.origins === "*" ? [] : cors.origins),
+        ...(settings.APP_URL ? [new URL(settings.APP_URL).origin] : []),
+      ]),
+    ],
+    social,
     settings,
   };
   if (!strictCost.ok) {

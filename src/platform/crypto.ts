@@ -29,3 +29,28 @@ export async function sha256Hex(text: string): Promise<string> {
   for (const byte of digest) hex += HEX[byte];
   return hex;
 }
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/** HMAC-SHA-256 (RFC 2104) of `text` under `key` (a secret setting's text, UTF-8),
+ * lowercase hex. The CryptoKey is imported once per key and isolate. For short secrets
+ * such as a 6-digit code, where a plain digest is undone by trying every value. */
+export async function hmacSha256Hex(key: string, text: string): Promise<string> {
+  let imported = hmacKeys.get(key);
+  if (!imported) {
+    imported = crypto.subtle.importKey("raw", utf8.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(key, imported);
+  }
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await imported, utf8.encode(text)));
+  let hex = "";
+  for (const byte of mac) hex += HEX[byte];
+  return hex;
+}
+
+/** Whether two strings are equal, in a time that depends on their length only (workerd's
+ * `crypto.subtle.timingSafeEqual`). Strings of different lengths are unequal. */
+export function equalInConstantTime(a: string, b: string): boolean {
+  const [left, right] = [utf8.encode(a), utf8.encode(b)];
+  if (left.byteLength !== right.byteLength) return false;
+  return crypto.subtle.timingSafeEqual(left, right);
+}

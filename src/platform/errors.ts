@@ -28,6 +28,16 @@ export const ERRORS = {
     "This link is invalid or has expired",
     "a mail link (verification, password reset, email change) that is unknown, expired, already used or replaced by a newer one",
   ],
+  invalid_code: [
+    400,
+    "This code is invalid or has expired",
+    "`POST /login/exchange`: a one-time sign-in code that is unknown, expired (60 seconds), already used, or retired by a change to the account; `POST /login/email/verify`: a wrong, expired, used or replaced emailed code (the 5th wrong one ends it)",
+  ],
+  invalid_redirect: [
+    400,
+    "redirect_to must be an absolute URL on an allowed origin",
+    "a `redirect_to` that is not an absolute http(s) URL, carries a user name or password, or whose origin is not in `SOCIAL_REDIRECT_ORIGINS`",
+  ],
   invalid_token: [
     401,
     "Invalid Token",
@@ -60,6 +70,11 @@ export const ERRORS = {
     409,
     "This would leave no enabled admin",
     "the last enabled admin demoting, disabling or deleting themself",
+  ],
+  last_sign_in_method: [
+    409,
+    "This is the account's last way to sign in: set a password or add a passkey first",
+    "`DELETE /me/identities/:id` of the only identity of an account with no password and no passkey",
   ],
   mfa_already_enabled: [409, "TOTP is already enabled: disable it first", "TOTP enrolment while TOTP is on"],
   payload_too_large: [413, "Request body is larger than 16 KiB", "body over 16 KiB"],

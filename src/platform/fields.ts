@@ -50,6 +50,17 @@ export function canonicalEmail(email: string): string | undefined {
   return ascii ? `${email.slice(0, at)}@${ascii}` : undefined;
 }
 
+/** The examples /docs shows for these fields: one account, the same everywhere, so that
+ * "Try it out" on register and then on login (or any route that asks for the password
+ * again) succeeds on a fresh server, where Swagger UI would otherwise send "string" and a
+ * 200-character address generated from the email pattern. */
+const EXAMPLES = {
+  email: "ada@example.com",
+  password: "correct horse battery staple",
+  firstName: "Ada",
+  lastName: "Lovelace",
+};
+
 /** Emails are compared in one canonical form: trimmed, NFC, lowercase, the domain in
  * ASCII (`canonicalEmail`). A login with an email that has no canonical form can match
  * no account; register refuses it. */
@@ -60,6 +71,7 @@ export const email = (field = "email") =>
     z.toLowerCase(),
     z.overwrite((value) => canonicalEmail(value) ?? value),
     z.minLength(1, REQUIRED),
+    z.meta({ examples: [EXAMPLES.email] }),
   );
 
 /** What register says about an address it refuses. */
@@ -107,6 +119,7 @@ export const name = (field: string) =>
     z.refine((value) => VISIBLE.test(value), `${field} must contain at least one visible character`),
     z.normalize("NFC"),
     z.maxLength(100, `${field} must be at most 100 characters`),
+    z.meta({ examples: [field === "lastName" ? EXAMPLES.lastName : EXAMPLES.firstName] }),
   );
 
 /** A new password, counted in its NFC form (the form that is hashed): at least 8
@@ -125,10 +138,12 @@ export const newPassword = (field: string) =>
       `${field} must be at most ${MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt ignores anything past ${MAX_PASSWORD_BYTES}, so longer passwords are refused rather than cut)`,
     ),
     z.refine((password) => !isCommonPassword(password), "This password is too common"),
+    z.meta({ examples: [EXAMPLES.password] }),
   );
 
 /** A password being checked, not set: any non-empty string. */
-export const password = (field: string) => text(field).check(z.minLength(1, REQUIRED));
+export const password = (field: string) =>
+  text(field).check(z.minLength(1, REQUIRED), z.meta({ examples: [EXAMPLES.password] }));
 
 /** Where a response puts the refresh token: `"body"` (the default, as the tutorial's
  * clients expect) or `"cookie"` (an HttpOnly cookie page scripts cannot read; see

@@ -1,8 +1,11 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** What an account may do; `admin` reaches /admin/*. */
 export const ROLES = ["user", "admin"] as const;
 export type Role = (typeof ROLES)[number];
+
+/** The `password_hash` of an account without a password (never a bcrypt hash). */
+export const NO_PASSWORD = "";
 
 /** Registered accounts. `email` is stored normalized (trimmed, NFC, lowercased), so
  * the UNIQUE index alone decides duplicates in any letter case. */
@@ -11,6 +14,12 @@ export const users = sqliteTable("users", {
   email: text("email").notNull().unique(),
   firstName: text("first_name").notNull(),
   lastName: text("last_name").notNull(),
+  /** bcrypt hash, or `""` (NO_PASSWORD) for an account a social sign-in made that never
+   * set a password: a password login of it fails as a wrong password would, after the
+   * same bcrypt work (src/identity/passwords.ts); a reset sets one. Not a nullable column:
+   * SQLite can only drop a NOT NULL by rebuilding the table, and with D1's foreign keys
+   * on, dropping the old `users` cascades into every table that references it (measured:
+   * drizzle-kit's rebuild deleted every session), see docs/social-login.md. */
   passwordHash: text("password_hash").notNull(),
   /** The hash came from `npm run import:users` (the Express tutorial's bcryptjs, which cut
    * passwords at 72 bytes): a login checks the first 72 bytes of a longer password as
@@ -80,6 +89,10 @@ export const SINGLE_USE_PURPOSES = [
   "mfa_login",
   "webauthn_register",
   "webauthn_login",
+  "login_code",
+  "email_login",
+  "social_state",
+  "social_link",
 ] as const;
 export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
 
@@ -194,4 +207,28 @@ export const passkeys = sqliteTable(
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
   },
   (table) => [index("passkeys_user_id_idx").on(table.userId)],
+);
+
+/** Accounts at other identity providers linked to a user (social sign-in), keyed by
+ * (issuer, subject) as OpenID Connect Core §5.7 says an end-user is identified, never by
+ * email. `provider` is the id from `SOCIAL_PROVIDERS` it was linked through; `email` is
+ * what the provider said at the last sign-in (shown in lists, never used to match). No
+ * provider tokens are stored. */
+export const identities = sqliteTable(
+  "identities",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    email: text("email"),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [
+    uniqueIndex("identities_issuer_subject_idx").on(table.issuer, table.subject),
+    index("identities_user_id_idx").on(table.userId),
+  ],
 );

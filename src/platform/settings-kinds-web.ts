@@ -12,13 +12,16 @@ function isOrigin(value: string): boolean {
 }
 
 /** A comma-separated list of exact origins (no path, no trailing slash), trimmed; with
- * `any`, `*` alone stands for every origin. */
+ * `any`, `*` alone stands for every origin; with `empty`, an empty value is undefined
+ * (the setting then takes a value derived from others). */
 export function origins(options: { any: true }): Parser<"*" | string[]>;
-export function origins(options?: { any: false }): Parser<string[]>;
-export function origins({ any = false } = {}): Parser<"*" | string[]> {
+export function origins(options: { empty: true }): Parser<string[] | undefined>;
+export function origins(options?: { any?: false }): Parser<string[]>;
+export function origins({ any = false, empty = false } = {}): Parser<"*" | string[] | undefined> {
   return (raw, name) => {
     const value = text(raw);
     if (any && value === "*") return "*";
+    if (empty && value === "") return undefined;
     const list = value
       .split(",")
       .map((origin) => origin.trim())

@@ -157,17 +157,20 @@ export function json(): Parser<unknown> {
   });
 }
 
-/** A comma-separated list of ids (lowercase letters and digits, starting with a letter),
- * each naming one member of a family of settings such as `SOCIAL_<ID>_CLIENT_ID`. */
-export function ids(): Parser<string[]> {
+/** A comma-separated list of ids (lowercase letters and digits, starting with a letter
+ * unless `digitFirst`; at most 32), each naming one member of a family of settings such
+ * as `SOCIAL_<ID>_CLIENT_ID`. */
+export function ids({ digitFirst = false } = {}): Parser<string[]> {
+  const pattern = digitFirst ? /^[a-z0-9]{1,32}$/ : /^[a-z][a-z0-9]{0,31}$/;
+  const rule = digitFirst ? "lowercase letters and digits" : "lowercase letters and digits, starting with a letter";
   return parser((raw, name) => {
     const list = text(raw)
       .split(",")
       .map((id) => id.trim())
       .filter(Boolean);
     for (const [index, id] of list.entries()) {
-      if (!/^[a-z][a-z0-9]{0,31}$/.test(id)) {
-        throw new ConfigError(`${name} entry "${id}" must be lowercase letters and digits, starting with a letter`);
+      if (!pattern.test(id)) {
+        throw new ConfigError(`${name} entry "${id}" must be ${rule}, at most 32`);
       }
       if (list.indexOf(id) !== index) throw new ConfigError(`${name} lists "${id}" twice`);
     }

@@ -19,6 +19,7 @@
 import { anyText, bool, duration, integer, json, line, oneOf, optional, secretKey, word } from "./settings-kinds";
 import { baseUrl, domain, hostName, mailbox, origins, smtpUrl } from "./settings-kinds-web";
 import type { BindingName, Setting, ValueIn } from "./settings-read";
+import { SOCIAL_SETTINGS } from "./settings-social";
 
 /** The cost `ENVIRONMENT=test` allows, so the suite hashes fast (src/platform/config.ts). */
 export const BCRYPT_COST_IN_TESTS = integer({ min: 4, max: 14 });
@@ -175,6 +176,14 @@ export const SETTINGS = [
     doc: "Optional: mailed links open `APP_URL` + `/password/reset?token=…` (your app's own pages) instead of the API's pages at `PUBLIC_URL`",
   },
   {
+    name: "SOCIAL_REDIRECT_ORIGINS",
+    kind: "var",
+    parse: origins({ empty: true }),
+    default: "",
+    doc: "The exact origins a sign-in that ends in a browser redirect may return to with its one-time `code` for `POST /login/exchange` (comma-separated, no path, no trailing slash); empty: the `CORS_ORIGINS` entries (none when `*`) plus `APP_URL`'s origin. A `redirect_to` on any other origin is refused with 400 `invalid_redirect`: never an open redirect",
+  },
+  ...SOCIAL_SETTINGS,
+  {
     name: "MAIL_COOLDOWN",
     kind: "var",
     parse: duration({ min: "1s", max: "1d" }),
@@ -242,6 +251,27 @@ export const SETTINGS = [
     parse: bool(),
     default: "false",
     doc: "`true` adds CHIPS' `Partitioned` attribute to the refresh-token cookie, for an API used in a third-party context",
+  },
+  {
+    name: "EMAIL_LOGIN",
+    kind: "var",
+    parse: oneOf(["off", "code", "link", "both"]),
+    default: "off",
+    doc: "Passwordless sign-in by email (`POST /login/email`, docs/email-login.md): `off`, `code` (a 6-digit code), `link` (a link whose page signs in and returns to `redirect_to` with a one-time `code` for `POST /login/exchange`) or `both`. Needs mail on (`MAIL_TRANSPORT` smtp or cloudflare)",
+  },
+  {
+    name: "EMAIL_LOGIN_TTL",
+    kind: "var",
+    parse: duration({ min: "1m", max: "60m" }),
+    default: "10m",
+    doc: "How long an emailed sign-in code or link works ({bounds}); 5 wrong codes end it sooner",
+  },
+  {
+    name: "EMAIL_LOGIN_KEY",
+    kind: "secret",
+    parse: secretKey({ minBytes: 32 }),
+    generate: "hex32",
+    doc: "A key of {bounds}: emailed sign-in codes are stored as an HMAC-SHA-256 under it (a 6-digit code's plain SHA-256 is undone by trying all 10^6 codes). Required with `EMAIL_LOGIN` on: `npm run dev` fills an empty one in `.dev.vars`, `npm run deploy` generates and uploads it",
   },
   {
     name: "ENVIRONMENT",

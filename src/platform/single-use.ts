@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, gt, gte, isNull, lt, ne, sql } from "drizzle-orm";
 import { randomToken, sha256Hex } from "./crypto";
 import { type Db, insertRow } from "./db";
 import { type SingleUsePurpose, singleUseTokens, users } from "./schema";
@@ -82,17 +82,27 @@ export function findSingleUse(db: Db, tokenHash: string, purpose: SingleUsePurpo
     .where(live(tokenHash, purpose, now));
 }
 
-/** Counts one wrong answer against a live token; the `maxAttempts`-th uses it up.
- * Returns the row as it now is (empty when the token was not live). Batchable. */
-export function spendAttempt(db: Db, tokenHash: string, purpose: SingleUsePurpose, maxAttempts: number, now: Date) {
+/** Takes one of a live token's `maxAttempts` tries *before* its answer is checked, so a
+ * burst of concurrent guesses gets no more tries than that: each UPDATE takes one, and
+ * once they are all taken the token is not live for this (OWASP ASVS 2.2.1, limits that
+ * hold under concurrency). Returns the row as it now is, or an empty array when the
+ * token is not live or has no try left. After a wrong answer batch `endIfSpent`.
+ * Batchable. */
+export function takeAttempt(db: Db, tokenHash: string, purpose: SingleUsePurpose, maxAttempts: number, now: Date) {
   return db
     .update(singleUseTokens)
-    .set({
-      attempts: sql`${singleUseTokens.attempts} + 1`,
-      usedAt: sql`case when ${singleUseTokens.attempts} + 1 >= ${maxAttempts} then ${now.getTime()} else null end`,
-    })
-    .where(live(tokenHash, purpose, now))
+    .set({ attempts: sql`${singleUseTokens.attempts} + 1` })
+    .where(and(live(tokenHash, purpose, now), lt(singleUseTokens.attempts, maxAttempts)))
     .returning();
+}
+
+/** After a wrong answer: uses the token up once all `maxAttempts` tries are taken, so the
+ * right answer no longer works either. Batchable. */
+export function endIfSpent(db: Db, tokenHash: string, purpose: SingleUsePurpose, maxAttempts: number, now: Date) {
+  return db
+    .update(singleUseTokens)
+    .set({ usedAt: now })
+    .where(and(live(tokenHash, purpose, now), gte(singleUseTokens.attempts, maxAttempts)));
 }
 
 /** Longest token value worth hashing: ours are 43 characters (256 bits, base64url). */

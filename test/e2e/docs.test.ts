@@ -31,25 +31,27 @@ describe("GET /docs in Chromium", { timeout: 120_000 }, () => {
     await openDocs();
     expect(await page.locator(".opblock").count()).toBeGreaterThanOrEqual(20);
     await page.locator('.opblock-summary-path[data-path="/register"]').click();
-    // The example body comes from the zod schema register validates with.
+    // The example body is the schema's own example (src/features/auth/schemas.ts): a real
+    // account, not Swagger UI's samples ("string", a 200-character email from the pattern).
     const example = page.locator("#operations-Auth-register .body-param__example");
     await example.waitFor();
     expect(JSON.parse((await example.textContent()) ?? "")).toEqual({
-      firstName: "string",
-      lastName: "string",
-      email: expect.any(String),
-      password: "string",
-      refresh_transport: "body",
+      firstName: "Ada",
+      lastName: "Lovelace",
+      email: "ada@example.com",
+      password: "correct horse battery staple",
     });
     await page.screenshot({ path: `${ARTIFACTS}docs.png` });
 
+    // /docs/assets/* serves the page's files: not an operation of the API.
+    expect(await page.locator('.opblock-summary-path[data-path^="/docs/assets"]').count()).toBe(0);
     expect(requested).toContain(`${api}/openapi.json`);
     expect(requested).toContain(`${api}/docs/assets/swagger-ui/swagger-ui-bundle.js`);
     expect(requested.filter((url) => !url.startsWith(`${api}/`))).toEqual([]);
     expect(problems).toEqual([]);
   });
 
-  it("calls the API from the page with Try it out", async () => {
+  it("calls the API from the page with Try it out: health, then register and login with the examples", async () => {
     await openDocs();
     const health = page.locator("#operations-Service-getHealth");
     await health.locator(".opblock-summary").click();
@@ -62,6 +64,26 @@ describe("GET /docs in Chromium", { timeout: 120_000 }, () => {
       status: "ok",
     });
     await health.screenshot({ path: `${ARTIFACTS}docs-try-it-out.png` });
+
+    // Register, then log in, with the examples as they are (one page load: Swagger UI is
+    // slow to parse on a busy machine).
+    for (const [id, status] of [
+      ["#operations-Auth-register", "201"],
+      ["#operations-Auth-login", "200"],
+    ] as const) {
+      const operation = page.locator(id);
+      await operation.locator(".opblock-summary").click();
+      await operation.getByRole("button", { name: "Try it out" }).click();
+      await operation.getByRole("button", { name: "Execute" }).click();
+      const answer = operation.locator(".live-responses-table tbody .response").first();
+      await answer.waitFor();
+      const body = (await answer.locator("pre.microlight").first().textContent()) ?? "";
+      expect(await answer.locator(".response-col_status").textContent(), body).toBe(status);
+      expect(JSON.parse(body)).toMatchObject({ email: "ada@example.com", token: expect.any(String) });
+      await operation.screenshot({
+        path: `${ARTIFACTS}docs-try-it-out-${status === "201" ? "register" : "login"}.png`,
+      });
+    }
     expect(problems).toEqual([]);
   });
 });

@@ -67,6 +67,9 @@ export default async function setup(project: TestProject) {
         // Credentials mode on, so the browser test can use credentials: "include".
         "--var",
         "CORS_CREDENTIALS:true",
+        // Email sign-in on, so the demo signs in by an emailed code and link.
+        "--var",
+        "EMAIL_LOGIN:both",
         "--persist-to",
         dir,
         "--inspector-port",

@@ -29,7 +29,7 @@ async function stop() {
 }
 
 /** A throwaway self-signed certificate for every name the tests use. */
-function makeCertificate(dir: string) {
+export function makeCertificate(dir: string) {
   const key = join(dir, "key.pem");
   const cert = join(dir, "cert.pem");
   execFileSync(
@@ -57,7 +57,7 @@ function makeCertificate(dir: string) {
 }
 
 /** Polls an HTTPS URL on loopback (trusting `ca`) until it answers 200, or 90 s pass. */
-async function waitForHttps(running: Running, url: string, ca: Buffer) {
+export async function waitForHttps(running: Running, url: string, ca: Buffer) {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && running.child.exitCode === null) {
     const status = await new Promise<number>((resolve) => {
@@ -86,29 +86,37 @@ export default async function setup(project: TestProject) {
       api: `https://api.example.test:${apiPort}`,
       evil: `https://evil.test:${evilPort}`,
     };
-    const api = spawnNpm("npm run dev (https)", [
-      "run",
-      "dev",
-      "--",
-      "--port",
-      String(apiPort),
-      "--ip",
-      "127.0.0.1",
-      "--local-protocol",
-      "https",
-      "--https-key-path",
-      key,
-      "--https-cert-path",
-      cert,
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      join(dir, "d1"),
-      "--var",
-      `CORS_ORIGINS:${sites.app}`,
-      "--var",
-      "CORS_CREDENTIALS:true",
-    ]);
+    const idpPort = await freePort();
+    const api = spawnNpm(
+      "npm run dev (https)",
+      [
+        "run",
+        "dev",
+        "--",
+        "--port",
+        String(apiPort),
+        "--ip",
+        "127.0.0.1",
+        "--local-protocol",
+        "https",
+        "--https-key-path",
+        key,
+        "--https-cert-path",
+        cert,
+        "--inspector-port",
+        String(inspector),
+        "--persist-to",
+        join(dir, "d1"),
+        "--var",
+        `CORS_ORIGINS:${sites.app}`,
+        "--var",
+        "CORS_CREDENTIALS:true",
+        // The Local IdP's client gets this server's real callback (not http://127.0.0.1:…).
+        "--var",
+        `PUBLIC_URL:${sites.api}`,
+      ],
+      { LOCAL_IDP_PORT: String(idpPort) },
+    );
     running.push(api);
     const tls = { key: readFileSync(key), cert: readFileSync(cert) };
     servers.push(await serveDemo({ host: "127.0.0.1", port: appPort, tls }));

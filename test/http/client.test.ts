@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { AuthClientError, createAuthClient, memoryStore } from "../../client";
+import { AuthClientError, createAuthClient, memoryStore } from "../../packages/client/src";
 
 const { defaults, shortTokens } = inject("servers");
 

@@ -117,7 +117,9 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
   it("fills an empty TOKEN_KEY in a copy of .dev.vars.example and keeps everything else", async () => {
     const file = join(tempDir(), ".dev.vars");
     writeFileSync(file, readFileSync(join(root, ".dev.vars.example"), "utf8"));
-    expect(await fillDevVars(file)).toBe("Completed .dev.vars with a random 256-bit TOKEN_KEY, MFA_ENCRYPTION_KEY");
+    expect(await fillDevVars(file)).toBe(
+      "Completed .dev.vars with a random 256-bit TOKEN_KEY, MFA_ENCRYPTION_KEY, EMAIL_LOGIN_KEY",
+    );
     const text = readFileSync(file, "utf8");
     expect(text).toMatch(/^TOKEN_KEY=[0-9a-f]{64}$/m);
     expect(text).toMatch(/^JWT_PRIVATE_KEYS=$/m);
@@ -131,7 +133,7 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
     await fillDevVars(file);
     const text = readFileSync(file, "utf8");
     expect(text).toMatch(
-      /^# mine\nBCRYPT_COST=12\nTOKEN_KEY=[0-9a-f]{64}\nJWT_PRIVATE_KEYS=\nSMTP_URL=\nMFA_ENCRYPTION_KEY=[0-9a-f]{64}\n$/,
+      /^# mine\nBCRYPT_COST=12\nTOKEN_KEY=[0-9a-f]{64}\nJWT_PRIVATE_KEYS=\nSOCIAL_APPLE_PRIVATE_KEY=\nSMTP_URL=\nMFA_ENCRYPTION_KEY=[0-9a-f]{64}\nEMAIL_LOGIN_KEY=[0-9a-f]{64}\n$/,
     );
     writeFileSync(file, "TOKEN_KEY=my-own-key-that-is-long-enough-0123456789\n");
     await fillDevVars(file);
@@ -140,7 +142,9 @@ describe(".dev.vars bootstrap (scripts/dev-vars.mjs, run by npm run dev)", () =>
 
   it("creates .dev.vars when there is none", async () => {
     const file = join(tempDir(), ".dev.vars");
-    expect(await fillDevVars(file)).toBe("Created .dev.vars with a random 256-bit TOKEN_KEY, MFA_ENCRYPTION_KEY");
+    expect(await fillDevVars(file)).toBe(
+      "Created .dev.vars with a random 256-bit TOKEN_KEY, MFA_ENCRYPTION_KEY, EMAIL_LOGIN_KEY",
+    );
     expect(readFileSync(file, "utf8")).toMatch(/^TOKEN_KEY=[0-9a-f]{64}$/m);
   });
 });

@@ -19,10 +19,16 @@ const guides = readdirSync(join(root, "docs"))
   .filter((name) => name.endsWith(".md"))
   .sort()
   .map((name) => `docs/${name}`);
-const files = ["README.md", ...guides].map((file) => ({
-  file,
-  examples: readmeExamples(readFileSync(join(root, file), "utf8")),
-}));
+const files = ["README.md", ...guides].map((file) => {
+  const text = readFileSync(join(root, file), "utf8");
+  return { file, examples: readmeExamples(text), flags: devFlags(text) };
+});
+
+/** The `--var` flags a guide tells its reader to start `npm run dev` with (a line
+ * `npm run dev -- --var NAME:VALUE …`, as docs/email-login.md has): its server gets them too. */
+function devFlags(text: string): string[] {
+  return /^npm run dev -- (--var \S+(?: --var \S+)*)\s*$/m.exec(text)?.[1]?.split(/\s+/) ?? [];
+}
 
 /** Scripts the docs run that use the local D1 directly: pointed at the test server's. */
 const LOCAL_D1_SCRIPTS = ["admin:grant"];
@@ -48,12 +54,12 @@ class DocShell {
     shell.stdin.write(`set -e -o pipefail\n${npmWrapper}\n`);
   }
 
-  static async start(file: string): Promise<DocShell> {
+  static async start(file: string, flags: string[] = []): Promise<DocShell> {
     const dir = mkdtempSync(join(tmpdir(), "edge-auth-docs-"));
     const started: Running[] = [];
     let dev: Awaited<ReturnType<typeof startDev>>;
     try {
-      dev = await startDev(started, `npm run dev (${file})`, dir);
+      dev = await startDev(started, `npm run dev (${file})`, dir, flags);
       await waitFor(dev.server, `${dev.url}/health`);
     } catch (error) {
       await stopAll(started);
@@ -114,12 +120,12 @@ describe("the docs' examples", () => {
   });
 });
 
-for (const { file, examples } of files.filter(({ examples }) => examples.length > 0)) {
+for (const { file, examples, flags } of files.filter(({ examples }) => examples.length > 0)) {
   describe(`${file} examples, in order, against a fresh npm run dev`, () => {
     let docShell: DocShell | undefined;
 
     beforeAll(async () => {
-      docShell = await DocShell.start(file);
+      docShell = await DocShell.start(file, flags);
     }, 120_000);
 
     afterAll(async () => {

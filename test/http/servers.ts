@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { JWK } from "jose";
 import type { TestProject } from "vitest/node";
-import { type Running, startDev, stopAll } from "../support/processes";
+import { freePort, type Running, startDev, stopAll } from "../support/processes";
+import { appleKey } from "../support/provider-stand-ins";
 
 /** The servers every black-box test can reach, by what makes them different. */
 export type Servers = {
@@ -12,12 +14,27 @@ export type Servers = {
   defaultsDir: string;
   /** The REST API of the mail catcher `npm run dev` started beside `defaults`. */
   defaultsMail: string;
+  /** CORS_ORIGINS (and so the redirect allowlist) set to ALLOWED_ORIGINS, EMAIL_LOGIN on. */
   allowlist: string;
+  /** The REST API of the mail catcher beside `allowlist`. */
+  allowlistMail: string;
   misconfigured: string;
   /** Signing with ES256 and a key made by `npm run keys:generate`. */
   es256: string;
   /** Access tokens that live 5 s, for the client's expiry and refresh tests. */
   shortTokens: string;
+  /** Social sign-in: `npm run dev`'s Local IdP as `local`, and `mock` at `mockIssuer`
+   * (oauth2-mock-server, which test/http/social.test.ts starts there), auto-link on;
+   * redirects allowed to ALLOWED_ORIGINS. */
+  social: string;
+  /** The local D1 of `social`, for `npm run admin:grant -- --persist-to`. */
+  socialDir: string;
+  /** The issuer `social` and `allowlist` configure as provider `mock`: nothing listens
+   * there until a test file starts the mock on it. */
+  mockIssuer: string;
+  /** Where `social`'s presets github, apple and microsoft point (loopback stand-ins that
+   * test/http/social-presets.test.ts starts there), and the public key of its Apple key. */
+  standIns: { github: string; apple: string; microsoft: string; applePublicJwk: JWK };
 };
 
 declare module "vitest" {
@@ -52,21 +69,59 @@ export default async function setup(project: TestProject) {
       // Its advice on stderr is for people, not for the test output.
       stdio: ["ignore", "pipe", "pipe"],
     }).trim();
-    const [defaults, allowlist, misconfigured, es256, shortTokens] = await Promise.all([
+    const mockIssuer = `http://127.0.0.1:${await freePort()}`;
+    const mock = [
+      ...["--var", `SOCIAL_MOCK_ISSUER:${mockIssuer}`, "--var", "SOCIAL_MOCK_CLIENT_ID:mockclient"],
+      ...["--var", "SOCIAL_MOCK_NAME:Mock IdP", "--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`],
+    ];
+    const [github, apple, microsoft] = [await freePort(), await freePort(), await freePort()];
+    const standIns = {
+      github: `http://127.0.0.1:${github}`,
+      apple: `http://127.0.0.1:${apple}`,
+      microsoft: `http://127.0.0.1:${microsoft}`,
+    };
+    const appleP8 = await appleKey();
+    const vars = (pairs: Record<string, string>) => Object.entries(pairs).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const presets = vars({
+      SOCIAL_GITHUB_ISSUER: standIns.github,
+      SOCIAL_GITHUB_CLIENT_ID: "gh-client",
+      SOCIAL_GITHUB_CLIENT_SECRET: "gh-secret",
+      SOCIAL_APPLE_ISSUER: standIns.apple,
+      SOCIAL_APPLE_CLIENT_ID: "com.example.web",
+      SOCIAL_APPLE_KEY_ID: "KEY123",
+      SOCIAL_APPLE_TEAM_ID: "TEAM123",
+      SOCIAL_APPLE_PRIVATE_KEY: appleP8.pem,
+      SOCIAL_MICROSOFT_ISSUER: `${standIns.microsoft}/common/v2.0`,
+      SOCIAL_MICROSOFT_CLIENT_ID: "ms-client",
+      SOCIAL_MICROSOFT_CLIENT_SECRET: "ms-secret",
+    });
+    const [defaults, allowlist, misconfigured, es256, shortTokens, social] = await Promise.all([
       start([]),
-      start(["--var", `CORS_ORIGINS:${ALLOWED_ORIGINS.join(",")}`, "--var", "ALLOW_QUERY_TOKEN:true"]),
-      start(["--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
-      start(["--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
-      start(["--var", "TOKEN_TTL:5s"]),
+      // Auto-link off, with the mock provider only.
+      start([
+        "--no-local-idp",
+        ...mock,
+        ...["--var", "ALLOW_QUERY_TOKEN:true", "--var", "SOCIAL_PROVIDERS:mock", "--var", "SOCIAL_AUTO_LINK:off"],
+        ...["--var", "EMAIL_LOGIN:both"],
+      ]),
+      start(["--no-local-idp", "--skip-config-check", "--var", "TOKEN_KEY:too-short"]),
+      start(["--no-local-idp", "--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
+      start(["--no-local-idp", "--var", "TOKEN_TTL:5s"]),
+      start([...mock, ...presets, "--var", "SOCIAL_PROVIDERS:local,mock,github,apple,microsoft"]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
       defaultsDir: defaults.dir,
       defaultsMail: defaults.mailApi,
       allowlist: allowlist.url,
+      allowlistMail: allowlist.mailApi,
       misconfigured: misconfigured.url,
       es256: es256.url,
       shortTokens: shortTokens.url,
+      social: social.url,
+      socialDir: social.dir,
+      mockIssuer,
+      standIns: { ...standIns, applePublicJwk: appleP8.publicJwk },
     });
   } catch (err) {
     await stop();

@@ -5,9 +5,10 @@ import { createServer } from "node:net";
 export type Running = { name: string; child: ChildProcess; log: string[] };
 
 /** Runs `npm <args>` in its own process group (so stopping it stops wrangler and
- * workerd too), with no stdin and metrics off. */
-export function spawnNpm(name: string, args: string[], extraEnv: Record<string, string> = {}): Running {
+ * workerd too), with no stdin and metrics off; in `cwd` when given. */
+export function spawnNpm(name: string, args: string[], extraEnv: Record<string, string> = {}, cwd?: string): Running {
   const child = spawn("npm", args, {
+    cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...extraEnv },
@@ -74,11 +75,13 @@ function signal(pid: number, name: NodeJS.Signals) {
   }
 }
 
-/** Free ports for the mail catcher `npm run dev` starts (never its defaults, 1025 and 1080),
- * as the environment variables the dev script reads, and the catcher's web address. */
+/** Free ports for the mail catcher `npm run dev` starts (never its defaults, 1025 and 1080)
+ * and for its Local IdP (never 9400), as the environment variables the dev script reads,
+ * and the catcher's web address. */
 export async function mailCatcherPorts(): Promise<{ env: Record<string, string>; mailApi: string }> {
-  const [smtp, ui] = [await freePort(), await freePort()];
-  return { env: { MAIL_SMTP_PORT: String(smtp), MAIL_UI_PORT: String(ui) }, mailApi: `http://127.0.0.1:${ui}` };
+  const [smtp, ui, idp] = [await freePort(), await freePort(), await freePort()];
+  const env = { MAIL_SMTP_PORT: String(smtp), MAIL_UI_PORT: String(ui), LOCAL_IDP_PORT: String(idp) };
+  return { env, mailApi: `http://127.0.0.1:${ui}` };
 }
 
 /** A dev server started for a test: `npm <command> --port … --ip 127.0.0.1

@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import { auditEvent, decodeAuditCursor, encodeAuditCursor, listAuditEvents } from "../../identity/audit";
 import { requireRole } from "../../identity/guards";
 import { deleteAllFactors, findFactors } from "../../identity/queries/factors";
+import { listIdentities } from "../../identity/queries/identities";
 import { findUser } from "../../identity/queries/users";
 import { retireFor } from "../../identity/retirement";
-import { account, accountJson, accountWithFactors, auditJson } from "../../identity/schemas";
+import { account, accountJson, adminUser, auditJson, identityJson } from "../../identity/schemas";
 import { requestSource } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
@@ -94,13 +95,18 @@ export const admin = new Hono<AppEnv>()
       summary: "One user",
       access: "admin",
       params: userId,
-      ok: { status: 200, description: "The account and its enrolled second factors", json: accountWithFactors },
+      ok: {
+        status: 200,
+        description: "The account, its enrolled second factors and its linked social identities",
+        json: adminUser,
+      },
       errors: ["not_found"],
     }),
     async (c) => {
       const user = await findUser(c.var.db, c.req.param("id"));
       if (!user) throw new ApiError("not_found", "No such user");
-      return c.json({ ...accountJson(user), mfa: await findFactors(c.var.db, user.id) });
+      const [mfa, linked] = await Promise.all([findFactors(c.var.db, user.id), listIdentities(c.var.db, user.id)]);
+      return c.json({ ...accountJson(user), mfa, identities: linked.map(identityJson) });
     },
   )
   .delete(

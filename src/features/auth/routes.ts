@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { deliverSession } from "../../identity/delivery";
+import { exchangeLoginCode } from "../../identity/exchange";
 import { signedInJson, userJson } from "../../identity/schemas";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
@@ -7,7 +8,7 @@ import { jsonBody } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { afterResponse, deliver } from "../../platform/mail/send";
 import { describe } from "../../platform/openapi/describe";
-import { loginBody, registerBody, registeredJson } from "./schemas";
+import { exchangeBody, loginBody, registerBody, registeredJson } from "./schemas";
 import { login, register } from "./service";
 
 export const auth = new Hono<AppEnv>()
@@ -56,4 +57,23 @@ export const auth = new Hono<AppEnv>()
     jsonBody(loginBody),
     rateLimit("LOGIN_RATE_LIMIT"),
     async (c) => c.json(deliverSession(c, await login(ctxOf(c), c.req.valid("json"))), 200),
+  )
+  .post(
+    "/login/exchange",
+    describe({
+      operationId: "exchangeLoginCode",
+      tag: "Auth",
+      summary: "Trade a one-time sign-in code for a session",
+      description:
+        'The end of every sign-in that finishes in a browser redirect (social sign-in, an email link): the redirect to your app carries `code=<one-time code>` in its query, never a token, and your app sends that code here. The code works once, within 60 seconds; an unknown, expired or used one, or one whose account was disabled since, is 400 invalid_code. The answer is exactly POST /login\'s: the user and a token pair (the refresh token in the HttpOnly cookie with `refresh_transport: "cookie"`), or 403 mfa_required with `mfa_token` and `mfa_methods` when the account has a second factor (the code counts as one factor): finish at POST /login/mfa. Well-formed requests count against the per-IP login limit (429).',
+      access: "public",
+      ok: { status: 200, description: "The user and a fresh token pair", json: signedInJson, cacheControl: "no-store" },
+      errors: ["invalid_input", "invalid_code", "email_not_verified", "mfa_required", "rate_limited"],
+    }),
+    jsonBody(exchangeBody),
+    rateLimit("LOGIN_RATE_LIMIT"),
+    async (c) => {
+      const { code, refresh_transport } = c.req.valid("json");
+      return c.json(deliverSession(c, await exchangeLoginCode(ctxOf(c), code, refresh_transport)), 200);
+    },
   );

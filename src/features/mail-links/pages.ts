@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/env";
+import { linkPageHeaders } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 import type { RouteDoc } from "../../platform/openapi/describe";
 
@@ -121,22 +122,8 @@ form.addEventListener("submit", async (event) => {
 </body>
 </html>
 `;
-  c.header("Cache-Control", "no-store");
-  // Replaces the API's no-content policy: this page runs its own nonce'd script and style,
-  // and talks to this origin only.
-  c.header(
-    "Content-Security-Policy",
-    [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src 'nonce-${nonce}'`,
-      "connect-src 'self'",
-      "img-src data:",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join("; "),
-  );
+  // Its script talks to this origin; it has no form to post.
+  linkPageHeaders(c, nonce);
   return c.html(html);
 }
 

@@ -17,7 +17,7 @@ import { encryptTotpSecret, enrolment, newTotpSecret, recoveryCodeHash } from ".
 import { verifyPasskeyForMfa } from "../../identity/webauthn";
 import type { Ctx } from "../../platform/context";
 import { ApiError } from "../../platform/errors";
-import { consumeSingleUse, singleUseHash, spendAttempt } from "../../platform/single-use";
+import { consumeSingleUse, endIfSpent, singleUseHash } from "../../platform/single-use";
 
 /** Starts TOTP enrolment after re-checking the password (counted): the secret, stored
  * encrypted and pending until confirmed; 400 `mfa_already_enabled` when TOTP is on. */
@@ -62,8 +62,9 @@ export type MfaAnswer = {
 
 /**
  * The second step of a login: the `mfa_token` of POST /login's 403 and one answer (a TOTP
- * code, a recovery code or a passkey assertion). A wrong answer costs the token one of
- * its attempts (the fifth kills it) and the email one failed login, audited as
+ * code, a recovery code or a passkey assertion). Every answer takes one of the token's 5
+ * attempts before it is checked (concurrent guesses get no more); a wrong fifth kills it.
+ * A wrong answer also costs the email one failed login, audited as
  * `mfa_failed`. Right, the token is spent and the sign-in ends in the session, its `amr`
  * the first factor the token remembers plus the second (`["pwd","otp","mfa"]`).
  */
@@ -72,7 +73,7 @@ export async function completeMfaLogin(ctx: Ctx, answer: MfaAnswer) {
   const hash = await singleUseHash(answer.mfa_token);
   if (!hash) throw new ApiError("invalid_credentials");
   // One round trip reads the token, its user, the email's failures and the TOTP factor.
-  const [[pending], [user], [record], [factor]] = await db.batch(pendingLoginQueries(db, hash, now));
+  const [[pending], [user], [record], [factor]] = await db.batch(pendingLoginQueries(db, hash, MFA_MAX_ATTEMPTS, now));
   if (!pending || !user || user.id !== pending.userId || user.disabled) throw new ApiError("invalid_credentials");
   assertNotLocked(record, now);
 
@@ -94,7 +95,7 @@ export async function completeMfaLogin(ctx: Ctx, answer: MfaAnswer) {
     const failure = { type: "mfa_failed", details: { factor: factorName, purpose: "login" } } as const;
     const { lockSeconds } = nextFailure(record, config.lockout, now);
     await db.batch([
-      spendAttempt(db, hash, MFA_PURPOSE, MFA_MAX_ATTEMPTS, now),
+      endIfSpent(db, hash, MFA_PURPOSE, MFA_MAX_ATTEMPTS, now),
       recordFailure(db, user.email, record, config.lockout, now),
       ...failureEvents(db, user.id, failure, lockSeconds, source, now),
     ]);

@@ -87,28 +87,12 @@ export const docs = (api: Parameters<typeof openApiDocument>[0]) =>
         return c.html(PAGE);
       },
     )
-    .get(
-      `${ASSETS}/:file{.+}`,
-      describe({
-        operationId: "getDocsAsset",
-        tag: "Service",
-        summary: "The files /docs loads",
-        description:
-          "`docs.js`, and Swagger UI's `swagger-ui/swagger-ui-bundle.js` and `swagger-ui/swagger-ui.css`, from Workers static assets.",
-        access: "public",
-        params: { file: "A path under public/docs/assets/" },
-        ok: {
-          status: 200,
-          description: "The file",
-          text: { "text/javascript": "window.ui = SwaggerUIBundle(…)", "text/css": ".swagger-ui{…}" },
-        },
-        errors: ["not_found"],
-        database: false,
-      }),
-      async (c) => {
-        const asset = await c.env.ASSETS.fetch(c.req.raw);
-        if (asset.status === 404) throw new ApiError("not_found");
-        // A fetched response's headers are immutable; later middleware adds to them.
-        return new Response(asset.body, asset);
-      },
-    );
+    // The page's files: static files for /docs, not an API operation, so middleware (no
+    // `describe`, no entry in the OpenAPI document or the typed client). GET and HEAD.
+    .use(`${ASSETS}/*`, async (c, next) => {
+      if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
+      const asset = await c.env.ASSETS.fetch(c.req.raw);
+      if (asset.status === 404) throw new ApiError("not_found");
+      // A fetched response's headers are immutable; later middleware adds to them.
+      return new Response(asset.body, asset);
+    });

@@ -1,7 +1,7 @@
 import { and, eq, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db";
 import { loginFailures, passkeys, recoveryCodes, singleUseTokens, totpFactors, users } from "../../platform/schema";
-import { findSingleUse } from "../../platform/single-use";
+import { takeAttempt } from "../../platform/single-use";
 import { publicColumns } from "./users";
 
 /** The second factors of an account, as `/me` and the admin API show them (never secrets). */
@@ -149,12 +149,13 @@ export function hasFactors(userId: string): SQL {
 }
 
 /** Everything `/login/mfa` reads, by the mfa_token's hash, for one batch (one round
- * trip): the live token row, its user, the email's failure record, the TOTP factor. The
- * last three are only meaningful when the first is not empty. */
-export function pendingLoginQueries(db: Db, tokenHash: string, now: Date) {
+ * trip): the live token row with one of its `maxAttempts` tries taken before the answer
+ * is checked (`takeAttempt`: empty when none is left), its user, the email's failure
+ * record, the TOTP factor. The last three are only meaningful when the first is not empty. */
+export function pendingLoginQueries(db: Db, tokenHash: string, maxAttempts: number, now: Date) {
   const owner = sql`(select ${singleUseTokens.userId} from ${singleUseTokens} where ${singleUseTokens.tokenHash} = ${tokenHash})`;
   return [
-    findSingleUse(db, tokenHash, "mfa_login", now),
+    takeAttempt(db, tokenHash, "mfa_login", maxAttempts, now),
     db.select(publicColumns).from(users).where(eq(users.id, owner)),
     db
       .select()

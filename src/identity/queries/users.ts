@@ -29,7 +29,12 @@ export const publicColumns = {
   updatedAt: users.updatedAt,
 };
 
-type NewUser = Pick<User, "id" | "email" | "firstName" | "lastName"> & { passwordHash: string };
+/** `passwordHash` is NO_PASSWORD for an account a social sign-in made; `emailVerifiedAt`
+ * is set when the provider vouched for the address. */
+type NewUser = Pick<User, "id" | "email" | "firstName" | "lastName"> & {
+  passwordHash: string;
+  emailVerifiedAt?: Date | null;
+};
 
 /** The insert of a new user, returning it, or nothing when the email is taken: the
  * UNIQUE index decides, so concurrent registrations cannot both win. Batchable. */

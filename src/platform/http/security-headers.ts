@@ -30,3 +30,25 @@ export function setDefaultCaching(c: Context): void {
   const { headers } = c.res;
   if (!headers.has("cache-control")) headers.set("Cache-Control", "no-store");
 }
+
+/** The headers of an HTML page the API serves from a mailed link (a password reset, an
+ * email sign-in): never cached; a Content-Security-Policy that replaces the API's no-content
+ * one and lets the page run only its own nonce'd script and style, talk to this origin only,
+ * and post its forms only to `formAction` (`'none'`, or `'self'` and the origins a form's
+ * redirect may lead to: browsers hold that redirect to the list too). */
+export function linkPageHeaders(c: Context, nonce: string, formAction: readonly string[] = ["'none'"]): void {
+  c.header("Cache-Control", "no-store");
+  c.header(
+    "Content-Security-Policy",
+    [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'`,
+      `style-src 'nonce-${nonce}'`,
+      "connect-src 'self'",
+      "img-src data:",
+      "base-uri 'none'",
+      ["form-action", ...formAction].join(" "),
+      "frame-ancestors 'none'",
+    ].join("; "),
+  );
+}

@@ -8,7 +8,13 @@ import { log } from "../log";
 export type Message = { to: string; subject: string; text: string; html: string };
 
 /** What the mail was for, in log lines (never its link or address). */
-export type MailKind = "verify_email" | "reset_password" | "change_email" | "email_change_notice" | "email_changed";
+export type MailKind =
+  | "verify_email"
+  | "reset_password"
+  | "change_email"
+  | "email_change_notice"
+  | "email_changed"
+  | "email_login";
 
 const HEADER_UNSAFE = /\p{Cc}/u;
 const SMTP_TIMEOUT_MS = 10_000;

@@ -130,3 +130,27 @@ export function emailChangedMail(appName: string, user: Recipient, oldEmail: str
     notMe: `If this wasn't you, contact the ${appName} team at once.`,
   });
 }
+
+/** An emailed sign-in (POST /login/email): the 6-digit `code` and/or the `link`, which
+ * app and which device asked (`device`: the client's User-Agent and IP address, already
+ * made inert by the caller), and how to ignore it. */
+export function emailLoginMail(
+  appName: string,
+  user: Recipient,
+  { code, link, seconds, device }: { code?: string; link?: string; seconds: number; device: string },
+): Message {
+  return compose(appName, {
+    to: user.email,
+    subject: code ? `your sign-in code is ${code}` : "your sign-in link",
+    greeting: `Hello ${user.firstName},`,
+    lines: [
+      `Someone asked to sign in to ${appName} as ${user.email}, from ${device}.`,
+      ...(code
+        ? [`Your sign-in code: ${code}`, `It works once, for ${lifetime(seconds)}. Never tell it to anyone.`]
+        : []),
+    ],
+    ...(link ? { action: { label: "Sign in", link, lifetime: lifetime(seconds) } } : {}),
+    notMe:
+      "If this wasn't you, ignore this mail: nobody can sign in without the code or the link in it, and they stop working on their own. A newer request replaces them.",
+  });
+}

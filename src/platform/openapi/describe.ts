@@ -51,8 +51,13 @@ export type RouteDoc = {
   query?: Record<string, string>;
   /** A JSON body read without `jsonBody` (which documents its own), and not required. */
   optionalBody?: z.ZodMiniType;
+  /** An `application/x-www-form-urlencoded` body (an HTML form's POST), read by the handler. */
+  form?: z.ZodMiniType;
   ok: {
-    status: 200 | 201 | 202 | 204;
+    /** 302: a browser navigation answered with a redirect (`Location`). */
+    status: 200 | 201 | 202 | 204 | 302;
+    /** A redirect's `Location`, described. */
+    location?: string;
     description: string;
     json?: z.ZodMiniType;
     /** Non-JSON bodies: media type to example. */

@@ -28,6 +28,8 @@ const ACCESS_CODES: Record<Access, ErrorCode[]> = {
 };
 /** Answered by any route with a request body, before its validator runs (src/platform/http/json-body.ts, body-limit.ts). */
 const BODY_CODES: ErrorCode[] = ["invalid_json", "payload_too_large", "unsupported_media_type"];
+/** A form body's: no JSON to be malformed. */
+const FORM_CODES: ErrorCode[] = ["payload_too_large", "unsupported_media_type"];
 /** Answered by any route: a misconfigured deployment, a bug. */
 const ANY_ROUTE_CODES: ErrorCode[] = ["internal", "server_misconfigured"];
 
@@ -135,10 +137,22 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   const body = inputs.find(({ target }) => target === "json")?.schema;
   const requestBody = body
     ? { required: true, content: { "application/json": { schema: ref(body) } } }
-    : route.optionalBody && { required: false, content: { "application/json": { schema: ref(route.optionalBody) } } };
+    : route.form
+      ? { required: true, content: { "application/x-www-form-urlencoded": { schema: ref(route.form) } } }
+      : route.optionalBody && {
+          required: false,
+          content: { "application/json": { schema: ref(route.optionalBody) } },
+        };
 
   const success: Json = { description: ok.description };
   if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
+  if (ok.location || ok.status === 302) {
+    const description = ok.location ?? "Where the browser goes next";
+    success.headers = {
+      ...(success.headers as Json),
+      Location: { description, schema: { type: "string", format: "uri" } },
+    };
+  }
   if (ok.json) success.content = { "application/json": { schema: ref(ok.json) } };
   if (ok.text) {
     const media = Object.entries(ok.text).map(([type, example]) => [type, { schema: { type: "string" }, example }]);
@@ -146,7 +160,7 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   }
   const listed = new Set<ErrorCode>([
     ...ACCESS_CODES[route.access],
-    ...(requestBody ? BODY_CODES : []),
+    ...(requestBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
     ...(route.errors ?? []),
     ...(route.database === false ? [] : (["service_unavailable"] as const)),
     ...ANY_ROUTE_CODES,

@@ -1,0 +1,73 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort, type Running, spawnNpm, stopAll, waitFor } from "../support/processes";
+
+// The README's first command on a fresh clone: `git clone` of this repository (its
+// committed state, as CI sees it) into a temp directory, node_modules linked from this
+// checkout instead of `npm install` (the same packages; nothing in the clone is built or
+// generated beforehand). `npm run dev` must stay within its line budget and print the
+// mail catcher's real address.
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const started: Running[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  await stopAll(started);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Lines `npm run dev` may print on a clean start (npm's own 4 included). */
+const LINE_BUDGET = 25;
+
+describe("npm run dev on a fresh clone", () => {
+  it("prints at most 25 lines: the URLs, the mail catcher's real address, what it created, the migrations as a count", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-auth-fresh-clone-"));
+    dirs.push(dir);
+    const clone = join(dir, "edge-auth-api");
+    execFileSync("git", ["clone", "--quiet", "--no-hardlinks", root, clone], { stdio: "ignore" });
+    symlinkSync(join(root, "node_modules"), join(clone, "node_modules"), "dir");
+    expect(existsSync(join(clone, ".dev.vars"))).toBe(false);
+
+    const [port, inspector] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
+    // The catcher's ports are left to the script (1080, or a free one when that is taken).
+    const env = { MAIL_SMTP_PORT: "", MAIL_UI_PORT: "" };
+    const dev = spawnNpm(
+      "npm run dev (fresh clone)",
+      ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector)],
+      env,
+      clone,
+    );
+    started.push(dev);
+    await waitFor(dev, `${url}/health`);
+    // Whatever wrangler prints after it is ready has had time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    const output = stripVTControlCharacters(dev.log.join(""));
+    const lines = output.replace(/\n$/, "").split("\n");
+    expect(lines.length, output).toBeLessThanOrEqual(LINE_BUDGET);
+    expect(output).toContain("Created .dev.vars");
+    expect(output).toMatch(/^D1: applied \d+ migrations to the local database$/m);
+    expect(output).toContain(`Docs: ${url}/docs`);
+    expect(output).toContain(`Cron: curl "${url}/__scheduled?cron=`);
+    expect(output).toContain(`Ready on ${url}`);
+    expect(output).not.toContain("/cdn-cgi/handler/scheduled");
+
+    // The printed catcher address is where the catcher really is.
+    const mail = /^Mail: (http:\/\/127\.0\.0\.1:(\d+))/m.exec(output);
+    expect(mail, output).not.toBeNull();
+    const inbox = await fetch(`${mail?.[1]}/api/email`);
+    expect(inbox.status).toBe(200);
+    expect(Array.isArray(await inbox.json())).toBe(true);
+
+    // The cron route the script names runs the scheduled handler.
+    const cron = await fetch(`${url}/__scheduled?cron=23+*+*+*+*`);
+    expect(cron.status).toBe(200);
+  }, 180_000);
+});
