@@ -66,8 +66,14 @@ const callbackDoc = (method: "GET" | "POST") =>
       description: "To `redirect_to` with `code`, `linked` or `error`; 400 text/html without a trusted one",
       text: { "text/html": "<!doctype html>…" },
     },
-    errors: ["not_found"],
+    errors: ["not_found", "method_not_allowed"],
   });
+
+/** HEAD (which Hono answers with the GET handler) would start a trip, spend a one-time
+ * `link` or a trip's state: a link preview or a prefetch must not. 405 with `Allow`. */
+function refuseHead(c: Context<AppEnv>, allow: string): void {
+  if (c.req.method === "HEAD") throw new ApiError("method_not_allowed", undefined, undefined, { Allow: allow });
+}
 
 /** Social sign-in (docs/social-login.md): the providers, the trip there and back, and
  * the account's linked identities. */
@@ -109,9 +115,10 @@ export const socialRoutes = new Hono<AppEnv>()
         link: "Only in POST /me/identities/{provider}'s authorize_url",
       },
       ok: { status: 302, description: "To the provider (or to `redirect_to` with `error=provider_error`)" },
-      errors: ["not_found", "invalid_redirect", "invalid_code", "rate_limited"],
+      errors: ["not_found", "method_not_allowed", "invalid_redirect", "invalid_code", "rate_limited"],
     }),
     async (c) => {
+      refuseHead(c, "GET");
       const provider = providerOf(c, c.req.param("id"));
       const redirectTo = allowedRedirect(c.var.config, c.req.query("redirect_to"));
       const ctx = ctxOf(c);
@@ -136,7 +143,10 @@ export const socialRoutes = new Hono<AppEnv>()
       }
     },
   )
-  .get("/login/social/:id/callback", callbackDoc("GET"), (c) => callback(c, new URL(c.req.url).searchParams, false))
+  .get("/login/social/:id/callback", callbackDoc("GET"), (c) => {
+    refuseHead(c, "GET, POST");
+    return callback(c, new URL(c.req.url).searchParams, false);
+  })
   .post("/login/social/:id/callback", callbackDoc("POST"), async (c) =>
     callback(c, new URLSearchParams(await c.req.text()), true),
   )
