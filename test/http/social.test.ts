@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { claimsOf, Jar, throughProvider } from "../support/social";
@@ -424,9 +425,18 @@ describe("social sign-in: accounts and linking", () => {
     const claims = person();
     const { user } = await signedIn(social, (await viaMock(social, claims)).location);
     const admin = await register(social);
-    execFileSync("npm", ["run", "-s", "admin:grant", "--", admin.email, "--local", "--persist-to", socialDir], {
-      stdio: "ignore",
-    });
+    // Not execFileSync: a blocked event loop keeps fetch from seeing the server close an idle
+    // keep-alive socket, and the next request dies on it ("other side closed").
+    await promisify(execFile)("npm", [
+      "run",
+      "-s",
+      "admin:grant",
+      "--",
+      admin.email,
+      "--local",
+      "--persist-to",
+      socialDir,
+    ]);
     const disable = await fetch(
       `${social}/admin/users/${user.id}`,
       authed(admin.token, { method: "PATCH", body: JSON.stringify({ disabled: true }) }),
