@@ -66,7 +66,7 @@ const callbackDoc = (method: "GET" | "POST") =>
       description: "To `redirect_to` with `code`, `linked` or `error`; 400 text/html without a trusted one",
       text: { "text/html": "<!doctype html>…" },
     },
-    errors: ["not_found", "method_not_allowed"],
+    errors: ["not_found"],
   });
 
 /** HEAD (which Hono answers with the GET handler) would start a trip, spend a one-time
@@ -107,7 +107,7 @@ export const socialRoutes = new Hono<AppEnv>()
       operationId: "startSocialLogin",
       tag: "Auth",
       summary: "Go to a provider to sign in",
-      description: `A browser navigation (not fetch). 302 to the provider's authorization endpoint with \`response_type=code\`, \`client_id\`, \`redirect_uri\` (\`<PUBLIC_URL>/login/social/{id}/callback\`), \`scope\`, \`state\`, \`nonce\` (OpenID Connect), \`code_challenge\` and \`code_challenge_method=S256\`, and the HttpOnly \`social_state\` cookie (SameSite=Lax, Path=/login/social, 10 minutes; Secure unless PUBLIC_URL is http) that binds the trip to this browser. \`redirect_to\` is required: an absolute URL on an origin of SOCIAL_REDIRECT_ORIGINS, else 400 invalid_redirect. \`link\` is the one-time value of POST /me/identities/{provider}'s \`authorize_url\` (400 invalid_code when used, expired or for another provider). A provider that cannot be reached: 302 to \`redirect_to\` with \`error=provider_error\`. Per-IP limited (429).`,
+      description: `A browser navigation (not fetch). 302 to the provider's authorization endpoint with \`response_type=code\`, \`client_id\`, \`redirect_uri\` (\`<PUBLIC_URL>/login/social/{id}/callback\`), \`scope\`, \`state\`, \`nonce\` (OpenID Connect), \`code_challenge\` and \`code_challenge_method=S256\`, and the HttpOnly \`social_state\` cookie (SameSite=Lax, Path=/login/social, 10 minutes; Secure unless PUBLIC_URL is http) that binds the trip to this browser. \`redirect_to\` is required: an absolute URL on an origin of SOCIAL_REDIRECT_ORIGINS, else 400 invalid_redirect. \`link\` is the one-time value of POST /me/identities/{provider}'s \`authorize_url\` (400 invalid_code when used, expired or for another provider). A provider that cannot be reached: 302 to \`redirect_to\` with \`error=provider_error\`. Per-IP limited (429). HEAD (a link preview) starts nothing and spends nothing: 405.`,
       access: "public",
       params: { id: "A provider id from GET /login/social" },
       query: {
@@ -115,7 +115,7 @@ export const socialRoutes = new Hono<AppEnv>()
         link: "Only in POST /me/identities/{provider}'s authorize_url",
       },
       ok: { status: 302, description: "To the provider (or to `redirect_to` with `error=provider_error`)" },
-      errors: ["not_found", "method_not_allowed", "invalid_redirect", "invalid_code", "rate_limited"],
+      errors: ["not_found", "invalid_redirect", "invalid_code", "rate_limited"],
     }),
     async (c) => {
       refuseHead(c, "GET");
