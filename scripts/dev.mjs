@@ -61,10 +61,19 @@ const smtpPort = catcherWanted ? await catcherPort("MAIL_SMTP_PORT", 1025) : "";
 const uiPort = catcherWanted ? await catcherPort("MAIL_UI_PORT", 1080) : "";
 if (catcherWanted) Object.assign(mailDefaults, { MAIL_TRANSPORT: "smtp", SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
 // The Local IdP as provider `local`: its client's redirect URI is this server's callback.
+// SOCIAL_PROVIDERS set at all, even empty, is the developer's choice of providers.
 const providers = fromFileAndFlags.SOCIAL_PROVIDERS ?? "";
+const providersSet = Object.hasOwn(fromFileAndFlags, "SOCIAL_PROVIDERS");
 const idpWanted =
-  !noLocalIdp &&
-  (!given.has("SOCIAL_PROVIDERS") || (providers.split(",").includes("local") && !given.has("SOCIAL_LOCAL_ISSUER")));
+  !noLocalIdp && (!providersSet || (providers.split(",").includes("local") && !given.has("SOCIAL_LOCAL_ISSUER")));
+// Where sign-ins that end in a redirect (social, email links) may return: with nothing that
+// says so (SOCIAL_REDIRECT_ORIGINS, a CORS_ORIGINS list, APP_URL), this dev server's own
+// origin, so a first trip through the Local IdP can come back (its default, the CORS_ORIGINS
+// entries, is empty under CORS_ORIGINS="*").
+const corsList = given.has("CORS_ORIGINS") && fromFileAndFlags.CORS_ORIGINS.trim() !== "*";
+if (!given.has("SOCIAL_REDIRECT_ORIGINS") && !corsList && !given.has("APP_URL")) {
+  mailDefaults.SOCIAL_REDIRECT_ORIGINS = new URL(fromFileAndFlags.PUBLIC_URL || mailDefaults.PUBLIC_URL).origin;
+}
 const idpPort = idpWanted ? await catcherPort("LOCAL_IDP_PORT", 9400) : "";
 const callback = `${fromFileAndFlags.PUBLIC_URL || mailDefaults.PUBLIC_URL}/login/social/local/callback`;
 if (idpWanted) {

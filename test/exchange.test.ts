@@ -224,9 +224,12 @@ describe("redirect_to allowlist", () => {
     expect(getConfig(env).redirectOrigins).toBeDefined();
   });
 
-  it("sets the result in the query, replacing a value of the same name the app put there", () => {
+  it("tells one outcome: removes every code, error and linked the app put there, keeps the rest", () => {
     expect(redirectWith("https://app.example/cb?code=planted&next=%2Fhome#f", { code: "abc" })).toBe(
-      "https://app.example/cb?code=abc&next=%2Fhome#f",
+      "https://app.example/cb?next=%2Fhome&code=abc#f",
     );
+    const planted = "https://app.example/cb?code=x&code=y&error=z&linked=w&next=1";
+    expect(redirectWith(planted, { error: "access_denied" })).toBe("https://app.example/cb?next=1&error=access_denied");
+    expect(redirectWith(planted, { linked: "github" })).toBe("https://app.example/cb?next=1&linked=github");
   });
 });

@@ -204,6 +204,20 @@ describe("linked identities", () => {
       "invalid_redirect",
     );
     expect((await errorOf(await post("/me/identities/acme", {}))).code).toBe("invalid_input");
+    // HEAD (a link preview, a prefetch) spends nothing: 405, and the link still works.
+    for (let i = 0; i < 3; i++) {
+      const head = await call(`${url.pathname}${url.search}`, { method: "HEAD" }, withAcme);
+      expect(head.status).toBe(405);
+      expect(head.headers.get("allow")).toBe("GET");
+    }
+    const head = await call("/login/social/acme/callback?state=x&code=y", { method: "HEAD" }, withAcme);
+    expect([head.status, head.headers.get("allow")]).toEqual([405, "GET, POST"]);
+    const live = await env.DB.prepare(
+      "select count(*) as n from single_use_tokens where user_id = ? and purpose = 'social_link' and used_at is null",
+    )
+      .bind(body.id)
+      .first();
+    expect(live).toEqual({ n: 1 });
   });
 
   it("lists the account's identities; unlinks one while another way in remains; 409 last_sign_in_method, 404 for another's", async () => {

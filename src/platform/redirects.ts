@@ -28,10 +28,15 @@ export function allowedRedirect(config: Config, raw: unknown): URL {
   return url;
 }
 
-/** `target` (an allowed `redirect_to`) with `params` set in its query: earlier values of
- * the same names are replaced, so an app cannot be handed a `code` it put there itself. */
+/** The query parameters a flow's outcome is told by: one of them, never a mix. */
+const OUTCOME_PARAMS = ["code", "error", "linked"] as const;
+
+/** `target` (an allowed `redirect_to`) with `params` set in its query, after removing every
+ * outcome parameter (`code`, `error`, `linked`) it already had: an app is never handed a
+ * `code` it put there itself, nor an `error` beside a `code`. */
 export function redirectWith(target: URL | string, params: Record<string, string>): string {
   const url = new URL(target);
+  for (const name of OUTCOME_PARAMS) url.searchParams.delete(name);
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
   return url.href;
 }

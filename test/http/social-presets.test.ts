@@ -77,6 +77,13 @@ describe("GitHub (OAuth 2.0 and its REST API)", () => {
     expect(api.length).toBeGreaterThan(0);
     expect(api.every((r) => r.userAgent)).toBe(true);
 
+    // Odd answers from its API are the provider's failure, answered by redirect, never a 500.
+    stands.github.emails = [null] as never;
+    expect(Object.fromEntries((await trip("github")).location.searchParams)).toEqual({ error: "email_required" });
+    stands.github.next = { id: "not a number" };
+    expect(Object.fromEntries((await trip("github")).location.searchParams)).toEqual({ error: "provider_error" });
+
+    stands.github.next = { id: Math.floor(Math.random() * 1e9) };
     stands.github.emails = [{ email, primary: true, verified: true }];
     const signedIn = await exchange((await trip("github")).location);
     expect(signedIn).toMatchObject({ email, first_name: "Mona", last_name: "Octocat" });

@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { claimsOf, Jar, throughProvider } from "../support/social";
@@ -8,7 +9,7 @@ import { ALLOWED_ORIGINS } from "./servers";
 // IdP (oidc-provider 9, real login and consent pages) as `local`, and oauth2-mock-server
 // 8.2 as `mock`, started here so its hooks can forge what a provider sends (the negative
 // matrix). `social` has auto-link on; `allowlist` has the mock with SOCIAL_AUTO_LINK=off.
-const { social, socialDir, allowlist, mockIssuer } = inject("servers");
+const { social, socialDir, allowlist, mockIssuer, defaults } = inject("servers");
 const APP = `${ALLOWED_ORIGINS[1]}/signed-in`;
 
 type Json = Record<string, any>;
@@ -147,6 +148,23 @@ describe("social sign-in: the providers and the start", () => {
     expect(cookie).toMatch(
       /^social_state=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/login\/social; HttpOnly; SameSite=Lax$/,
     );
+  });
+
+  it("with no flags, npm run dev offers the Local IdP and lets a trip come back to the dev server itself", async () => {
+    const list = await fetch(`${defaults}/login/social`);
+    expect(await list.json()).toEqual({ providers: [{ id: "local", name: "Local IdP" }] });
+    const home = `${new URL(defaults).origin}/`;
+    const res = await fetch(`${defaults}/login/social/local?redirect_to=${encodeURIComponent(home)}`, {
+      redirect: "manual",
+    });
+    expect(res.status).toBe(302);
+    const to = new URL(res.headers.get("location") ?? "");
+    expect(to.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(to.searchParams.get("code_challenge_method")).toBe("S256");
+    const elsewhere = await fetch(`${defaults}/login/social/local?redirect_to=https://evil.example/`, {
+      redirect: "manual",
+    });
+    expect(elsewhere.status).toBe(400);
   });
 
   it("refuses a missing or foreign redirect_to with 400 invalid_redirect and no redirect, an unknown provider with 404", async () => {
@@ -407,9 +425,18 @@ describe("social sign-in: accounts and linking", () => {
     const claims = person();
     const { user } = await signedIn(social, (await viaMock(social, claims)).location);
     const admin = await register(social);
-    execFileSync("npm", ["run", "-s", "admin:grant", "--", admin.email, "--local", "--persist-to", socialDir], {
-      stdio: "ignore",
-    });
+    // Not execFileSync: a blocked event loop keeps fetch from seeing the server close an idle
+    // keep-alive socket, and the next request dies on it ("other side closed").
+    await promisify(execFile)("npm", [
+      "run",
+      "-s",
+      "admin:grant",
+      "--",
+      admin.email,
+      "--local",
+      "--persist-to",
+      socialDir,
+    ]);
     const disable = await fetch(
       `${social}/admin/users/${user.id}`,
       authed(admin.token, { method: "PATCH", body: JSON.stringify({ disabled: true }) }),

@@ -15,7 +15,8 @@ function page(c: Context<AppEnv>, status: 200 | 400, title: string, body: string
     [
       "default-src 'none'",
       nonce ? `script-src 'nonce-${nonce}'` : "script-src 'none'",
-      "form-action 'self'",
+      // The re-post's answer is a 302 to the app: browsers hold that redirect to this list too.
+      ["form-action 'self'", ...c.var.config.redirectOrigins].join(" "),
       "base-uri 'none'",
       "frame-ancestors 'none'",
     ].join("; "),

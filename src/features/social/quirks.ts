@@ -60,15 +60,26 @@ export async function githubIdentity(provider: SocialProvider, accessToken: stri
     "user-agent": USER_AGENT,
     "x-github-api-version": "2022-11-28",
   };
-  const get = async (path: string) => {
-    const res = await fetch(`${api}${path}`, { headers });
-    if (!res.ok) throw new SocialFailure("provider_error", `github ${path}: ${res.status}`);
-    return res.json() as Promise<unknown>;
+  // Any failure of GitHub's API (unreachable, an error status, a body that is not the
+  // JSON it documents) is the provider's: `provider_error`, never a 500.
+  const get = async (path: string): Promise<unknown> => {
+    try {
+      const res = await fetch(`${api}${path}`, { headers });
+      if (res.ok) return await res.json();
+      throw new SocialFailure("provider_error", `github ${path}: ${res.status}`);
+    } catch (err) {
+      if (err instanceof SocialFailure) throw err;
+      throw new SocialFailure("provider_error", `github ${path}: unreadable answer`);
+    }
   };
-  const user = (await get("/user")) as { id?: unknown; name?: unknown };
-  if (typeof user.id !== "number") throw new SocialFailure("provider_error", "github /user: no numeric id");
-  const emails = (await get("/user/emails")) as { email?: unknown; primary?: unknown; verified?: unknown }[];
-  const primary = Array.isArray(emails) ? emails.find((entry) => entry.primary === true) : undefined;
+  const user = (await get("/user")) as { id?: unknown; name?: unknown } | null;
+  if (typeof user?.id !== "number") throw new SocialFailure("provider_error", "github /user: no numeric id");
+  const emails = await get("/user/emails");
+  type Entry = { email?: unknown; primary?: unknown; verified?: unknown };
+  const entries = Array.isArray(emails)
+    ? (emails.filter((entry) => typeof entry === "object" && entry) as Entry[])
+    : [];
+  const primary = entries.find((entry) => entry.primary === true);
   const verified = primary?.verified === true ? claim(primary.email) : undefined;
   return {
     issuer: provider.issuer,

@@ -69,6 +69,12 @@ const callbackDoc = (method: "GET" | "POST") =>
     errors: ["not_found"],
   });
 
+/** HEAD (which Hono answers with the GET handler) would start a trip, spend a one-time
+ * `link` or a trip's state: a link preview or a prefetch must not. 405 with `Allow`. */
+function refuseHead(c: Context<AppEnv>, allow: string): void {
+  if (c.req.method === "HEAD") throw new ApiError("method_not_allowed", undefined, undefined, { Allow: allow });
+}
+
 /** Social sign-in (docs/social-login.md): the providers, the trip there and back, and
  * the account's linked identities. */
 export const socialRoutes = new Hono<AppEnv>()
@@ -101,7 +107,7 @@ export const socialRoutes = new Hono<AppEnv>()
       operationId: "startSocialLogin",
       tag: "Auth",
       summary: "Go to a provider to sign in",
-      description: `A browser navigation (not fetch). 302 to the provider's authorization endpoint with \`response_type=code\`, \`client_id\`, \`redirect_uri\` (\`<PUBLIC_URL>/login/social/{id}/callback\`), \`scope\`, \`state\`, \`nonce\` (OpenID Connect), \`code_challenge\` and \`code_challenge_method=S256\`, and the HttpOnly \`social_state\` cookie (SameSite=Lax, Path=/login/social, 10 minutes; Secure unless PUBLIC_URL is http) that binds the trip to this browser. \`redirect_to\` is required: an absolute URL on an origin of SOCIAL_REDIRECT_ORIGINS, else 400 invalid_redirect. \`link\` is the one-time value of POST /me/identities/{provider}'s \`authorize_url\` (400 invalid_code when used, expired or for another provider). A provider that cannot be reached: 302 to \`redirect_to\` with \`error=provider_error\`. Per-IP limited (429).`,
+      description: `A browser navigation (not fetch). 302 to the provider's authorization endpoint with \`response_type=code\`, \`client_id\`, \`redirect_uri\` (\`<PUBLIC_URL>/login/social/{id}/callback\`), \`scope\`, \`state\`, \`nonce\` (OpenID Connect), \`code_challenge\` and \`code_challenge_method=S256\`, and the HttpOnly \`social_state\` cookie (SameSite=Lax, Path=/login/social, 10 minutes; Secure unless PUBLIC_URL is http) that binds the trip to this browser. \`redirect_to\` is required: an absolute URL on an origin of SOCIAL_REDIRECT_ORIGINS, else 400 invalid_redirect. \`link\` is the one-time value of POST /me/identities/{provider}'s \`authorize_url\` (400 invalid_code when used, expired or for another provider). A provider that cannot be reached: 302 to \`redirect_to\` with \`error=provider_error\`. Per-IP limited (429). HEAD (a link preview) starts nothing and spends nothing: 405.`,
       access: "public",
       params: { id: "A provider id from GET /login/social" },
       query: {
@@ -112,6 +118,7 @@ export const socialRoutes = new Hono<AppEnv>()
       errors: ["not_found", "invalid_redirect", "invalid_code", "rate_limited"],
     }),
     async (c) => {
+      refuseHead(c, "GET");
       const provider = providerOf(c, c.req.param("id"));
       const redirectTo = allowedRedirect(c.var.config, c.req.query("redirect_to"));
       const ctx = ctxOf(c);
@@ -136,7 +143,10 @@ export const socialRoutes = new Hono<AppEnv>()
       }
     },
   )
-  .get("/login/social/:id/callback", callbackDoc("GET"), (c) => callback(c, new URL(c.req.url).searchParams, false))
+  .get("/login/social/:id/callback", callbackDoc("GET"), (c) => {
+    refuseHead(c, "GET, POST");
+    return callback(c, new URL(c.req.url).searchParams, false);
+  })
   .post("/login/social/:id/callback", callbackDoc("POST"), async (c) =>
     callback(c, new URLSearchParams(await c.req.text()), true),
   )
