@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../support/processes";
-import { ARTIFACTS, pagePerTest } from "./browser";
+import { ARTIFACTS, demoResult, pagePerTest } from "./browser";
 
 const { api, allowed, blocked } = inject("demo");
 let page: Page;
@@ -20,18 +20,8 @@ async function snap(name: string) {
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
-/** Runs a UI action and waits for the page to report the call's outcome. */
-async function act(action: () => Promise<void>) {
-  const before = Number(await page.getAttribute("#result", "data-seq"));
-  await action();
-  await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
-  return {
-    outcome: await page.getAttribute("#result", "data-outcome"),
-    title: await page.textContent("#result-title"),
-    detail: await page.textContent("#result-detail"),
-    body: await page.textContent("#result-body"),
-  };
-}
+/** A UI action on the demo page and what its result panel then reports. */
+const act = (action: () => Promise<void>) => demoResult(page, action);
 
 async function register(email: string, password: string) {
   await page.fill("#register-form [name=firstName]", "Grace");
