@@ -44,7 +44,7 @@ describe("demo page on an allowed origin", () => {
     );
     const registered = await register(email, password);
     expect(registered).toMatchObject({ outcome: "ok", title: "POST /register → 201 Created" });
-    expect(JSON.parse(registered.body ?? "")).toMatchObject({ email, first_name: "Grace", last_name: "Hopper" });
+    expect(JSON.parse(registered.body)).toMatchObject({ email, first_name: "Grace", last_name: "Hopper" });
     // The browser saw its exact origin granted, not a wildcard.
     expect((await registerResponse).headers()["access-control-allow-origin"]).toBe(allowed);
 
@@ -53,7 +53,7 @@ describe("demo page on an allowed origin", () => {
     await page.fill("#login-form [name=password]", password);
     const loggedIn = await act(() => page.click("#login-form button"));
     expect(loggedIn).toMatchObject({ outcome: "ok", title: "POST /login → 200 OK" });
-    expect(JSON.parse(loggedIn.body ?? "").token).toMatch(/^ey/);
+    expect(JSON.parse(loggedIn.body).token).toMatch(/^ey/);
     expect(await page.textContent("#session-user")).toBe(email);
 
     const welcomed = await act(() => page.click("#welcome"));
@@ -78,11 +78,11 @@ describe("demo page on an allowed origin", () => {
 
     const me = await act(() => page.click("#me"));
     expect(me).toMatchObject({ outcome: "ok", title: "GET /me → 200 OK" });
-    expect(JSON.parse(me.body ?? "")).toMatchObject({ email, role: "user" });
+    expect(JSON.parse(me.body)).toMatchObject({ email, role: "user" });
 
     const refreshed = await act(() => page.click("#refresh"));
     expect(refreshed).toMatchObject({ outcome: "ok", title: "POST /token/refresh → 200 OK" });
-    expect(JSON.parse(refreshed.body ?? "").refresh_token).toMatch(/^[\w-]{43}$/);
+    expect(JSON.parse(refreshed.body).refresh_token).toMatch(/^[\w-]{43}$/);
 
     const loggedOut = await act(() => page.click("#logout"));
     expect(loggedOut.title).toBe("POST /logout → 204 No Content");
