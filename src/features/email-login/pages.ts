@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { randomToken } from "../../platform/crypto";
 import type { AppEnv } from "../../platform/env";
 import { linkPageHeaders } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
@@ -70,7 +71,7 @@ function page<E extends AppEnv>(
   title: string,
   body: (nonce: string) => string,
 ): Response {
-  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  const nonce = randomToken();
   const html = `<!doctype html>
 <html lang="en">
 <head>

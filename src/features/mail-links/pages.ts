@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { randomToken } from "../../platform/crypto";
 import type { AppEnv } from "../../platform/env";
 import { linkPageHeaders } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
@@ -57,7 +58,7 @@ export function linkPageDoc(kind: LinkPage): RouteDoc {
  * shows the outcome. The token is read by the script, never echoed into the HTML. */
 export function linkPage<E extends AppEnv>(c: Context<E>, kind: LinkPage): Response {
   const page = PAGES[kind];
-  const nonce = newNonce();
+  const nonce = randomToken();
   const appName = escapeHtml(c.var.config.appName);
   const field = page.password
     ? `<label for="password">New password (8 to 72 bytes)</label>
@@ -125,8 +126,4 @@ form.addEventListener("submit", async (event) => {
   // Its script talks to this origin; it has no form to post.
   linkPageHeaders(c, nonce);
   return c.html(html);
-}
-
-function newNonce(): string {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
 }

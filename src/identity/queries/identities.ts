@@ -70,11 +70,3 @@ export function findOwnIdentity(db: Db, userId: string, id: string) {
     .from(identities)
     .where(and(eq(identities.id, id), eq(identities.userId, userId)));
 }
-
-/** Whether the account has a password (not a social-only account). */
-export function hasPassword(db: Db, userId: string) {
-  return db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.id, userId), ne(users.passwordHash, NO_PASSWORD)));
-}
