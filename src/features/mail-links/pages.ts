@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import { randomToken } from "../../platform/crypto";
 import type { AppEnv } from "../../platform/env";
-import { linkPageHeaders } from "../../platform/http/security-headers";
+import { linkPageHeaders, newNonce } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 import type { RouteDoc } from "../../platform/openapi/describe";
 
@@ -58,7 +57,7 @@ export function linkPageDoc(kind: LinkPage): RouteDoc {
  * shows the outcome. The token is read by the script, never echoed into the HTML. */
 export function linkPage<E extends AppEnv>(c: Context<E>, kind: LinkPage): Response {
   const page = PAGES[kind];
-  const nonce = randomToken();
+  const nonce = newNonce();
   const appName = escapeHtml(c.var.config.appName);
   const field = page.password
     ? `<label for="password">New password (8 to 72 bytes)</label>

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import { randomToken } from "../../platform/crypto";
 import type { AppEnv } from "../../platform/env";
-import { linkPageHeaders } from "../../platform/http/security-headers";
+import { linkPageHeaders, newNonce } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 
 // The two pages social sign-in's callback may answer instead of a redirect.
@@ -9,7 +8,7 @@ import { escapeHtml } from "../../platform/mail/templates";
 /** Field a re-posted form_post carries, so a second arrival without the cookie stops. */
 export const REPOSTED = "reposted";
 
-function page(c: Context<AppEnv>, status: 200 | 400, title: string, body: string, nonce = randomToken()): Response {
+function page(c: Context<AppEnv>, status: 200 | 400, title: string, body: string, nonce = newNonce()): Response {
   const appName = escapeHtml(c.var.config.appName);
   // The re-post's answer is a 302 to the app: browsers hold that redirect to this list too.
   linkPageHeaders(c, nonce, ["'self'", ...c.var.config.redirectOrigins]);
@@ -43,7 +42,7 @@ export function untrustedCallbackPage(c: Context<AppEnv>): Response {
  * escaped into hidden inputs; the page runs one nonce'd line that submits the form.
  */
 export function repostPage(c: Context<AppEnv>, action: string, fields: URLSearchParams): Response {
-  const nonce = randomToken();
+  const nonce = newNonce();
   const inputs = [...fields, [REPOSTED, "1"]]
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name ?? "")}" value="${escapeHtml(value ?? "")}">`)
     .join("\n");

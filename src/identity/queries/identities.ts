@@ -1,4 +1,4 @@
-import { and, asc, eq, ne, or, sql } from "drizzle-orm";
+import { and, asc, eq, or, sql } from "drizzle-orm";
 import { type Db, insertRow } from "../../platform/db";
 import { identities, NO_PASSWORD, passkeys, users } from "../../platform/schema";
 import { publicColumns } from "./users";

@@ -31,6 +31,11 @@ export function setDefaultCaching(c: Context): void {
   if (!headers.has("cache-control")) headers.set("Cache-Control", "no-store");
 }
 
+/** A fresh CSP nonce for one HTML page: 128 random bits, base64 (CSP3 `nonce-source`). */
+export function newNonce(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+}
+
 /** The headers of an HTML page the API serves (a mailed link's page, social sign-in's
  * callback pages): never cached; a Content-Security-Policy that replaces the API's no-content
  * one and lets the page run only its own nonce'd script and style, talk to this origin only,
