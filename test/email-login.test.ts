@@ -312,6 +312,12 @@ describe("POST /login/email and the code", () => {
     expect(await errorCode(locked)).toBe("rate_limited");
     const password = await post("/login", { email, password: input.password }, { bindings: lockFive });
     expect(password.status).toBe(429);
+    // The refused request checked nothing, so it took none of the code's tries: the code
+    // (4 of 5 tries taken) still works once the lock has run out.
+    await env.DB.prepare("update login_failures set locked_until = ? where email = ?")
+      .bind(Date.now() - 1, email)
+      .run();
+    expect((await verify(email, code, lockFive)).status).toBe(200);
   });
 
   it("refuses a redirect_to outside SOCIAL_REDIRECT_ORIGINS, and none with EMAIL_LOGIN=link (400 invalid_redirect)", async () => {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import * as z from "zod/mini";
+import { counting } from "../bench/worker/src/d1";
 import { openApiPath, routeDocs } from "../src/platform/openapi/document";
 import { app } from "../src/worker";
 
@@ -216,43 +217,13 @@ export async function insertPasskeyRow(userId: string): Promise<string> {
   return id;
 }
 
-/** `db` wrapped so every call that reaches the database counts as one round trip: a
- * statement's `first`/`run`/`all`/`raw`, or one `batch` of any size. Sessions opened
- * (`withSession`) are counted too. Everything goes on to `db` itself. */
+/** `db` wrapped so every call that reaches the database counts as one round trip (a
+ * statement's `first`/`run`/`all`/`raw`, or one `batch` of any size), and every session
+ * opened (`withSession`) too: the bench worker's own counting binding
+ * (bench/worker/src/d1.ts), so the tests and the bench count alike. */
 export function countingD1(db: D1Database): { DB: D1Database; roundTrips: () => number; sessions: () => number } {
-  let roundTrips = 0;
-  let sessions = 0;
-  // The real batch reads its own statement objects, so it is handed those.
-  const unwrapped = new WeakMap<object, D1PreparedStatement>();
-  const trip = <T>(answer: Promise<T>): Promise<T> => {
-    roundTrips++;
-    return answer;
-  };
-  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
-    const counted = {
-      bind: (...values: unknown[]) => wrap(statement.bind(...values)),
-      first: (column?: string) => trip(column === undefined ? statement.first() : statement.first(column)),
-      run: () => trip(statement.run()),
-      all: () => trip(statement.all()),
-      // The overloads differ only in the row type; the runtime takes either option.
-      raw: (options?: { columnNames?: boolean }) => trip(statement.raw(options as { columnNames?: false })),
-    } as unknown as D1PreparedStatement;
-    unwrapped.set(counted, statement);
-    return counted;
-  };
-  const client = <C extends Pick<D1Database, "prepare" | "batch">>(real: C) => ({
-    prepare: (query: string) => wrap(real.prepare(query)),
-    batch: (statements: D1PreparedStatement[]) => trip(real.batch(statements.map((s) => unwrapped.get(s) ?? s))),
-  });
-  const DB = {
-    ...client(db),
-    withSession: (start?: string) => {
-      sessions++;
-      const session = db.withSession(start);
-      return { ...client(session), getBookmark: () => session.getBookmark() };
-    },
-  } as unknown as D1Database;
-  return { DB, roundTrips: () => roundTrips, sessions: () => sessions };
+  const counts = { roundTrips: 0, sessions: 0 };
+  return { DB: counting(db, () => counts), roundTrips: () => counts.roundTrips, sessions: () => counts.sessions };
 }
 
 /** The D1 round trips one request makes: `send` gets bindings (for `call`, `postJson` and

@@ -158,6 +158,11 @@ describe("social sign-in's routes before the provider", () => {
     expect(page.status).toBe(400);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.headers.get("location")).toBeNull();
+    // With the browser's cookie but a state no trip recorded: the same page, no redirect.
+    const cookie = { cookie: `social_state=${"c".repeat(43)}` };
+    const unknown = await call("/login/social/acme/callback?state=x&code=y", { headers: cookie }, withAcme);
+    expect([unknown.status, unknown.headers.get("location")]).toEqual([400, null]);
+    expect(unknown.headers.get("content-type")).toMatch(/^text\/html/);
     const posted = await call(
       "/login/social/acme/callback",
       {
@@ -269,9 +274,11 @@ describe("linked identities", () => {
     expect(view.identities).toEqual([
       { id: rows[1]?.id, provider: "acme", email: null, created_at: now.toISOString() },
     ]);
-    // A password login of the account without one fails like a wrong password.
-    const login = await postJson("/login", { email: signedIn.email, password: "" });
+    // A password login of the account without one fails like a wrong password (a non-empty
+    // one: an empty password is refused by the field rules before any account is read).
+    const login = await postJson("/login", { email: signedIn.email, password: "any password at all" });
     expect(login.status).toBe(400);
+    expect((await errorOf(login)).code).toBe("invalid_credentials");
   });
 });
 

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../platform/env";
 import { ApiError } from "../platform/errors";
+import { mediaType } from "../platform/http/json-body";
 import type { RefreshTransport, Started } from "./sessions";
 
 export type { RefreshTransport };
@@ -97,7 +98,3 @@ export const cookieRequestsAreJson: MiddlewareHandler<AppEnv> = async (c, next) 
   }
   await next();
 };
-
-function mediaType(c: Context): string | undefined {
-  return c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-}

@@ -22,12 +22,16 @@ export function randomToken(): string {
 const utf8 = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
+/** `bytes` as lowercase hex. */
+function toHex(bytes: ArrayBuffer): string {
+  let hex = "";
+  for (const byte of new Uint8Array(bytes)) hex += HEX[byte];
+  return hex;
+}
+
 /** SHA-256 of `text` (UTF-8), lowercase hex: what the database keeps instead of a token. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
-  let hex = "";
-  for (const byte of digest) hex += HEX[byte];
-  return hex;
+  return toHex(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
 }
 
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
@@ -41,10 +45,7 @@ export async function hmacSha256Hex(key: string, text: string): Promise<string> 
     imported = crypto.subtle.importKey("raw", utf8.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     hmacKeys.set(key, imported);
   }
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await imported, utf8.encode(text)));
-  let hex = "";
-  for (const byte of mac) hex += HEX[byte];
-  return hex;
+  return toHex(await crypto.subtle.sign("HMAC", await imported, utf8.encode(text)));
 }
 
 /** Whether two strings are equal, in a time that depends on their length only (workerd's

@@ -36,7 +36,7 @@ export const ERRORS = {
   invalid_redirect: [
     400,
     "redirect_to must be an absolute URL on an allowed origin",
-    "a `redirect_to` that is not an absolute http(s) URL, carries a user name or password, or whose origin is not in `SOCIAL_REDIRECT_ORIGINS`",
+    "a `redirect_to` that is not an absolute http(s) URL, carries a user name or password, or whose origin is not in `SOCIAL_REDIRECT_ORIGINS`; none at all where one is required (`GET /login/social/:id`, `POST /login/email` with `EMAIL_LOGIN=link`)",
   ],
   invalid_token: [
     401,

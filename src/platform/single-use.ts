@@ -145,11 +145,19 @@ export async function singleUseHash(value: unknown): Promise<string | undefined>
 export async function mintMailToken(
   db: Db,
   purpose: SingleUsePurpose,
-  options: { userId: string; ttlSeconds: number; target: string; cooldownSeconds: number; data?: unknown },
+  options: {
+    userId: string;
+    ttlSeconds: number;
+    target: string;
+    cooldownSeconds: number;
+    data?: unknown;
+    /** The row's id, when `data` must name it before the insert (a code's HMAC is bound to it). */
+    id?: string;
+  },
   now: Date,
 ) {
   const value = randomToken();
-  const id = crypto.randomUUID();
+  const id = options.id ?? crypto.randomUUID();
   const insert = insertSingleUseUnlessRecent(
     db,
     {

@@ -72,3 +72,17 @@ export function pagePerTest(opened: (page: Page) => void): void {
     await page?.close();
   });
 }
+
+/** Runs a UI action on the demo page and waits until its result panel reports the call's
+ * outcome (its `data-seq` moves on), then reads the panel. */
+export async function demoResult(page: Page, action: () => Promise<void>) {
+  const before = Number(await page.getAttribute("#result", "data-seq"));
+  await action();
+  await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
+  return {
+    outcome: await page.getAttribute("#result", "data-outcome"),
+    title: await page.textContent("#result-title"),
+    detail: await page.textContent("#result-detail"),
+    body: (await page.textContent("#result-body")) ?? "",
+  };
+}

@@ -1,6 +1,6 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ARTIFACTS, launchChromium } from "./browser";
+import { ARTIFACTS, demoResult, launchChromium } from "./browser";
 
 // The cookie transport in a real browser, with real host names over HTTPS: the demo on
 // app.example.test and the API on api.example.test share the site example.test (so a
@@ -28,12 +28,7 @@ async function open(origin: string, page?: Page) {
 }
 
 /** Runs a UI action and waits for the page to report the call's outcome. */
-async function act(page: Page, action: () => Promise<void>) {
-  const before = Number(await page.getAttribute("#result", "data-seq"));
-  await action();
-  await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
-  return { title: await page.textContent("#result-title"), body: (await page.textContent("#result-body")) ?? "" };
-}
+const act = demoResult;
 
 async function register(page: Page) {
   const email = `cookie-${crypto.randomUUID()}@example.com`;

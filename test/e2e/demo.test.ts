@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../support/processes";
-import { ARTIFACTS, pagePerTest } from "./browser";
+import { ARTIFACTS, demoResult, pagePerTest } from "./browser";
 
 const { api, allowed, blocked } = inject("demo");
 let page: Page;
@@ -20,18 +20,8 @@ async function snap(name: string) {
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
-/** Runs a UI action and waits for the page to report the call's outcome. */
-async function act(action: () => Promise<void>) {
-  const before = Number(await page.getAttribute("#result", "data-seq"));
-  await action();
-  await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
-  return {
-    outcome: await page.getAttribute("#result", "data-outcome"),
-    title: await page.textContent("#result-title"),
-    detail: await page.textContent("#result-detail"),
-    body: await page.textContent("#result-body"),
-  };
-}
+/** A UI action on the demo page and what its result panel then reports. */
+const act = (action: () => Promise<void>) => demoResult(page, action);
 
 async function register(email: string, password: string) {
   await page.fill("#register-form [name=firstName]", "Grace");
@@ -54,7 +44,7 @@ describe("demo page on an allowed origin", () => {
     );
     const registered = await register(email, password);
     expect(registered).toMatchObject({ outcome: "ok", title: "POST /register → 201 Created" });
-    expect(JSON.parse(registered.body ?? "")).toMatchObject({ email, first_name: "Grace", last_name: "Hopper" });
+    expect(JSON.parse(registered.body)).toMatchObject({ email, first_name: "Grace", last_name: "Hopper" });
     // The browser saw its exact origin granted, not a wildcard.
     expect((await registerResponse).headers()["access-control-allow-origin"]).toBe(allowed);
 
@@ -63,7 +53,7 @@ describe("demo page on an allowed origin", () => {
     await page.fill("#login-form [name=password]", password);
     const loggedIn = await act(() => page.click("#login-form button"));
     expect(loggedIn).toMatchObject({ outcome: "ok", title: "POST /login → 200 OK" });
-    expect(JSON.parse(loggedIn.body ?? "").token).toMatch(/^ey/);
+    expect(JSON.parse(loggedIn.body).token).toMatch(/^ey/);
     expect(await page.textContent("#session-user")).toBe(email);
 
     const welcomed = await act(() => page.click("#welcome"));
@@ -88,11 +78,11 @@ describe("demo page on an allowed origin", () => {
 
     const me = await act(() => page.click("#me"));
     expect(me).toMatchObject({ outcome: "ok", title: "GET /me → 200 OK" });
-    expect(JSON.parse(me.body ?? "")).toMatchObject({ email, role: "user" });
+    expect(JSON.parse(me.body)).toMatchObject({ email, role: "user" });
 
     const refreshed = await act(() => page.click("#refresh"));
     expect(refreshed).toMatchObject({ outcome: "ok", title: "POST /token/refresh → 200 OK" });
-    expect(JSON.parse(refreshed.body ?? "").refresh_token).toMatch(/^[\w-]{43}$/);
+    expect(JSON.parse(refreshed.body).refresh_token).toMatch(/^[\w-]{43}$/);
 
     const loggedOut = await act(() => page.click("#logout"));
     expect(loggedOut.title).toBe("POST /logout → 204 No Content");

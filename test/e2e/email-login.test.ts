@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { mailsTo, tokenIn } from "../support/mail-box";
-import { pagePerTest } from "./browser";
+import { demoResult, pagePerTest } from "./browser";
 
 // Email sign-in (docs/email-login.md) in Chromium: the demo page asks for a mail, signs in
 // with the code read from the mail catcher, and with the link, whose page sends the
@@ -14,15 +14,8 @@ pagePerTest((opened) => {
   page.setDefaultTimeout(15_000);
 });
 
-async function act(action: () => Promise<void>) {
-  const before = Number(await page.getAttribute("#result", "data-seq"));
-  await action();
-  await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
-  return {
-    outcome: await page.getAttribute("#result", "data-outcome"),
-    title: await page.textContent("#result-title"),
-  };
-}
+/** A UI action on the demo page and what its result panel then reports. */
+const act = (action: () => Promise<void>) => demoResult(page, action);
 
 /** The newest sign-in mail to `address`. */
 async function signInMail(address: string): Promise<string> {

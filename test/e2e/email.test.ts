@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { mailsTo, tokenIn } from "../support/mail-box";
-import { pagePerTest } from "./browser";
+import { demoResult, pagePerTest } from "./browser";
 
 const { api, allowed, mailApi } = inject("demo");
 let page: Page;
@@ -10,16 +10,8 @@ pagePerTest((opened) => {
   page.setDefaultTimeout(15_000);
 });
 
-/** Runs a UI action on the demo page and waits for it to report the call's outcome. */
-async function act(action: () => Promise<void>) {
-  const before = Number(await page.getAttribute("#result", "data-seq"));
-  await action();
-  await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
-  return {
-    outcome: await page.getAttribute("#result", "data-outcome"),
-    title: await page.textContent("#result-title"),
-  };
-}
+/** A UI action on the demo page and what its result panel then reports. */
+const act = (action: () => Promise<void>) => demoResult(page, action);
 
 /** The text of the newest mail to `address` whose subject ends with `subject`. */
 async function mailText(address: string, subject: string): Promise<string> {

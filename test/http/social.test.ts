@@ -237,7 +237,6 @@ describe("social sign-in: the callback's checks (oauth2-mock-server)", () => {
   });
 
   it("a forged state, or a callback without the browser's cookie, gets the 400 page and no redirect", async () => {
-    onIdToken((token) => Object.assign(token.payload, person()));
     mock.service.once("beforeAuthorizeRedirect", ({ url }: { url: URL }) =>
       url.searchParams.set("state", "forged-state"),
     );

@@ -21,11 +21,15 @@ type Statement = {
 type Session = Pick<D1DatabaseSession, "prepare" | "batch" | "getBookmark">;
 
 /**
- * `db` with every round trip counted into `counter()`, the counter of the request running
+ * `db` with every round trip (and, when the counter has `sessions`, every D1 session opened)
+ * counted into `counter()`, the counter of the request running
  * (the bench worker keeps one per request in an AsyncLocalStorage, so one binding object
  * serves every request and the app's per-isolate caches, keyed by the env, stay warm).
  */
-export function counting(db: D1Database, counter: () => { roundTrips: number } | undefined): D1Database {
+export function counting(
+  db: D1Database,
+  counter: () => { roundTrips: number; sessions?: number } | undefined,
+): D1Database {
   const trip = <T>(answer: Promise<T>): Promise<T> => {
     const current = counter();
     if (current) current.roundTrips++;
@@ -51,6 +55,8 @@ export function counting(db: D1Database, counter: () => { roundTrips: number } |
   return {
     ...client(db),
     withSession: (start?: string) => {
+      const current = counter();
+      if (current?.sessions !== undefined) current.sessions++;
       const session = db.withSession(start);
       return { ...client(session), getBookmark: () => session.getBookmark() };
     },

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/env";
-import { linkPageHeaders } from "../../platform/http/security-headers";
+import { linkPageHeaders, newNonce } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 
 // The pages of an emailed sign-in link. GET shows them and changes nothing (mail
@@ -70,7 +70,7 @@ function page<E extends AppEnv>(
   title: string,
   body: (nonce: string) => string,
 ): Response {
-  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  const nonce = newNonce();
   const html = `<!doctype html>
 <html lang="en">
 <head>

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { publicColumns } from "../../identity/queries/users";
 import type { Db } from "../../platform/db";
-import { singleUseTokens, users } from "../../platform/schema";
+import { loginFailures, singleUseTokens, users } from "../../platform/schema";
 
 /** The account with `email` (normalized), public columns only. Batchable. */
 export function userByEmail(db: Db, email: string) {
@@ -25,6 +25,9 @@ export function takeEmailLoginAttempt(db: Db, email: string, maxAttempts: number
         isNull(singleUseTokens.usedAt),
         gt(singleUseTokens.expiresAt, now),
         lt(singleUseTokens.attempts, maxAttempts),
+        // A request the address's lockout refuses (429) checks nothing, so it takes no try.
+        sql`not exists (select 1 from ${loginFailures} where ${loginFailures.email} = ${email}
+          and ${loginFailures.lockedUntil} > ${now.getTime()})`,
       ),
     )
     .returning({ id: singleUseTokens.id, tokenHash: singleUseTokens.tokenHash, data: singleUseTokens.data });

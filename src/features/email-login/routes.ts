@@ -4,7 +4,7 @@ import { signedInJson } from "../../identity/schemas";
 import { ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
-import { jsonBody } from "../../platform/http/json-body";
+import { jsonBody, mediaType } from "../../platform/http/json-body";
 import { rateLimit } from "../../platform/http/rate-limit";
 import { afterResponse, deliver } from "../../platform/mail/send";
 import { describe } from "../../platform/openapi/describe";
@@ -134,7 +134,7 @@ export const emailLogin = new Hono<AppEnv>()
     whenMode("link", "both"),
     async (c) => {
       assertSameOrigin(c);
-      if (c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() !== FORM) {
+      if (mediaType(c) !== FORM) {
         throw new ApiError("unsupported_media_type", `Content-Type must be ${FORM}`);
       }
       const form = await c.req.parseBody();

@@ -8,7 +8,7 @@ import { distrustFactorsOfUnprovenAddress } from "../../identity/recovery";
 import { type RefreshTransport, signIn } from "../../identity/sign-in";
 import type { Config } from "../../platform/config";
 import type { Ctx, Source } from "../../platform/context";
-import { equalInConstantTime, hmacSha256Hex, randomToken, sha256Hex } from "../../platform/crypto";
+import { equalInConstantTime, hmacSha256Hex } from "../../platform/crypto";
 import type { Statement } from "../../platform/db";
 import { ApiError } from "../../platform/errors";
 import { MAX_EMAIL_LENGTH } from "../../platform/fields";
@@ -16,13 +16,7 @@ import type { Message } from "../../platform/mail/send";
 import { emailLoginMail } from "../../platform/mail/templates";
 import { allowedRedirect, redirectWith } from "../../platform/redirects";
 import type { SettingValue } from "../../platform/settings";
-import {
-  consumeSingleUse,
-  endIfSpent,
-  insertSingleUseUnlessRecent,
-  retireOthers,
-  singleUseHash,
-} from "../../platform/single-use";
+import { consumeSingleUse, endIfSpent, mintMailToken, retireOthers, singleUseHash } from "../../platform/single-use";
 import { inertText } from "../../platform/text";
 import { emailLoginByHash, takeEmailLoginAttempt, userByEmail } from "./queries";
 
@@ -120,27 +114,15 @@ export async function requestEmailLogin(
   if (!user || user.disabled) return undefined;
   const ttl = config.settings.EMAIL_LOGIN_TTL;
   const id = crypto.randomUUID();
-  const token = randomToken();
   const code = sendsCode(config.settings.EMAIL_LOGIN) ? newCode() : undefined;
   const stored: Stored = {
     ...(code ? { mac: await codeMac(config, id, code) } : {}),
     ...(redirectTo ? { redirect_to: redirectTo } : {}),
   };
-  const insert = insertSingleUseUnlessRecent(
-    db,
-    {
-      id,
-      // Without a link the token goes nowhere: the row is then spent by its code only.
-      tokenHash: await sha256Hex(token),
-      purpose: PURPOSE,
-      userId: user.id,
-      target: user.email,
-      data: JSON.stringify(stored),
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + ttl * 1000),
-    },
-    new Date(now.getTime() - config.mail.cooldownSeconds * 1000),
-  );
+  // Without a link the token goes nowhere: the row is then spent by its code only.
+  const options = { id, userId: user.id, ttlSeconds: ttl, target: user.email, data: stored };
+  const cooldownSeconds = config.mail.cooldownSeconds;
+  const { value: token, insert } = await mintMailToken(db, PURPOSE, { ...options, cooldownSeconds }, now);
   const method = code && redirectTo ? "both" : code ? "code" : "link";
   const event = userEvent("email_login_requested", user.id, source, { method });
   // The event only when the row went in (not within the cooldown).

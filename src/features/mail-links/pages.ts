@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/env";
-import { linkPageHeaders } from "../../platform/http/security-headers";
+import { linkPageHeaders, newNonce } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 import type { RouteDoc } from "../../platform/openapi/describe";
 
@@ -125,8 +125,4 @@ form.addEventListener("submit", async (event) => {
   // Its script talks to this origin; it has no form to post.
   linkPageHeaders(c, nonce);
   return c.html(html);
-}
-
-function newNonce(): string {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
 }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../platform/env";
+import { linkPageHeaders, newNonce } from "../../platform/http/security-headers";
 import { escapeHtml } from "../../platform/mail/templates";
 
 // The two pages social sign-in's callback may answer instead of a redirect.
@@ -7,20 +8,10 @@ import { escapeHtml } from "../../platform/mail/templates";
 /** Field a re-posted form_post carries, so a second arrival without the cookie stops. */
 export const REPOSTED = "reposted";
 
-function page(c: Context<AppEnv>, status: 200 | 400, title: string, body: string, nonce?: string): Response {
+function page(c: Context<AppEnv>, status: 200 | 400, title: string, body: string, nonce = newNonce()): Response {
   const appName = escapeHtml(c.var.config.appName);
-  c.header("Cache-Control", "no-store");
-  c.header(
-    "Content-Security-Policy",
-    [
-      "default-src 'none'",
-      nonce ? `script-src 'nonce-${nonce}'` : "script-src 'none'",
-      // The re-post's answer is a 302 to the app: browsers hold that redirect to this list too.
-      ["form-action 'self'", ...c.var.config.redirectOrigins].join(" "),
-      "base-uri 'none'",
-      "frame-ancestors 'none'",
-    ].join("; "),
-  );
+  // The re-post's answer is a 302 to the app: browsers hold that redirect to this list too.
+  linkPageHeaders(c, nonce, ["'self'", ...c.var.config.redirectOrigins]);
   const html = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -51,7 +42,7 @@ export function untrustedCallbackPage(c: Context<AppEnv>): Response {
  * escaped into hidden inputs; the page runs one nonce'd line that submits the form.
  */
 export function repostPage(c: Context<AppEnv>, action: string, fields: URLSearchParams): Response {
-  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  const nonce = newNonce();
   const inputs = [...fields, [REPOSTED, "1"]]
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name ?? "")}" value="${escapeHtml(value ?? "")}">`)
     .join("\n");

@@ -95,8 +95,8 @@ export async function finishCallback(
   const [row] = await consumeSingleUse(db, hash, "social_state", now);
   if (!row?.data) throw new UntrustedCallback();
   const data = JSON.parse(row.data) as TripData;
-  const fail = (code: SocialFailure["code"], detail: string, userId?: string | null, also: Statement[] = []) =>
-    failed(ctx, provider, data.redirect_to, new SocialFailure(code, detail), userId, also);
+  const fail = (code: SocialFailure["code"], detail: string, userId?: string | null) =>
+    failed(ctx, provider, data.redirect_to, new SocialFailure(code, detail), userId);
   if ((await sha256Hex(cookie)) !== data.cookie) return fail("invalid_state", "the cookie belongs to another trip");
   if (data.provider !== provider.id) return fail("invalid_state", `a trip to ${data.provider}`);
   let identity: ProviderIdentity;
@@ -118,15 +118,10 @@ async function failed(
   redirectTo: string,
   failure: SocialFailure,
   userId?: string | null,
-  also: Statement[] = [],
 ) {
   ctx.log("warn", "social_login_failed", { provider: provider.id, reason: failure.code, detail: failure.detail });
   const details: AuditDetails = { provider: provider.id, reason: failure.code };
-  const audit = userId
-    ? [auditEvent(ctx.db, userEvent("social_login_failed", userId, ctx.source, details), ctx.now)]
-    : [];
-  const statements = [...also, ...audit];
-  if (statements.length > 0) await ctx.db.batch(statements as [Statement, ...Statement[]]);
+  if (userId) await auditEvent(ctx.db, userEvent("social_login_failed", userId, ctx.source, details), ctx.now);
   return redirectWith(redirectTo, { error: failure.code });
 }
 
@@ -140,10 +135,10 @@ async function link(ctx: Ctx, provider: SocialProvider, identity: ProviderIdenti
   }
   if (!found) {
     const event = userEvent("identity_linked", userId, source, { provider: provider.id });
-    const [inserted] = await db.batch([
-      insertIdentity(db, identityRow(provider, identity, userId, now)),
-      auditEvent(db, event, now),
-    ]);
+    // Audited only if the link went in: a link that lost the race records nothing.
+    const [inserted] = await db.batch(
+      auditIfChanged(db, insertIdentity(db, identityRow(provider, identity, userId, now)), event, now),
+    );
     if (inserted.length === 0) {
       return failed(ctx, provider, to, new SocialFailure("identity_in_use", "linked meanwhile"), userId);
     }
@@ -184,7 +179,7 @@ async function signInWith(ctx: Ctx, provider: SocialProvider, identity: Provider
     }
     const linked = userEvent("identity_linked", existing.id, source, { provider: provider.id, automatic: true });
     const row = identityRow(provider, identity, existing.id, now);
-    return issueCode(ctx, provider, existing, to, [insertIdentity(db, row), auditEvent(db, linked, now)]);
+    return issueCode(ctx, provider, existing, to, [...auditIfChanged(db, insertIdentity(db, row), linked, now)]);
   }
   const names = namesOf(identity, email);
   const id = crypto.randomUUID();

@@ -1,4 +1,4 @@
-import { and, asc, eq, ne, or, sql } from "drizzle-orm";
+import { and, asc, eq, or, sql } from "drizzle-orm";
 import { type Db, insertRow } from "../../platform/db";
 import { identities, NO_PASSWORD, passkeys, users } from "../../platform/schema";
 import { publicColumns } from "./users";
@@ -69,12 +69,4 @@ export function findOwnIdentity(db: Db, userId: string, id: string) {
     .select({ id: identities.id })
     .from(identities)
     .where(and(eq(identities.id, id), eq(identities.userId, userId)));
-}
-
-/** Whether the account has a password (not a social-only account). */
-export function hasPassword(db: Db, userId: string) {
-  return db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.id, userId), ne(users.passwordHash, NO_PASSWORD)));
 }

@@ -8,15 +8,20 @@ import { documentInput } from "../openapi/describe";
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** The request's media type (`Content-Type` without parameters), lowercase; undefined
+ * without one. */
+export function mediaType(c: Context): string | undefined {
+  return c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+}
+
 /** The body as a JSON object, or `undefined` when the request has none.
  * Only JSON is accepted: form and text bodies skip CORS preflight, so taking
  * them would let any site post logins cross-origin. */
 export async function readJsonObject(c: Context): Promise<Record<string, unknown> | undefined> {
-  const contentType = c.req.header("content-type");
-  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
+  const type = mediaType(c);
   const bytes = await c.req.arrayBuffer();
-  if (bytes.byteLength === 0 && (mediaType === undefined || JSON_TYPE.test(mediaType))) return undefined;
-  if (mediaType === undefined || !JSON_TYPE.test(mediaType)) throw new ApiError("unsupported_media_type");
+  if (bytes.byteLength === 0 && (type === undefined || JSON_TYPE.test(type))) return undefined;
+  if (type === undefined || !JSON_TYPE.test(type)) throw new ApiError("unsupported_media_type");
   let value: unknown;
   try {
     value = JSON.parse(strictUtf8.decode(bytes));

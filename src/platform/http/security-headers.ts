@@ -31,8 +31,13 @@ export function setDefaultCaching(c: Context): void {
   if (!headers.has("cache-control")) headers.set("Cache-Control", "no-store");
 }
 
-/** The headers of an HTML page the API serves from a mailed link (a password reset, an
- * email sign-in): never cached; a Content-Security-Policy that replaces the API's no-content
+/** A fresh CSP nonce for one HTML page: 128 random bits, base64 (CSP3 `nonce-source`). */
+export function newNonce(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+}
+
+/** The headers of an HTML page the API serves (a mailed link's page, social sign-in's
+ * callback pages): never cached; a Content-Security-Policy that replaces the API's no-content
  * one and lets the page run only its own nonce'd script and style, talk to this origin only,
  * and post its forms only to `formAction` (`'none'`, or `'self'` and the origins a form's
  * redirect may lead to: browsers hold that redirect to the list too). */
