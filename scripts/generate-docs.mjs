@@ -43,7 +43,13 @@ function settingsTable() {
   const rows = SETTINGS.map((s) => [
     `\`${s.name}\``,
     kinds[s.kind],
-    s.kind === "var" ? (s.default === "" ? '`""` (off)' : `\`${s.default}\``) : s.generate ? DEFAULT_HINT : "none",
+    s.kind === "var"
+      ? s.default === ""
+        ? `\`""\` (${s.derived ?? "off"})`
+        : `\`${s.default}\``
+      : s.generate
+        ? DEFAULT_HINT
+        : "none",
     describe(s),
   ]);
   return table(["name", "kind", "default", "meaning"], rows);

@@ -22,6 +22,9 @@ export type Setting = {
   generate?: "hex32";
   /** Families only: the setting whose ids (an `ids()` list) this one is read for. */
   each?: string;
+  /** What the docs' default column says when an empty default stands for a value derived
+   * from other settings (it would otherwise read "off"). */
+  derived?: string;
 };
 
 /** One setting's result: its value, or what is wrong with it. */

@@ -180,6 +180,7 @@ export const SETTINGS = [
     kind: "var",
     parse: origins({ empty: true }),
     default: "",
+    derived: "`CORS_ORIGINS` + `APP_URL`",
     doc: "The exact origins a sign-in that ends in a browser redirect may return to with its one-time `code` for `POST /login/exchange` (comma-separated, no path, no trailing slash); empty: the `CORS_ORIGINS` entries (none when `*`) plus `APP_URL`'s origin (`npm run dev` sets the dev server's own origin when none of the three is set). A `redirect_to` on any other origin is refused with 400 `invalid_redirect`: never an open redirect",
   },
   ...SOCIAL_SETTINGS,
