@@ -8,6 +8,9 @@ import { scheduled } from "./features/housekeeping/scheduled";
 import { password } from "./features/mail-links/reset-routes";
 import { emailRoutes } from "./features/mail-links/routes";
 import { mfa } from "./features/mfa/routes";
+import { oauthAuthorize } from "./features/oauth/authorize-routes";
+import { oauthClientRoutes } from "./features/oauth/client-routes";
+import { oauthToken } from "./features/oauth/token-routes";
 import { passkeyRoutes } from "./features/passkeys/routes";
 import { docs } from "./features/service/docs";
 import { health } from "./features/service/health";
@@ -79,6 +82,9 @@ const routers = [
   socialRoutes,
   docs(app),
   emailLogin,
+  oauthToken,
+  oauthAuthorize,
+  oauthClientRoutes,
 ] as const;
 // A router's own env may add the variables of its guards (the admin router's `user`);
 // mounting is the same for every one.

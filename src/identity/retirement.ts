@@ -36,6 +36,8 @@ const IN_FLIGHT = [
   "email_login",
   "social_link",
   "social_state",
+  "oauth_code",
+  "oauth_request",
 ] as const;
 
 /**
@@ -84,6 +86,10 @@ export const RETIRE_REASONS: Record<SingleUsePurpose, string> = {
     "a passkey being added by a session: dies with the sessions that could finish it, and never lands after a recovery removed the factors",
   social_link:
     "a signed-in user's start of linking a social identity (`POST /me/identities/:provider`, 10 minutes): adds a way to sign in, so it dies like a passkey being added",
+  oauth_code:
+    "an OAuth authorization code (`/oauth/authorize` → `POST /oauth/token`, OAUTH_CODE_TTL): issued before the account's password, factors or sessions changed, it must not start a grant after",
+  oauth_request:
+    "an OAuth authorization request waiting at the provider's login or consent page: started before the account's password, factors or sessions changed, it must not finish after",
   social_state:
     "the state, nonce and PKCE verifier of a trip to a social provider (10 minutes), bound to the browser by a cookie; a linking trip belongs to its account and dies like `social_link`, a sign-in's belongs to none",
 };

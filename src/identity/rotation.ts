@@ -53,6 +53,9 @@ export async function rotateSession(
   // A disabled account's sessions were revoked with it; the check covers a row
   // disabled by hand in D1 as well.
   if (!row || row.revokedAt || row.expiresAt <= now || row.disabled) throw new ApiError("invalid_token");
+  // Only the API's own sessions refresh here: an OAuth grant's refresh token works only at
+  // POST /oauth/token (for its client), the authorization server's cookie nowhere.
+  if (row.kind !== "api") throw new ApiError("invalid_token");
   // A token rotated within the reuse interval is being presented again by its holder
   // (two tabs, a retry after a lost answer): it gets a branch of its own below.
   const reuse = reuseWindow(config.refreshReuseSeconds, row.id, now);

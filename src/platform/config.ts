@@ -1,6 +1,7 @@
 // The worker's configuration: every setting of src/platform/settings.ts read once per bindings
 // object, then the rules between settings, in one place, then the `Config` routes use.
 
+import { type OAuthConfig, oauthConfig, oauthRules } from "./config-oauth";
 import { type AsymmetricAlg, type PrivateJwk, privateKeys, type Signing, type SigningAlg } from "./config-signing";
 import { readSocial, type SocialConfig, type SocialProvider, socialConfig } from "./config-social";
 import {
@@ -15,7 +16,7 @@ import { ConfigError } from "./settings-kinds";
 import type { SmtpServer } from "./settings-kinds-web";
 import { type Outcomes, readSettings, readWith } from "./settings-read";
 
-export type { AsymmetricAlg, PrivateJwk, Signing, SigningAlg, SmtpServer, SocialConfig, SocialProvider };
+export type { AsymmetricAlg, OAuthConfig, PrivateJwk, Signing, SigningAlg, SmtpServer, SocialConfig, SocialProvider };
 export { ConfigError };
 
 /** How failed logins lock an email: the `after`-th failure in a row locks it for
@@ -57,6 +58,8 @@ export type Config = {
   redirectOrigins: readonly string[];
   /** Social sign-in's providers (`SOCIAL_*`, src/platform/config-social.ts). */
   social: SocialConfig;
+  /** The OAuth provider (`OAUTH_*`, src/platform/config-oauth.ts). */
+  oauth: OAuthConfig;
   /** Every setting's accepted value by name (a family's as a record by id): a setting added
    * to src/platform/settings.ts is read here with no other edit. */
   settings: Settings;
@@ -192,14 +195,13 @@ function parse(env: RawEnv): Parsed {
     const publicUrl = read.PUBLIC_URL.ok ? read.PUBLIC_URL.value : "(refused)";
     const outcome = socialConfig(
       { ...readSocial(value), SOCIAL_PROVIDERS: providerIds, SOCIAL_AUTO_LINK: autoLink },
-      {
-        publicUrl,
-        environment: environment ?? "",
-      },
+      { publicUrl, environment: environment ?? "" },
     );
     if (Array.isArray(outcome)) rules.push(...outcome);
     else social = outcome;
   }
+  // The OAuth provider: an asymmetric JWT_ALG and PUBLIC_URL (src/platform/config-oauth.ts).
+  rules.push(...oauthRules(value, read.PUBLIC_URL));
 
   const problems = SETTINGS.flatMap(({ name }) => {
     const outcome = read[name];
@@ -255,6 +257,7 @@ function parse(env: RawEnv): Parsed {
       ]),
     ],
     social,
+    oauth: oauthConfig(settings),
     settings,
   };
   if (!strictCost.ok) {

@@ -36,6 +36,10 @@ export const users = sqliteTable("users", {
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+/** What a session family is for (see `sessions.kind`). */
+export const SESSION_KINDS = ["api", "authorization_server", "oauth"] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+
 /** One row per refresh token. A login starts a family (`family_id` = the first row's
  * id, and the `sid` of its access tokens); each refresh adds a child row and marks
  * its parent `replaced_by`. A replaced token presented again means theft: the whole
@@ -61,6 +65,24 @@ export const sessions = sqliteTable(
      * e.g. `pwd otp mfa`); every refresh of the family carries it on. Null for rows
      * made before it was recorded. */
     amr: text("amr"),
+    /** What the family is (docs/oauth-provider.md): `api`, the API's own session (its
+     * refresh token works at `POST /token/refresh`); `authorization_server`, the OAuth
+     * provider's browser session behind its HttpOnly cookie (never refreshed by a client);
+     * `oauth`, a grant's refresh tokens, issued to `client_id` by `POST /oauth/token`.
+     * Each kind's token is accepted only where that kind is. */
+    kind: text("kind", { enum: SESSION_KINDS }).notNull().default("api"),
+    /** `oauth` rows: the client the grant was issued to (oauth_clients.client_id). */
+    clientId: text("client_id"),
+    /** `oauth` rows: the granted scopes, space-separated (RFC 6749 §3.3). */
+    scope: text("scope"),
+    /** `oauth` rows: the resource indicator the grant's tokens are for (RFC 8707), if any. */
+    resource: text("resource"),
+    /** `oauth` and `authorization_server` rows: when the person authenticated (OpenID
+     * Connect `auth_time`), carried through every rotation. */
+    authTime: integer("auth_time", { mode: "timestamp_ms" }),
+    /** `oauth` rows: the authorization code (single_use_tokens.id) the grant began with;
+     * that code presented again revokes the family (RFC 6749 §4.1.2). */
+    codeId: text("code_id"),
   },
   // replaced_by: a rotation finds the child it just made through it (see rotate); without
   // an index that is a scan of every session ever issued, on every refresh.
@@ -68,6 +90,7 @@ export const sessions = sqliteTable(
     index("sessions_user_id_idx").on(table.userId),
     index("sessions_family_id_idx").on(table.familyId),
     index("sessions_replaced_by_idx").on(table.replacedBy),
+    index("sessions_code_id_idx").on(table.codeId),
   ],
 );
 
@@ -93,6 +116,8 @@ export const SINGLE_USE_PURPOSES = [
   "email_login",
   "social_state",
   "social_link",
+  "oauth_code",
+  "oauth_request",
 ] as const;
 export type SingleUsePurpose = (typeof SINGLE_USE_PURPOSES)[number];
 

@@ -18,7 +18,7 @@ export class ConfigError extends Error {
  * the setting `name`; throws a `ConfigError` naming it when the value is refused. */
 export type Parser<T> = { (raw: unknown, name: string): T; bounds?: string };
 
-function parser<T>(parse: (raw: unknown, name: string) => T, bounds?: string): Parser<T> {
+export function parser<T>(parse: (raw: unknown, name: string) => T, bounds?: string): Parser<T> {
   return Object.assign(parse, { bounds });
 }
 

@@ -18,6 +18,7 @@
 // documented once and read for each listed id, as a record by id.
 import { anyText, bool, duration, integer, json, line, oneOf, optional, secretKey, word } from "./settings-kinds";
 import { baseUrl, domain, hostName, mailbox, origins, smtpUrl } from "./settings-kinds-web";
+import { OAUTH_SETTINGS } from "./settings-oauth";
 import type { BindingName, Setting, ValueIn } from "./settings-read";
 import { SOCIAL_SETTINGS } from "./settings-social";
 
@@ -184,6 +185,7 @@ export const SETTINGS = [
     doc: "The exact origins a sign-in that ends in a browser redirect may return to with its one-time `code` for `POST /login/exchange` (comma-separated, no path, no trailing slash); empty: the `CORS_ORIGINS` entries (none when `*`) plus `APP_URL`'s origin (`npm run dev` sets the dev server's own origin when none of the three is set). A `redirect_to` on any other origin is refused with 400 `invalid_redirect`: never an open redirect",
   },
   ...SOCIAL_SETTINGS,
+  ...OAUTH_SETTINGS,
   {
     name: "MAIL_COOLDOWN",
     kind: "var",

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, ne, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { type Db, insertRow, type RowOf } from "../../platform/db";
-import { sessions, users } from "../../platform/schema";
+import { type SessionKind, sessions, users } from "../../platform/schema";
 import { publicColumns, type User } from "./users";
 
 /** Where a session was started from, as shown in `GET /sessions`. */
@@ -11,9 +11,21 @@ export type Client = { userAgent: string | null; ip: string | null };
  * first row, copied to every row a refresh adds. */
 export type NewToken = Client & { id: string; refreshTokenHash: string; expiresAt: Date; amr?: string };
 
+/** What a new family is (src/platform/schema.ts `sessions.kind`): the API's own session
+ * unless given; an OAuth grant names its client, scope, resource, `auth_time` and code.
+ * Every rotation copies these from the parent row. */
+export type FamilyKind = {
+  kind?: SessionKind;
+  clientId?: string | null;
+  scope?: string | null;
+  resource?: string | null;
+  authTime?: Date | null;
+  codeId?: string | null;
+};
+
 /** A session's first row (a new family), inserted only if `userId` exists: batched
  * after a user insert that may have lost to the UNIQUE index. */
-export function insertFirstToken(db: Db, userId: string, token: NewToken, now: Date) {
+export function insertFirstToken(db: Db, userId: string, token: NewToken & FamilyKind, now: Date) {
   return insertRow(
     db,
     sessions,
@@ -23,12 +35,12 @@ export function insertFirstToken(db: Db, userId: string, token: NewToken, now: D
 }
 
 /** A session's first row for a user known to exist. */
-export function insertSession(db: Db, userId: string, token: NewToken, now: Date) {
+export function insertSession(db: Db, userId: string, token: NewToken & FamilyKind, now: Date) {
   return db.insert(sessions).values(firstRow(token, userId, now));
 }
 
 /** A new family's first row. */
-function firstRow(token: NewToken, userId: string, now: Date) {
+function firstRow(token: NewToken & FamilyKind, userId: string, now: Date) {
   return {
     id: token.id,
     userId,
@@ -43,6 +55,12 @@ function firstRow(token: NewToken, userId: string, now: Date) {
     userAgent: token.userAgent,
     ip: token.ip,
     amr: token.amr ?? null,
+    kind: token.kind ?? "api",
+    clientId: token.clientId ?? null,
+    scope: token.scope ?? null,
+    resource: token.resource ?? null,
+    authTime: token.authTime ?? null,
+    codeId: token.codeId ?? null,
   } satisfies RowOf<typeof sessions>;
 }
 
@@ -81,6 +99,12 @@ export function rotate(db: Db, which: SQL | undefined, next: NewToken, now: Date
         userAgent: next.userAgent,
         ip: next.ip,
         amr: sessions.amr,
+        kind: sessions.kind,
+        clientId: sessions.clientId,
+        scope: sessions.scope,
+        resource: sessions.resource,
+        authTime: sessions.authTime,
+        codeId: sessions.codeId,
       },
       sql`from ${sessions} where ${sessions.replacedBy} = ${next.id}${reused} limit 1`,
     ).returning({ id: sessions.id }),
@@ -103,6 +127,11 @@ export function findByTokenHash(db: Db, refreshTokenHash: string) {
       disabled: users.disabled,
       emailVerifiedAt: users.emailVerifiedAt,
       amr: sessions.amr,
+      kind: sessions.kind,
+      clientId: sessions.clientId,
+      scope: sessions.scope,
+      resource: sessions.resource,
+      authTime: sessions.authTime,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -176,7 +205,8 @@ export async function listLive(db: Db, userId: string, now: Date) {
     })
     .from(sessions)
     .innerJoin(first, eq(first.id, sessions.familyId))
-    .where(and(eq(sessions.userId, userId), liveRow(now)))
+    // An OAuth grant's tokens belong to an app, listed by GET /me/oauth/grants.
+    .where(and(eq(sessions.userId, userId), liveRow(now), ne(sessions.kind, "oauth")))
     .orderBy(sessions.lastUsedAt);
   // Later rows win, and a Map keeps the position of a key's last set only if it is new:
   // delete first, so each family sits where its latest row does.
