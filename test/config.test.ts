@@ -41,8 +41,31 @@ describe("readConfig", () => {
       publicOrigin: undefined,
       redirectOrigins: [],
       social: { providers: [], autoLink: "verified" },
+      oauth: {
+        enabled: false,
+        issuer: "",
+        resources: [],
+        scopes: [],
+        dynamicRegistration: false,
+        metadataDocuments: true,
+        codeTtlSeconds: 60,
+        accessTtlSeconds: 3600,
+      },
     });
     expect(readCors({})).toEqual({ origins: "*", credentials: false });
+  });
+
+  it("refuses OAUTH_PROVIDER=true with HS256 or without PUBLIC_URL, naming both settings", () => {
+    expect(() => readConfig({ ...SECRETS, OAUTH_PROVIDER: "true", PUBLIC_URL: "https://id.example.com" })).toThrow(
+      /OAUTH_PROVIDER=true needs JWT_ALG ES256, EdDSA or RS256/,
+    );
+    expect(() => readConfig({ ...SECRETS, OAUTH_PROVIDER: "true" })).toThrow(/OAUTH_PROVIDER=true needs PUBLIC_URL/);
+    expect(() => readConfig({ ...SECRETS, OAUTH_RESOURCES: "not a uri" })).toThrow(/OAUTH_RESOURCES/);
+    expect(() => readConfig({ ...SECRETS, OAUTH_SCOPES: 'a"b' })).toThrow(/OAUTH_SCOPES/);
+    expect(
+      readConfig({ ...SECRETS, OAUTH_RESOURCES: "https://mcp.example.com/mcp, https://api.example.com/" }).oauth
+        .resources,
+    ).toEqual(["https://mcp.example.com/mcp", "https://api.example.com/"]);
   });
 
   it("reads AUDIT_RETENTION and refuses one that is not a duration", () => {
