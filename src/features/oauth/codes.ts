@@ -1,3 +1,7 @@
+import type { Ctx } from "../../platform/context";
+import { randomToken, sha256Hex } from "../../platform/crypto";
+import { insertSingleUse } from "../../platform/single-use";
+
 // The authorization code: what `/oauth/authorize` hands the client and `/oauth/token` takes
 // back (RFC 6749 §4.1). It is a single-use row (src/platform/single-use.ts) of purpose
 // `oauth_code`: the random code goes to the client, only its SHA-256 is stored, the row
@@ -23,3 +27,30 @@ export type AuthorizationCodeData = {
   /** How they authenticated (RFC 8176), e.g. `["pwd","otp","mfa"]`. */
   amr: string[];
 };
+
+/**
+ * A new authorization code for `userId`: `value` (32 random bytes, base64url) goes to the
+ * client in the redirect; `insert` records its SHA-256 as a single-use `oauth_code` row
+ * living `OAUTH_CODE_TTL` (batch it); `id` is the row's id, which the grant's session rows
+ * keep as `code_id` so that a second use of the code can revoke them.
+ */
+export async function mintAuthorizationCode(
+  ctx: Pick<Ctx, "db" | "now" | "config">,
+  userId: string,
+  data: AuthorizationCodeData,
+) {
+  const { db, now, config } = ctx;
+  const id = crypto.randomUUID();
+  const value = randomToken();
+  const insert = insertSingleUse(db, {
+    id,
+    tokenHash: await sha256Hex(value),
+    purpose: "oauth_code",
+    userId,
+    target: data.client_id,
+    data: JSON.stringify(data),
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + config.oauth.codeTtlSeconds * 1000),
+  });
+  return { id, value, insert };
+}
