@@ -39,6 +39,10 @@ export const AUDIT_EVENT_TYPES = [
   "identity_linked",
   "identity_unlinked",
   "social_login_failed",
+  "oauth_client_created",
+  "oauth_client_updated",
+  "oauth_client_deleted",
+  "oauth_grant_revoked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

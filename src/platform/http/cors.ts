@@ -11,6 +11,18 @@ const BOOKMARK = "X-D1-Bookmark";
 const EXPOSE_HEADERS = ["X-Request-Id", BOOKMARK];
 
 type Pair = { plain: MiddlewareHandler; bookmark: MiddlewareHandler };
+
+/** Paths any origin may call, never with credentials, whatever CORS_ORIGINS says: public
+ * OAuth endpoints that browser-based clients call cross-origin (RFC 7591 registration). */
+const OPEN_PATHS = new Set(["/oauth/register"]);
+const openCors = cors({
+  origin: "*",
+  allowMethods: ["GET", "POST", "OPTIONS"],
+  allowHeaders: ["Content-Type", "Authorization"],
+  maxAge: 600,
+  exposeHeaders: ["X-Request-Id"],
+});
+const OPEN: Pair = { plain: openCors, bookmark: openCors };
 const byEnv = new WeakMap<object, Pair>();
 
 /** Hono's cors, set from `CORS_ORIGINS`. With an allowlist only exact matches are
@@ -19,7 +31,7 @@ const byEnv = new WeakMap<object, Pair>();
  * (`readCors`), so it can run before the rest of the configuration is enforced and keep
  * even a 500 readable by allowed origins. */
 export const corsFromEnv: MiddlewareHandler<AppEnv> = async (c, next) => {
-  let pair = byEnv.get(c.env);
+  let pair = OPEN_PATHS.has(c.req.path) ? OPEN : byEnv.get(c.env);
   if (!pair) {
     const settings = readCors(c.env);
     pair = { plain: build(settings, ALLOW_HEADERS), bookmark: build(settings, [...ALLOW_HEADERS, BOOKMARK]) };

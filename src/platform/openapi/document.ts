@@ -85,6 +85,25 @@ function errorResponse(status: number, codes: ErrorCode[]): Json {
   };
 }
 
+/** The OAuth error shape (RFC 6749 §5.2, RFC 7591 §3.2.2) that `/oauth/*` routes answer. */
+const oauthError = z.object({
+  error: doc(z.string(), "The RFC's error code: branch on it"),
+  error_description: doc(z.string(), "For people"),
+});
+
+function oauthErrorResponse(status: number, errors: readonly string[]): Json {
+  return {
+    description: `${errors.map((error) => `\`${error}\``).join(", ")} (OAuth error shape)`,
+    ...(status === 429 && { headers: { "Retry-After": header("RetryAfter") } }),
+    content: {
+      "application/json": {
+        schema: { $ref: "#/components/schemas/OAuthError" },
+        examples: Object.fromEntries(errors.map((error) => [error, { value: { error, error_description: "…" } }])),
+      },
+    },
+  };
+}
+
 /** JSON Schema for `schema` as a client sends it (`io: "input"`: before transforms, and
  * with objects left open, since unknown fields are ignored). */
 function jsonSchema(schema: z.ZodMiniType): Json {
@@ -139,10 +158,12 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     ? { required: true, content: { "application/json": { schema: ref(body) } } }
     : route.form
       ? { required: true, content: { "application/x-www-form-urlencoded": { schema: ref(route.form) } } }
-      : route.optionalBody && {
-          required: false,
-          content: { "application/json": { schema: ref(route.optionalBody) } },
-        };
+      : route.oauthBody
+        ? { required: true, content: { "application/json": { schema: ref(route.oauthBody) } } }
+        : route.optionalBody && {
+            required: false,
+            content: { "application/json": { schema: ref(route.optionalBody) } },
+          };
 
   const success: Json = { description: ok.description };
   if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
@@ -160,7 +181,7 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   }
   const listed = new Set<ErrorCode>([
     ...ACCESS_CODES[route.access],
-    ...(requestBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
+    ...(requestBody && !route.oauthBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
     ...(route.errors ?? []),
     ...(route.database === false ? [] : (["service_unavailable"] as const)),
     ...ANY_ROUTE_CODES,
@@ -173,6 +194,9 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
     const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
     if (codes.length > 0) responses[status] = errorResponse(status, codes);
+  }
+  for (const [status, errors] of Object.entries(route.oauthErrors ?? {})) {
+    responses[status] = oauthErrorResponse(Number(status), errors ?? []);
   }
   return {
     operationId: route.operationId,
@@ -236,10 +260,11 @@ function build(app: Routes): Json {
       { name: "Second factors", description: "TOTP with recovery codes, and passkeys (WebAuthn)" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
+      { name: "OAuth", description: "The OAuth 2.1 / OpenID Connect provider (OAUTH_PROVIDER)" },
     ],
     paths,
     components: {
-      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope) },
+      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope), OAuthError: jsonSchema(oauthError) },
       securitySchemes: SECURITY_SCHEMES,
       headers: {
         RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },
