@@ -3,7 +3,17 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { deleteUser, updateNames } from "../src/features/account/queries";
+import {
+  clientById,
+  consentsOf,
+  deleteClient,
+  deleteConsent,
+  liveGrantsOf,
+  revokeClientTokens,
+  updateClient,
+} from "../src/features/oauth/client-queries";
 import { auditIfChanged } from "../src/identity/audit";
+import { revokeGrant } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -138,6 +148,14 @@ const queries: Record<string, Run> = {
       now,
     ),
   retireOthers: () => retireOthers(db, id, "reset_password", id, now),
+  clientById: () => clientById(db, "c"),
+  updateClient: () => updateClient(db, "c", { clientName: "n" }),
+  revokeClientTokens: () => revokeClientTokens(db, "c", now),
+  deleteClient: () => deleteClient(db, "c"),
+  consentsOf: () => consentsOf(db, id),
+  liveGrantsOf: () => liveGrantsOf(db, id, now),
+  deleteConsent: () => deleteConsent(db, id, "c"),
+  revokeGrant: () => revokeGrant({ db, now }, id, "c"),
   auditEvent: () =>
     auditIfChanged(
       db,
