@@ -12,6 +12,7 @@ import {
   revokeClientTokens,
   updateClient,
 } from "../src/features/oauth/client-queries";
+import { markClientUsed } from "../src/features/oauth/clients";
 import { auditIfChanged } from "../src/identity/audit";
 import { revokeGrant } from "../src/identity/oauth-grants";
 import {
@@ -156,6 +157,7 @@ const queries: Record<string, Run> = {
   liveGrantsOf: () => liveGrantsOf(db, id, now),
   deleteConsent: () => deleteConsent(db, id, "c"),
   revokeGrant: () => revokeGrant({ db, now }, id, "c"),
+  markClientUsed: () => markClientUsed(db, "c", now),
   auditEvent: () =>
     auditIfChanged(
       db,
