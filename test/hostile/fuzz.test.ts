@@ -47,9 +47,15 @@ async function expectWellBehaved(res: Response, label: string) {
   expect(body, label).not.toMatch(secretsPattern());
   if (res.status >= 400 && body !== "") {
     expect(res.headers.get("content-type"), label).toMatch(/^application\/json/);
-    const { error } = JSON.parse(body) as { error: { code: keyof typeof ERROR_STATUSES; message: string } };
-    expect(ERROR_STATUSES[error.code], label).toBe(res.status);
-    expect(typeof error.message).toBe("string");
+    const parsed = JSON.parse(body) as { error: unknown; error_description?: unknown };
+    if (label.includes(" /oauth/") && typeof parsed.error === "string") {
+      // The OAuth endpoints' own shape (RFC 6749 §5.2, RFC 7591 §3.2.2).
+      expect(typeof parsed.error_description, label).toBe("string");
+    } else {
+      const error = parsed.error as { code: keyof typeof ERROR_STATUSES; message: string };
+      expect(ERROR_STATUSES[error.code], label).toBe(res.status);
+      expect(typeof error.message).toBe("string");
+    }
   }
   if (res.status === 405) expect(res.headers.get("allow"), label).toBeTruthy();
 }
