@@ -9,7 +9,15 @@ const TIMEOUT_MS = 15_000;
 // Routes that arrive with sessions; an API without them answers 404.
 const SESSION_ROUTES = ["/me", "/token/refresh", "/logout"];
 // Request fields the log shows as dots: what a shoulder must not read.
-const SECRET_FIELDS = new Set(["password", "currentPassword", "newPassword", "code", "recovery_code", "refresh_token"]);
+const SECRET_FIELDS = new Set([
+  "password",
+  "currentPassword",
+  "newPassword",
+  "code",
+  "recovery_code",
+  "refresh_token",
+  "mfa_token",
+]);
 
 /**
  * @typedef {{ token: string | null, refreshToken: string | null, expiresIn: number | null, user: string | null, verified: boolean | null }} Session

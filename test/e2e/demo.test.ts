@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import axe from "axe-core";
 import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
@@ -103,6 +104,30 @@ describe("demo page on an allowed origin", () => {
     expect(loggedOut.title).toBe("POST /logout → 204 No Content");
     expect(await page.textContent("#session-user")).toBe("signed out");
     await snap("sessions");
+  });
+
+  it("lists the account's sessions and revokes another one", async () => {
+    await open(allowed);
+    const email = uniqueEmail();
+    const password = "two-devices-1952";
+    await register(email, password);
+    // A second device: a login straight to the API.
+    const other = await fetch(`${api}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": "curl/8.5.0" },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(other.status).toBe(200);
+    await act(() => page.click("#me"));
+    await expect.poll(() => page.locator("#sessions-list li").count()).toBe(2);
+    expect(await page.textContent("#sessions-list li:not([data-current])")).toContain("curl/8.5.0");
+
+    const revoked = await act(() => page.click("#sessions-list li:not([data-current]) button"));
+    expect(revoked).toMatchObject({ outcome: "ok", message: "Session revoked" });
+    expect(revoked.title).toMatch(/^DELETE \/sessions\/\S+ → 204 No Content$/);
+    await expect.poll(() => page.locator("#sessions-list li").count()).toBe(1);
+    const { token } = (await other.json()) as { token: string };
+    expect((await fetch(`${api}/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
 
   it("can call the API in credentials mode (credentials: include) when CORS_CREDENTIALS=true", async () => {
@@ -239,6 +264,22 @@ describe("the demo's screens at 1280×800", () => {
     }
   }
 
+  /** axe-core's WCAG 2 A and AA rules on the screen as it is now: no violation. (Evaluated
+   * through DevTools, which the page's CSP does not govern.) */
+  async function accessible() {
+    await page.evaluate(axe.source);
+    const { passed, violations } = await page.evaluate(async () => {
+      const { run } = (window as unknown as { axe: typeof axe }).axe;
+      const results = await run(document, { runOnly: ["wcag2a", "wcag2aa"] });
+      return {
+        passed: results.passes.length,
+        violations: results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+      };
+    });
+    expect(violations).toEqual([]);
+    expect(passed).toBeGreaterThan(10);
+  }
+
   /** An action whose outcome the status line shows inside the 1280×800 viewport; a flow
    * of several calls names the title it ends with. */
   async function visibly(action: () => Promise<void>, last?: string) {
@@ -278,6 +319,7 @@ describe("the demo's screens at 1280×800", () => {
     });
     expect(await page.isVisible("#panel-login")).toBe(true);
     expect(await page.isVisible("#log[open]")).toBe(false);
+    await accessible();
     await screen("sign-in");
 
     // Sign up: the "Create account" tab, reached with the keyboard (arrow keys move between tabs).
@@ -288,6 +330,7 @@ describe("the demo's screens at 1280×800", () => {
     const email = `grace-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const password = "compiler-1952";
     await fillSignUp(page, email, password);
+    await accessible();
     await screen("sign-up");
     const signedUp = await visibly(() => page.click("#register-form button[type=submit]"));
     expect(signedUp).toMatchObject({ outcome: "ok", title: "POST /register → 201 Created" });
@@ -295,6 +338,7 @@ describe("the demo's screens at 1280×800", () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("account-title");
     await page.waitForFunction(() => document.getElementById("factors")?.textContent?.startsWith("TOTP: off"));
     await expect.poll(() => page.locator("#sessions-list li[data-current=true]").count()).toBe(1);
+    await accessible();
     await screen("account");
 
     // TOTP: set up with the QR code, confirm, recovery codes shown.
@@ -309,6 +353,7 @@ describe("the demo's screens at 1280×800", () => {
     const confirmed = await visibly(() => page.click("#totp-confirm"));
     expect(confirmed).toMatchObject({ outcome: "ok", title: "POST /me/mfa/totp/confirm → 200 OK" });
     await expect.poll(() => page.locator("#recovery-list li").count()).toBe(10);
+    expect(await page.isVisible("#totp-enrolment")).toBe(false);
     await page.waitForFunction(() => document.getElementById("factors")?.textContent?.startsWith("TOTP: on"));
 
     // A passkey, then renamed.
@@ -326,6 +371,7 @@ describe("the demo's screens at 1280×800", () => {
       document.querySelector("#passkey-list .passkey-name")?.textContent?.startsWith("Work laptop"),
     );
     await page.locator("#security").scrollIntoViewIfNeeded();
+    await accessible();
     await screen("sign-in-methods");
 
     // Sign out, then in: the password, then the MFA step (not an error), then the code.
@@ -346,6 +392,7 @@ describe("the demo's screens at 1280×800", () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("mfa-code-input");
     expect(await page.isVisible("#mfa-passkey")).toBe(true);
     expect(await page.isVisible("#mfa-recovery")).toBe(true);
+    await accessible();
     await screen("mfa-step");
     // The confirm spent this step's code: the next step's is accepted (clock drift) and unused.
     await page.keyboard.type(totp.generate({ timestamp: Date.now() + 30_000 }));
@@ -376,6 +423,7 @@ describe("the demo's screens at 1280×800", () => {
     expect(logged).toContain("POST /login/mfa → 200 OK");
     expect(logged).not.toContain(password);
     await page.locator("#log").evaluate((log) => log.scrollIntoView({ block: "start" }));
+    await accessible();
     await screen("log");
 
     // Log out everywhere: back to the sign-in screen.

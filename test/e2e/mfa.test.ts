@@ -124,5 +124,21 @@ describe("second factors on the demo page", () => {
     expect(claimsOf(body.token).amr).toEqual(["pwd", "otp", "mfa"]);
     expect(await page.textContent("#session-user")).toBe(email);
     await page.screenshot({ path: `${ARTIFACTS}mfa-totp-login.png`, fullPage: true });
+
+    // Once more with a recovery code: the step's other way in.
+    await logOut();
+    await page.fill("#login-form [name=email]", email);
+    await page.fill("#login-form [name=password]", password);
+    await page.click("#login-form button[type=submit]");
+    await resultIs("POST /login → 403 Forbidden");
+    await page.click("#mfa-recovery");
+    expect(await page.textContent("#mfa-code-label-text")).toBe("Enter one of your recovery codes");
+    await page.fill("#mfa-code-input", String((confirmed.recovery_codes as string[])[0]));
+    await page.click("#mfa-code");
+    const recovered = await resultIs("POST /login/mfa → 200 OK");
+    expect(recovered.email).toBe(email);
+    await page.waitForFunction(() =>
+      document.getElementById("factors")?.textContent?.endsWith("recovery codes left: 9"),
+    );
   });
 });
