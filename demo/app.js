@@ -357,7 +357,14 @@ async function finishRedirect() {
     return true;
   }
   if (error) {
-    showLocal(`Sign-in → error=${error}`, "The provider or the API refused the sign-in", `Sign-in refused: ${error}`);
+    // A refused link (identity_in_use, say) leaves the session as it was: in cookie mode, back from the cookie.
+    await restore();
+    const what = session.token ? "Linking" : "Sign-in";
+    showLocal(
+      `${what} → error=${error}`,
+      `The provider or the API refused the ${what.toLowerCase()}`,
+      `${what} refused: ${error}`,
+    );
     return true;
   }
   const res = await call("POST", "/login/exchange", {
