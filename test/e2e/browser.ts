@@ -84,15 +84,19 @@ export async function demoResult(page: Page, action: () => Promise<void>) {
   return readResult(page);
 }
 
-/** What the demo's status line says now (see demoResult). */
+/** What the demo's status line says now (see demoResult), read in one go: a flow of several
+ * calls may change it between two separate reads. */
 export async function readResult(page: Page) {
-  return {
-    outcome: await page.getAttribute("#result", "data-outcome"),
-    title: await page.textContent("#result-title"),
-    detail: await page.textContent("#result-detail"),
-    message: await page.textContent("#result-message"),
-    body: (await page.textContent("#result-body")) ?? "",
-  };
+  return page.evaluate(() => {
+    const text = (id: string) => document.getElementById(id)?.textContent ?? "";
+    return {
+      outcome: document.getElementById("result")?.dataset.outcome ?? null,
+      title: text("result-title"),
+      detail: text("result-detail"),
+      message: text("result-message"),
+      body: text("result-body"),
+    };
+  });
 }
 
 /** Fills the demo's "Create account" tab (it opens on "Sign in"). */

@@ -354,6 +354,7 @@ describe("the demo's screens at 1280×800", () => {
     expect(confirmed).toMatchObject({ outcome: "ok", title: "POST /me/mfa/totp/confirm → 200 OK" });
     await expect.poll(() => page.locator("#recovery-list li").count()).toBe(10);
     expect(await page.isVisible("#totp-enrolment")).toBe(false);
+    const recoveryCodes = await page.locator("#recovery-list li").allTextContents();
     await page.waitForFunction(() => document.getElementById("factors")?.textContent?.startsWith("TOTP: on"));
 
     // A passkey, then renamed.
@@ -413,6 +414,18 @@ describe("the demo's screens at 1280×800", () => {
 
     const ended = await visibly(() => page.click("#refresh"));
     expect(ended.title).toBe("POST /token/refresh → 200 OK");
+
+    // The passkey removed, TOTP turned off (the password, and a recovery code as the code).
+    await page.fill("#factor-password", password);
+    const removed = await visibly(() => page.click("#passkey-list li button:text-is('Remove')"));
+    expect(removed).toMatchObject({ outcome: "ok", message: "Passkey removed" });
+    await expect.poll(() => page.locator("#passkey-list li").count()).toBe(0);
+    await page.fill("#factor-code", recoveryCodes[0] ?? "");
+    const off = await visibly(() => page.click("#totp-disable"));
+    expect(off).toMatchObject({ outcome: "ok", title: "DELETE /me/mfa/totp → 204 No Content" });
+    await page.waitForFunction(() =>
+      document.getElementById("factors")?.textContent?.startsWith("TOTP: off · passkeys: 0"),
+    );
 
     // The request log: closed by default, every request and answer, secrets masked.
     await page.click("#log summary");
