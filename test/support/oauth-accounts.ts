@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { freshTotp, type Person } from "./oauth-browser";
 
-export type Account = Person & { token: string; refresh_token: string };
+export type Account = Person & { id: string; token: string; refresh_token: string };
 
 async function json(res: Response, expected: number, what: string): Promise<Record<string, unknown>> {
   const text = await res.text();
@@ -23,7 +23,7 @@ export async function registered(base: string, name = "ada"): Promise<Account> {
     body: JSON.stringify({ firstName: name, lastName: "Test", email, password }),
   });
   const body = await json(res, 201, "POST /register");
-  return { email, password, token: String(body.token), refresh_token: String(body.refresh_token) };
+  return { id: String(body.id), email, password, token: String(body.token), refresh_token: String(body.refresh_token) };
 }
 
 /** `account` with TOTP enrolled and confirmed: its secret is kept on it. */
