@@ -70,6 +70,9 @@ const typed = {
   "GET /me/identities": api.me.identities.$get,
   "POST /me/identities/:provider": api.me.identities[":provider"].$post,
   "DELETE /me/identities/:id": api.me.identities[":id"].$delete,
+  "GET /oauth/authorize": api.oauth.authorize.$get,
+  "POST /oauth/authorize": api.oauth.authorize.$post,
+  "GET /oauth/authorize/social": api.oauth.authorize.social.$get,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

@@ -41,7 +41,7 @@ type MediaExamples = Partial<Record<"text/plain" | "text/html" | "text/javascrip
 /** A route's documentation, written beside its handler. */
 export type RouteDoc = {
   operationId: string;
-  tag: "Auth" | "Sessions" | "Account" | "Email" | "Second factors" | "Admin" | "Service";
+  tag: "Auth" | "Sessions" | "Account" | "Email" | "Second factors" | "Admin" | "Service" | "OAuth";
   summary: string;
   description?: string;
   access: Access;

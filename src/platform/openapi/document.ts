@@ -236,6 +236,7 @@ function build(app: Routes): Json {
       { name: "Second factors", description: "TOTP with recovery codes, and passkeys (WebAuthn)" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
+      { name: "OAuth", description: "The OAuth 2.1 / OpenID Connect provider (OAUTH_PROVIDER)" },
     ],
     paths,
     components: {
