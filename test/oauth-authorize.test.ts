@@ -150,6 +150,19 @@ describe("the request's checks", () => {
     );
   });
 
+  it("redirects unauthorized_client for a client without the authorization_code grant", async () => {
+    const client = await insertClient({ type: "confidential", grantTypes: ["client_credentials"] });
+    const res = await browse(new Jar(), authorizePath(client));
+    expectRedirectError(res, "unauthorized_client", client.redirectUri);
+  });
+
+  it("answers HEAD with 405 and no page", async () => {
+    const client = await insertClient();
+    const res = await call(authorizePath(client), { method: "HEAD" }, await oauthSettings());
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, POST");
+  });
+
   it("redirects login_required with state and iss for prompt=none without a session", async () => {
     const client = await insertClient();
     const res = await browse(new Jar(), authorizePath(client, { prompt: "none" }));
@@ -302,6 +315,21 @@ describe("the login page, the session and the consent page", () => {
       .bind(user.id, client.clientId)
       .first<{ scope: string }>();
     expect(row?.scope).toBe("email openid profile");
+  });
+
+  it("refuses a consent page shown to one account once another signed in in the same browser", async () => {
+    const first = await oauthUser();
+    const second = await oauthUser();
+    const client = await insertClient();
+    const jar = new Jar();
+    const consent = await signInThrough(jar, authorizePath(client), first.input);
+    expect((await submit(jar, { ...hiddenFields(await consent.text()), decision: "allow" })).status).toBe(302);
+    // A consent page for the first account (a wider scope)...
+    const page = await (await browse(jar, authorizePath(client, { scope: "openid profile" }))).text();
+    // ...then the second account signs in in another tab.
+    const other = await signInThrough(jar, authorizePath(client, { prompt: "login" }), second.input);
+    expect(other.status).toBe(200);
+    await isPage(await submit(jar, { ...hiddenFields(page), decision: "allow" }), 403);
   });
 
   it("redirects access_denied with state and iss on deny, and audits the refusal", async () => {

@@ -38,6 +38,7 @@ export async function insertClient({
   scope = null,
   firstParty = false,
   name = "Notes <b>App</b>",
+  grantTypes = ["authorization_code", "refresh_token"],
 }: {
   type?: "public" | "confidential";
   registration?: "admin" | "dynamic" | "metadata_document";
@@ -45,6 +46,7 @@ export async function insertClient({
   scope?: string | null;
   firstParty?: boolean;
   name?: string;
+  grantTypes?: string[];
 } = {}): Promise<TestClient> {
   const clientId = `client-${crypto.randomUUID()}`;
   const now = Date.now();
@@ -61,7 +63,7 @@ export async function insertClient({
       type === "confidential" ? "0".repeat(64) : null,
       type === "confidential" ? "client_secret_basic" : "none",
       JSON.stringify(redirectUris),
-      JSON.stringify(["authorization_code", "refresh_token"]),
+      JSON.stringify(grantTypes),
       scope,
       firstParty ? 1 : 0,
       now,

@@ -102,7 +102,8 @@ function valuesOf(params: Iterable<[string, string]>) {
  * Checks an authorization request's parameters (`params`: a query or a kept request).
  * Page (400): `client_id` missing, repeated or unknown; `redirect_uri` missing (OAuth 2.1
  * requires it even when the client registered one), repeated or not registered.
- * Redirect: `unsupported_response_type` (not `code`); `invalid_request` (a repeated
+ * Redirect: `unsupported_response_type` (not `code`); `unauthorized_client` (a client
+ * registered without the `authorization_code` grant); `invalid_request` (a repeated
  * parameter, a missing or malformed `code_challenge`, a `code_challenge_method` other than
  * `S256` (`plain` included), a bad `prompt` or `max_age`, an oversized value);
  * `invalid_scope` (a scope the provider does not know or the client may not ask for);
@@ -135,6 +136,9 @@ export async function checkRequest(ctx: Ctx, params: Iterable<[string, string]>)
     if (list.some((value) => value.length > MAX_PARAM_LENGTH)) return refuse("invalid_request", `${name} is too long`);
   }
   if (one("response_type") !== "code") return refuse("unsupported_response_type", "response_type must be code");
+  if (!client.grantTypes.includes("authorization_code")) {
+    return refuse("unauthorized_client", "This client may not use the authorization code grant");
+  }
   const codeChallenge = one("code_challenge");
   if (!codeChallenge) return refuse("invalid_request", "code_challenge is required (PKCE, S256)");
   if (one("code_challenge_method") !== "S256") return refuse("invalid_request", "code_challenge_method must be S256");

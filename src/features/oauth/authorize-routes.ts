@@ -57,7 +57,7 @@ const authorizeDoc: RouteDoc = {
   tag: "OAuth",
   summary: "OAuth 2.1 / OpenID Connect authorization endpoint",
   description:
-    "A browser navigation from the client (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Until `client_id` and `redirect_uri` are known good, any error is a **400 HTML page**, never a redirect. After that an error is a **302** to `redirect_uri` with `error`, `error_description`, `state` (when sent) and `iss` (RFC 9207). Without an authorization-server session (the HttpOnly `__Secure-oauth_session` cookie, Path=/oauth), or with `prompt=login` or an older `max_age`, the answer is the **login page** (200); with one, the **consent page** (200) when the client is not first-party and asks for scopes not granted yet (or `prompt=consent`); otherwise a **302** to `redirect_uri` with `code` (single-use, OAUTH_CODE_TTL), `state` and `iss`. 404 while OAUTH_PROVIDER is off.",
+    "A browser navigation from the client (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Until `client_id` and `redirect_uri` are known good, any error is a **400 HTML page**, never a redirect. After that an error is a **302** to `redirect_uri` with `error`, `error_description`, `state` (when sent) and `iss` (RFC 9207). Without an authorization-server session (the HttpOnly `__Secure-oauth_session` cookie, Path=/oauth), or with `prompt=login` or an older `max_age`, the answer is the **login page** (200); with one, the **consent page** (200) when the client is not first-party and asks for scopes not granted yet (or `prompt=consent`); otherwise a **302** to `redirect_uri` with `code` (single-use, OAUTH_CODE_TTL), `state` and `iss`. A client registered without the `authorization_code` grant: `error=unauthorized_client`. `prompt=select_account` is accepted and changes nothing (one account per browser session). HEAD (a link preview) shows nothing and issues nothing: 405. 404 while OAUTH_PROVIDER is off.",
   access: "public",
   query: AUTHORIZE_PARAMS,
   ok: {
@@ -109,7 +109,10 @@ const socialDoc: RouteDoc = {
 /** GET/POST /oauth/authorize (RFC 6749 §4.1, OpenID Connect Core §3.1.2) and GET
  * /oauth/authorize/social. */
 export const oauthAuthorize = new Hono<AppEnv>()
-  .get("/oauth/authorize", describe(authorizeDoc), providerOn, (c) => startAuthorization(c))
+  .get("/oauth/authorize", describe(authorizeDoc), providerOn, (c) =>
+    // A link preview's HEAD shows no page and issues no code.
+    c.req.method === "HEAD" ? c.body(null, 405, { Allow: "GET, POST" }) : startAuthorization(c),
+  )
   .post("/oauth/authorize", describe(continueDoc), providerOn, (c) => {
     if (mediaType(c) !== FORM) throw new ApiError("unsupported_media_type", `Content-Type must be ${FORM}`);
     return continueAuthorization(c);

@@ -137,6 +137,8 @@ async function consentStep(c: C, ctx: Ctx, { request, waiting, csrf }: Step, dec
   const fresh =
     session && !((request.prompt.login || request.maxAge !== undefined) && session.authTime < waiting.row.createdAt);
   if (!session || !fresh) return loginPage(c, request, csrf, { message: "Sign in again to continue." });
+  // The page was shown to one account; another signed in since (another tab): ask again.
+  if (waiting.row.userId !== null && waiting.row.userId !== session.userId) return expired(c);
   if ((await finishRequest(ctx, waiting.hash)).length === 0) return expired(c);
   const outcome =
     decision === "allow"

@@ -87,16 +87,18 @@ export async function presentedBinding(c: Context<AppEnv>): Promise<string | und
 }
 
 /**
- * True when a form POST comes from our own pages (OWASP CSRF cheat sheet, "Verifying
- * origin with standard headers" and "Fetch Metadata headers"): `Sec-Fetch-Site`, when
- * sent, must be `same-origin`; `Origin`, when sent, must be the API's origin (PUBLIC_URL's,
- * or the request's own). Browsers send at least one of them on every POST; a request
- * with neither comes from a program, not from a page another site could make a browser
- * send, and still needs the CSRF token and the browser cookie.
+ * True when a form POST comes from our own pages (OWASP CSRF cheat sheet, "Fetch Metadata
+ * headers" and "Verifying origin with standard headers"): `Sec-Fetch-Site`, when sent, must
+ * be `same-origin`; without it, `Origin`, when sent, must be the API's origin (PUBLIC_URL's,
+ * or the request's own). `Sec-Fetch-Site` comes first: under our `Referrer-Policy:
+ * no-referrer` browsers send `Origin: null` even for a same-origin form POST (Fetch
+ * standard, "serializing a request origin"). Browsers send at least one of them on every
+ * POST; a request with neither comes from a program, not from a page another site could
+ * make a browser send, and still needs the CSRF token and the browser cookie.
  */
 export function fromOwnPage(c: Context<AppEnv>): boolean {
   const site = c.req.header("sec-fetch-site");
-  if (site !== undefined && site !== "same-origin") return false;
+  if (site !== undefined) return site === "same-origin";
   const origin = c.req.header("origin");
   if (origin === undefined) return true;
   return origin === c.var.config.publicOrigin || origin === new URL(c.req.url).origin;

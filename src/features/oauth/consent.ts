@@ -26,9 +26,11 @@ async function grantedScopes(ctx: Ctx, userId: string, clientId: string): Promis
 }
 
 /** True when the consent page must be shown: `prompt=consent`, or a client that is not
- * first-party asking for a scope not granted yet (or never granted anything). */
+ * first-party (registered by an admin as such) asking for a scope not granted yet (or
+ * never granted anything). */
 export async function consentNeeded(ctx: Ctx, request: AuthorizationRequest, userId: string): Promise<boolean> {
-  if (request.client.firstParty) return false;
+  const { client } = request;
+  if (client.firstParty && client.registration === "admin") return false;
   if (request.prompt.consent) return true;
   const granted = await grantedScopes(ctx, userId, request.client.clientId);
   return granted === undefined || request.scope.some((scope) => !granted.includes(scope));

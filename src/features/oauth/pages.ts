@@ -215,9 +215,15 @@ export function consentPage(c: Context<AppEnv>, request: AuthorizationRequest, c
   const appName = c.var.config.appName;
   const host = new URL(request.redirectUri).host;
   const unverified = client.registration !== "admin";
+  // OpenID Connect's own scopes first, in the order people read them, then the others.
+  const order = (scope: string) => {
+    const at = ["openid", "profile", "email", "offline_access"].indexOf(scope);
+    return at === -1 ? 4 : at;
+  };
+  const listed = [...request.scope].sort((a, b) => order(a) - order(b));
   const scopes =
-    request.scope.length > 0
-      ? request.scope.map((scope) => html`<li>${scopeInWords(scope)}</li>`)
+    listed.length > 0
+      ? listed.map((scope) => html`<li>${scopeInWords(scope)}</li>`)
       : html`<li>Only confirm that you are signed in (no other data)</li>`;
   return page(
     c,
