@@ -70,6 +70,13 @@ const typed = {
   "GET /me/identities": api.me.identities.$get,
   "POST /me/identities/:provider": api.me.identities[":provider"].$post,
   "DELETE /me/identities/:id": api.me.identities[":id"].$delete,
+  "GET /.well-known/oauth-authorization-server": api[".well-known"]["oauth-authorization-server"].$get,
+  "GET /.well-known/openid-configuration": api[".well-known"]["openid-configuration"].$get,
+  "POST /oauth/token": api.oauth.token.$post,
+  "POST /oauth/revoke": api.oauth.revoke.$post,
+  "POST /oauth/introspect": api.oauth.introspect.$post,
+  "GET /oauth/userinfo": api.oauth.userinfo.$get,
+  "POST /oauth/userinfo": api.oauth.userinfo.$post,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

@@ -39,6 +39,8 @@ export const AUDIT_EVENT_TYPES = [
   "identity_linked",
   "identity_unlinked",
   "social_login_failed",
+  "oauth_code_reused",
+  "oauth_token_revoked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
