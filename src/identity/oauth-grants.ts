@@ -89,10 +89,7 @@ export function rotateGrant(ctx: Ctx, row: RefreshRow) {
 export async function revokeCodeGrant(ctx: Ctx, code: { id: string; userId: string; clientId: string }) {
   const { db, now, source } = ctx;
   await db.batch([
-    db
-      .update(sessions)
-      .set({ revokedAt: now })
-      .where(and(eq(sessions.codeId, code.id), eq(sessions.kind, "oauth"), isNull(sessions.revokedAt))),
+    revokeByCodeQuery(db, code.id, now),
     auditEvent(
       db,
       {
@@ -106,6 +103,14 @@ export async function revokeCodeGrant(ctx: Ctx, code: { id: string; userId: stri
     ),
   ]);
   ctx.log("warn", "oauth_code_reuse", { user_id: code.userId, client_id: code.clientId });
+}
+
+/** Revokes every live row of the grants begun with the code row `codeId`. Batchable. */
+export function revokeByCodeQuery(db: Db, codeId: string, now: Date) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.codeId, codeId), eq(sessions.kind, "oauth"), isNull(sessions.revokedAt)));
 }
 
 /** The user behind the live grant `familyId` of `userId` (its family not revoked or

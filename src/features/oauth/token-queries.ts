@@ -9,22 +9,24 @@ import { consumeSingleUse } from "../../platform/single-use";
 /** Uses the code `codeHash` once and reads its user, in one batch: `[consumed rows, user
  * rows]`. The user is read by the code's row, so an unknown code reads no one. */
 export function redeemCode(db: Db, codeHash: string, now: Date) {
-  return db.batch([
-    consumeSingleUse(db, codeHash, "oauth_code", now),
-    db
-      .select({
-        id: users.id,
-        email: users.email,
-        firstName: users.firstName,
-        lastName: users.lastName,
-        emailVerifiedAt: users.emailVerifiedAt,
-        disabled: users.disabled,
-      })
-      .from(users)
-      .innerJoin(singleUseTokens, eq(singleUseTokens.userId, users.id))
-      .where(and(eq(singleUseTokens.tokenHash, codeHash), eq(singleUseTokens.purpose, "oauth_code")))
-      .limit(1),
-  ]);
+  return db.batch([consumeSingleUse(db, codeHash, "oauth_code", now), codeUser(db, codeHash)]);
+}
+
+/** The user of the code `codeHash` (its row in any state). Batchable. */
+export function codeUser(db: Db, codeHash: string) {
+  return db
+    .select({
+      id: users.id,
+      email: users.email,
+      firstName: users.firstName,
+      lastName: users.lastName,
+      emailVerifiedAt: users.emailVerifiedAt,
+      disabled: users.disabled,
+    })
+    .from(users)
+    .innerJoin(singleUseTokens, eq(singleUseTokens.userId, users.id))
+    .where(and(eq(singleUseTokens.tokenHash, codeHash), eq(singleUseTokens.purpose, "oauth_code")))
+    .limit(1);
 }
 
 /** A code's row whatever its state, and whether a grant was started from it (a session
