@@ -7,7 +7,7 @@ import { revokeGrant } from "../src/identity/oauth-grants";
 import { getConfig } from "../src/platform/config";
 import type { Ctx } from "../src/platform/context";
 import { base64url, sha256Hex } from "../src/platform/crypto";
-import { bearer, call, claimsOf, fromFreshAddress, newUser, postJson } from "./helpers";
+import { bearer, call, claimsOf, fromFreshAddress, newUser, postJson, roundTripsOf } from "./helpers";
 
 // The token side of the OAuth 2.1 / OpenID Connect provider (issue 25): discovery, POST
 // /oauth/token's three grants, client authentication, userinfo, revocation, introspection,
@@ -769,5 +769,43 @@ describe("POST /oauth/introspect", () => {
     const res = await post("/oauth/introspect", { token: "x", client_id: pub.clientId });
     expect(res.status).toBe(401);
     expect(await oauthError(res)).toBe("invalid_client");
+  });
+});
+
+describe("D1 round trips of POST /oauth/token", () => {
+  it("authorization_code makes three (client, code used with its user, grant started); a second use four", async () => {
+    const user = await person();
+    const app = await client();
+    const minted = await code(user.id, app.clientId);
+    const form = {
+      grant_type: "authorization_code",
+      code: minted.code,
+      redirect_uri: REDIRECT,
+      code_verifier: minted.verifier,
+      client_id: app.clientId,
+    };
+    const first = await roundTripsOf((b) => token(form, {}, b));
+    expect(first.res.status).toBe(200);
+    expect(first.roundTrips).toBe(3);
+    // The used code's row is read, then its grant revoked with the audit event.
+    const again = await roundTripsOf((b) => token(form, {}, b));
+    expect(again.res.status).toBe(400);
+    expect(again.roundTrips).toBe(4);
+  });
+
+  it("refresh_token makes three (client, token, rotation)", async () => {
+    const { app, tokens } = await grant();
+    const form = { grant_type: "refresh_token", refresh_token: tokens.refresh_token as string, client_id: app.clientId };
+    const { res, roundTrips } = await roundTripsOf((b) => token(form, {}, b));
+    expect(res.status).toBe(200);
+    expect(roundTrips).toBe(3);
+  });
+
+  it("discovery makes none", async () => {
+    const { res, roundTrips } = await roundTripsOf((b) =>
+      call("/.well-known/oauth-authorization-server", {}, { ...settings, ...b }),
+    );
+    expect(res.status).toBe(200);
+    expect(roundTrips).toBe(0);
   });
 });
