@@ -73,6 +73,13 @@ const typed = {
   "GET /oauth/authorize": api.oauth.authorize.$get,
   "POST /oauth/authorize": api.oauth.authorize.$post,
   "GET /oauth/authorize/social": api.oauth.authorize.social.$get,
+  "GET /.well-known/oauth-authorization-server": api[".well-known"]["oauth-authorization-server"].$get,
+  "GET /.well-known/openid-configuration": api[".well-known"]["openid-configuration"].$get,
+  "POST /oauth/token": api.oauth.token.$post,
+  "POST /oauth/revoke": api.oauth.revoke.$post,
+  "POST /oauth/introspect": api.oauth.introspect.$post,
+  "GET /oauth/userinfo": api.oauth.userinfo.$get,
+  "POST /oauth/userinfo": api.oauth.userinfo.$post,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

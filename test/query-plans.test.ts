@@ -3,7 +3,9 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { deleteUser, updateNames } from "../src/features/account/queries";
+import { codeUser, findCode } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
+import { revokeByCodeQuery, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -138,6 +140,10 @@ const queries: Record<string, Run> = {
       now,
     ),
   retireOthers: () => retireOthers(db, id, "reset_password", id, now),
+  "codeUser (POST /oauth/token)": () => codeUser(db, "h"),
+  "findCode (a second use of a code)": () => findCode(db, "h"),
+  revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
+  revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
   auditEvent: () =>
     auditIfChanged(
       db,

@@ -41,6 +41,8 @@ export const AUDIT_EVENT_TYPES = [
   "social_login_failed",
   "oauth_consent_given",
   "oauth_consent_refused",
+  "oauth_code_reused",
+  "oauth_token_revoked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
