@@ -43,6 +43,10 @@ export const AUDIT_EVENT_TYPES = [
   "oauth_consent_refused",
   "oauth_code_reused",
   "oauth_token_revoked",
+  "oauth_client_created",
+  "oauth_client_updated",
+  "oauth_client_deleted",
+  "oauth_grant_revoked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -11,12 +11,13 @@ const BOOKMARK = "X-D1-Bookmark";
 const EXPOSE_HEADERS = ["X-Request-Id", BOOKMARK];
 
 type Pair = { plain: MiddlewareHandler; bookmark: MiddlewareHandler };
+
 const byEnv = new WeakMap<object, Pair>();
 
 /** Paths any origin may call without credentials, whatever CORS_ORIGINS says (the OAuth
  * provider's discovery documents and token endpoints, which browser apps of other origins
- * call: RFC 8414 §3, RFC 6749 §3.2). Exact paths; set once by `openCorsFor`. */
-const openPaths = new Set<string>();
+ * call: RFC 8414 §3, RFC 6749 §3.2; RFC 7591 registration). Exact paths; set once by `openCorsFor`. */
+const openPaths = new Set<string>(["/oauth/register"]);
 
 /** Hono's cors for `openPaths`: `Access-Control-Allow-Origin: *`, never credentials. */
 const open = cors({

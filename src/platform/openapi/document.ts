@@ -140,10 +140,12 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     ? { required: true, content: { "application/json": { schema: ref(body) } } }
     : route.form
       ? { required: true, content: { "application/x-www-form-urlencoded": { schema: ref(route.form) } } }
-      : route.optionalBody && {
-          required: false,
-          content: { "application/json": { schema: ref(route.optionalBody) } },
-        };
+      : route.oauthBody
+        ? { required: true, content: { "application/json": { schema: ref(route.oauthBody) } } }
+        : route.optionalBody && {
+            required: false,
+            content: { "application/json": { schema: ref(route.optionalBody) } },
+          };
 
   const success: Json = { description: ok.description };
   if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
@@ -161,7 +163,7 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   }
   const listed = new Set<ErrorCode>([
     ...ACCESS_CODES[route.access],
-    ...(requestBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
+    ...(requestBody && !route.oauthBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
     ...(route.errors ?? []),
     ...(route.database === false ? [] : (["service_unavailable"] as const)),
     ...ANY_ROUTE_CODES,
@@ -173,7 +175,7 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   }
   if (route.oauthErrors) {
     for (const [status, codes] of Object.entries(route.oauthErrors)) {
-      if (codes && codes.length > 0) responses[status] = oauthErrorResponse(Number(status), codes);
+      if (codes && codes.length > 0) responses[status] = oauthErrorResponse(Number(status), [...codes]);
     }
   } else {
     for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
