@@ -318,7 +318,10 @@ describe("what every answer carries", () => {
 
   it("every /oauth/* error body is exactly {error, error_description}", async () => {
     const answers: [string, TokenAnswer][] = [
-      ["token: unsupported grant", await token({ grant_type: "password", username: "a", password: "b" })],
+      [
+        "token: unsupported grant",
+        await token({ grant_type: "password", username: "a", password: "b", client_id: alpha.client_id }),
+      ],
       ["token: no grant_type", await token({})],
       [
         "token: unknown code",
