@@ -195,4 +195,30 @@ describe("openid-client 6 against the provider", () => {
       client.authorizationCodeGrant(config, back, { pkceCodeVerifier: "x".repeat(43), expectedState: state }),
     ).rejects.toMatchObject({ error: "access_denied" });
   }, 90_000);
+
+  it("takes Basic client credentials form-urlencoded (oauth4webapi: every - as %2D) and raw (the MCP SDK)", async () => {
+    const id = String(confidential.client_id);
+    const secret = String(confidential.client_secret);
+    // RFC 6749 §2.3.1: application/x-www-form-urlencoded, here with every character encoded.
+    const every = (text: string) =>
+      [...Buffer.from(text)].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+    const introspect = (user: string, pass: string) =>
+      fetch(`${oauth}/oauth/introspect`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ token: "not-a-token" }),
+      });
+    for (const [user, pass] of [
+      [every(id), every(secret)],
+      [id, secret],
+    ]) {
+      const res = await introspect(String(user), String(pass));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ active: false });
+    }
+    expect((await introspect(id, `${secret}x`)).status).toBe(401);
+  });
 });
