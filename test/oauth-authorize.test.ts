@@ -84,6 +84,16 @@ describe("the request's checks", () => {
     );
   });
 
+  it("lets the pages' forms lead only to this origin and the client's redirect origin (or private-use scheme)", async () => {
+    const web = await insertClient();
+    const csp = (await browse(new Jar(), authorizePath(web))).headers.get("content-security-policy");
+    expect(csp).toContain("form-action 'self' https://app.example.com;");
+    expect(csp).toMatch(/script-src 'nonce-[^']+'/);
+    const native = await insertClient({ redirectUris: ["com.example.notes:/callback"] });
+    const nativeCsp = (await browse(new Jar(), authorizePath(native))).headers.get("content-security-policy");
+    expect(nativeCsp).toContain("form-action 'self' com.example.notes:;");
+  });
+
   it("escapes the client's name on its pages", async () => {
     const client = await insertClient({ name: '<script>alert("x")</script>' });
     const page = await (await browse(new Jar(), authorizePath(client))).text();
