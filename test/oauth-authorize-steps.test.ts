@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { mintLoginCode } from "../src/identity/exchange";
 import { readConfig } from "../src/platform/config";
 import { allowedRedirect } from "../src/platform/redirects";
-import { auditRowsOf, call, fromFreshAddress, insertPasskeyRow } from "./helpers";
+import { auditRowsOf, call, fromFreshAddress, insertPasskeyRow, postJson, registered, send } from "./helpers";
 import {
   authorizePath,
   hiddenFields,
@@ -17,6 +17,7 @@ import {
   signInThrough,
   submit,
 } from "./oauth-support";
+import { type Options, SoftwareAuthenticator } from "./support/authenticator.mjs";
 import { at, atStepMiddle, codeAt, mfaToken, withTotp } from "./totp";
 
 // The login page's second step (TOTP, recovery code, the passkey button) and its social
@@ -97,6 +98,42 @@ describe("the second factor", () => {
     const nonce = /script-src 'nonce-([^']+)'/.exec(res.headers.get("content-security-policy") ?? "")?.[1];
     expect(page).toContain(`<script nonce="${nonce}">`);
     expect(page).not.toMatch(/\son[a-z]+="/);
+  });
+});
+
+describe("the passkey as second factor", () => {
+  it("finishes with an assertion over the challenge of POST /login/mfa/webauthn/options (pwd hwk mfa)", async () => {
+    const user = await registered();
+    const authenticator = await SoftwareAuthenticator.create(false);
+    const options = await (await send("POST", "/me/passkeys/options", user.token)).json();
+    const response = await authenticator.register(options as Options);
+    expect((await send("POST", "/me/passkeys", user.token, { response, name: "Laptop" })).status).toBe(201);
+
+    const client = await insertClient({ firstParty: true });
+    const jar = new Jar();
+    const page = await (await signInThrough(jar, authorizePath(client), user.input)).text();
+    expect(page).toContain("Use a passkey");
+    const fields = hiddenFields(page, "webauthn");
+    const res = await postJson(
+      "/login/mfa/webauthn/options",
+      { mfa_token: fields.mfa_token },
+      {},
+      await oauthSettings(),
+    );
+    const challenge = ((await res.json()) as { options: Options }).options;
+    const webauthn = JSON.stringify(await authenticator.assert(challenge, { uv: false }));
+    expect(await amrOfCode(await submit(jar, { ...fields, webauthn }))).toEqual(["pwd", "hwk", "mfa"]);
+  });
+
+  it("shows the page again for an assertion that is not one", async () => {
+    const user = await registered();
+    await insertPasskeyRow(user.body.id);
+    const client = await insertClient({ firstParty: true });
+    const jar = new Jar();
+    const page = await (await signInThrough(jar, authorizePath(client), user.input)).text();
+    const res = await submit(jar, { ...hiddenFields(page, "webauthn"), webauthn: "not json" });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain("Use a passkey");
   });
 });
 

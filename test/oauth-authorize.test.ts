@@ -84,6 +84,16 @@ describe("the request's checks", () => {
     );
   });
 
+  it("lets the pages' forms lead only to this origin and the client's redirect origin (or private-use scheme)", async () => {
+    const web = await insertClient();
+    const csp = (await browse(new Jar(), authorizePath(web))).headers.get("content-security-policy");
+    expect(csp).toContain("form-action 'self' https://app.example.com;");
+    expect(csp).toMatch(/script-src 'nonce-[^']+'/);
+    const native = await insertClient({ redirectUris: ["com.example.notes:/callback"] });
+    const nativeCsp = (await browse(new Jar(), authorizePath(native))).headers.get("content-security-policy");
+    expect(nativeCsp).toContain("form-action 'self' com.example.notes:;");
+  });
+
   it("escapes the client's name on its pages", async () => {
     const client = await insertClient({ name: '<script>alert("x")</script>' });
     const page = await (await browse(new Jar(), authorizePath(client))).text();
@@ -361,6 +371,14 @@ describe("the login page, the session and the consent page", () => {
     await isPage(await browse(jar, authorizePath(client, { prompt: "login" })), 200);
     await isPage(await browse(jar, authorizePath(client, { max_age: "0" })), 200);
     expect((await browse(jar, authorizePath(client, { max_age: "3600" }))).status).toBe(302);
+    // max_age=0 signs in again; the consent after that login goes through.
+    const other = await insertClient();
+    const consent = await signInThrough(jar, authorizePath(other, { max_age: "0" }), user.input);
+    expect((await submit(jar, { ...hiddenFields(await consent.text()), decision: "allow" })).status).toBe(302);
+    // A session young enough for max_age, consent asked: allowing goes through too.
+    const third = await insertClient();
+    const page = await (await browse(jar, authorizePath(third, { max_age: "3600" }))).text();
+    expect((await submit(jar, { ...hiddenFields(page), decision: "allow" })).status).toBe(302);
     // Signing in again ends the earlier session.
     expect((await signInThrough(jar, authorizePath(client, { prompt: "login" }), user.input)).status).toBe(302);
     const live = await env.DB.prepare(

@@ -63,6 +63,15 @@ function loginNeeded(request: AuthorizationRequest, session: BrowserSession | un
   return request.maxAge !== undefined && now.getTime() - session.authTime.getTime() >= request.maxAge * 1000;
 }
 
+/** At a later step: the session satisfies what the request asked of its sign-in when the
+ * request began (`began`): after it for `prompt=login` or `max_age=0` (the login page
+ * made it), younger than `max_age` then otherwise. */
+function freshEnough(request: AuthorizationRequest, session: BrowserSession, began: Date): boolean {
+  const age = began.getTime() - session.authTime.getTime();
+  if (request.prompt.login || request.maxAge === 0) return age <= 0;
+  return request.maxAge === undefined || age < request.maxAge * 1000;
+}
+
 /** GET /oauth/authorize: the request as the client sent it. */
 export async function startAuthorization(c: C): Promise<Response> {
   const ctx = ctxOf(c);
@@ -133,10 +142,9 @@ type Step = { request: AuthorizationRequest; waiting: WaitingRequest; csrf: stri
 async function consentStep(c: C, ctx: Ctx, { request, waiting, csrf }: Step, decision: string) {
   if (decision !== "allow" && decision !== "deny") return stopPage(c, 400, "Unknown answer", "Choose Allow or Deny.");
   const session = await currentSession(c, ctx);
-  // A login this request asked for (prompt=login, max_age) must have happened after it began.
-  const fresh =
-    session && !((request.prompt.login || request.maxAge !== undefined) && session.authTime < waiting.row.createdAt);
-  if (!session || !fresh) return loginPage(c, request, csrf, { message: "Sign in again to continue." });
+  if (!session || !freshEnough(request, session, waiting.row.createdAt)) {
+    return loginPage(c, request, csrf, { message: "Sign in again to continue." });
+  }
   // The page was shown to one account; another signed in since (another tab): ask again.
   if (waiting.row.userId !== null && waiting.row.userId !== session.userId) return expired(c);
   if ((await finishRequest(ctx, waiting.hash)).length === 0) return expired(c);

@@ -38,10 +38,13 @@ ul.scopes{padding-left:1.25rem;margin:.5rem 0 1rem}ul.scopes li{margin:.35rem 0}
 code{font-size:.9em;background:#f3f4f6;padding:.1rem .3rem;border-radius:4px;word-break:break-all}
 `;
 
-/** The origin of the client's redirect URI: the forms' answers may redirect there, and
- * browsers hold a form's redirect to its `form-action` too. */
+/** The origin of the client's redirect URI (its scheme alone for a native app's private-use
+ * scheme, `com.example.app:`, RFC 8252 §7.1, which has no origin): the forms' answers may
+ * redirect there, and browsers hold a form's redirect to its `form-action` too. */
 function formTargets(request?: AuthorizationRequest): string[] {
-  return request ? ["'self'", new URL(request.redirectUri).origin] : ["'self'"];
+  if (!request) return ["'self'"];
+  const url = new URL(request.redirectUri);
+  return ["'self'", url.origin === "null" ? url.protocol : url.origin];
 }
 
 /** One page: the headers (no-store, CSP with `nonce`, form-action `'self'` and the client's
