@@ -795,7 +795,11 @@ describe("D1 round trips of POST /oauth/token", () => {
 
   it("refresh_token makes three (client, token, rotation)", async () => {
     const { app, tokens } = await grant();
-    const form = { grant_type: "refresh_token", refresh_token: tokens.refresh_token as string, client_id: app.clientId };
+    const form = {
+      grant_type: "refresh_token",
+      refresh_token: tokens.refresh_token as string,
+      client_id: app.clientId,
+    };
     const { res, roundTrips } = await roundTripsOf((b) => token(form, {}, b));
     expect(res.status).toBe(200);
     expect(roundTrips).toBe(3);
