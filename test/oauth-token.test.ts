@@ -370,6 +370,11 @@ describe("POST /oauth/token, authorization_code", () => {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body.access_token)));
     expect(id.payload.at_hash).toBe(base64url(digest.slice(0, 16)));
     expect(id.payload.auth_time).toBe(access.payload.auth_time);
+    // The client is in use (housekeeping deletes unused dynamic clients).
+    const used = await env.DB.prepare("select last_used_at from oauth_clients where client_id = ?")
+      .bind(app.clientId)
+      .first<{ last_used_at: number | null }>();
+    expect(used?.last_used_at).toBeGreaterThan(0);
   });
 
   it("leaves out nonce when the request had none, the id_token without openid, profile claims without profile", async () => {
@@ -613,6 +618,29 @@ describe("client authentication", () => {
   });
 });
 
+describe("client authentication, odd Basic headers", () => {
+  it("refuses unreadable Basic credentials (401 + Basic) and a body client_id naming another client", async () => {
+    const app = await client({ type: "confidential" });
+    for (const header of ["Basic !!!", `Basic ${btoa("no-colon")}`, `Basic ${btoa(":secret")}`]) {
+      const res = await token({ grant_type: "refresh_token", refresh_token: "x" }, { Authorization: header });
+      expect(res.status, header).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Basic realm="/);
+      expect(await oauthError(res)).toBe("invalid_client");
+    }
+    const mismatch = await token(
+      { grant_type: "refresh_token", refresh_token: "x", client_id: "someone-else" },
+      basic(app.clientId, app.secret as string),
+    );
+    expect(await oauthError(mismatch)).toBe("invalid_request");
+    const same = await token(
+      { grant_type: "refresh_token", refresh_token: "x", client_id: app.clientId },
+      basic(app.clientId, app.secret as string),
+    );
+    // Authenticated: the refresh token itself is what fails.
+    expect(await oauthError(same)).toBe("invalid_grant");
+  });
+});
+
 describe("POST /oauth/token, client_credentials", () => {
   it("gives a confidential client a token about itself, its own scopes, no refresh token or id_token", async () => {
     const app = await client({ type: "confidential", grantTypes: ["client_credentials"], scope: "mcp" });
@@ -757,6 +785,23 @@ describe("POST /oauth/introspect", () => {
     for (const dead of ["unknown", user.token]) {
       expect(await (await post("/oauth/introspect", { token: dead }, auth)).json()).toEqual({ active: false });
     }
+    // A rotated refresh token is no longer active; its successor is.
+    const rotated = (await (
+      await token({
+        grant_type: "refresh_token",
+        refresh_token: tokens.refresh_token as string,
+        client_id: app.clientId,
+      })
+    ).json()) as Tokens;
+    expect(await (await post("/oauth/introspect", { token: tokens.refresh_token as string }, auth)).json()).toEqual({
+      active: false,
+    });
+    expect(
+      await (await post("/oauth/introspect", { token: rotated.refresh_token as string }, auth)).json(),
+    ).toMatchObject({
+      active: true,
+      token_type: "refresh_token",
+    });
     await revokeGrant(ctx(), user.id, app.clientId);
     expect(await (await post("/oauth/introspect", { token: tokens.access_token }, auth)).json()).toEqual({
       active: false,
@@ -795,7 +840,11 @@ describe("D1 round trips of POST /oauth/token", () => {
 
   it("refresh_token makes three (client, token, rotation)", async () => {
     const { app, tokens } = await grant();
-    const form = { grant_type: "refresh_token", refresh_token: tokens.refresh_token as string, client_id: app.clientId };
+    const form = {
+      grant_type: "refresh_token",
+      refresh_token: tokens.refresh_token as string,
+      client_id: app.clientId,
+    };
     const { res, roundTrips } = await roundTripsOf((b) => token(form, {}, b));
     expect(res.status).toBe(200);
     expect(roundTrips).toBe(3);

@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { deleteUser, updateNames } from "../src/features/account/queries";
-import { codeUser, findCode } from "../src/features/oauth/token-queries";
+import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
 import { revokeByCodeQuery, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
@@ -144,6 +144,7 @@ const queries: Record<string, Run> = {
   "findCode (a second use of a code)": () => findCode(db, "h"),
   revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
   revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
+  touchClient: () => touchClient(db, "client", now),
   auditEvent: () =>
     auditIfChanged(
       db,

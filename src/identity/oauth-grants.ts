@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Ctx } from "../platform/context";
-import type { Db } from "../platform/db";
+import type { Db, Statement } from "../platform/db";
 import { sessions } from "../platform/schema";
 import { auditEvent, auditIfChanged, userEvent } from "./audit";
 import { findByTokenHash, insertSession, liveSessionUserQuery, revokeFamilyQuery } from "./queries/sessions";
@@ -33,13 +33,13 @@ export type GrantStart = {
  * statement. `familyId` is the grant's id (the `sid` of its access tokens); `refreshToken`
  * is the refresh token to hand the client, or undefined when `withRefresh` is false (the
  * row then holds the hash of a token nobody is given: the family still exists, so the
- * grant can be seen and revoked). Lives `REFRESH_TTL`.
+ * grant can be seen and revoked). Lives `REFRESH_TTL`. `also` joins the same batch.
  */
-export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boolean) {
+export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boolean, also: readonly Statement[] = []) {
   const { config, db, now, source } = ctx;
   const refresh = await newRefresh(config, now);
   const id = crypto.randomUUID();
-  await insertSession(
+  const insert = insertSession(
     db,
     grant.userId,
     {
@@ -57,6 +57,7 @@ export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boole
     },
     now,
   );
+  await db.batch([insert, ...also]);
   return { familyId: id, refreshToken: withRefresh ? refresh.refreshToken : undefined };
 }
 
@@ -77,8 +78,8 @@ export async function findGrantToken(ctx: Ctx, refreshToken: string): Promise<Re
  * core's one rotation (`rotateRow`): reuse detection, the reuse interval, the family
  * revoked and `refresh_token_reused` audited for a stale copy. Undefined when refused.
  */
-export function rotateGrant(ctx: Ctx, row: RefreshRow) {
-  return rotateRow(ctx, row);
+export function rotateGrant(ctx: Ctx, row: RefreshRow, also: readonly Statement[] = []) {
+  return rotateRow(ctx, row, also);
 }
 
 /**

@@ -75,9 +75,14 @@ export type RefreshRow = NonNullable<Awaited<ReturnType<typeof findByTokenHash>>
  * REFRESH_REUSE_INTERVAL of its rotation (two tabs, a retry) it gets a branch of its own;
  * later, a copy is in someone else's hands: the whole family is revoked,
  * `refresh_token_reused` audited, the email change that session asked for retired, and
- * undefined returned. Undefined too when a concurrent rotation won.
+ * undefined returned. Undefined too when a concurrent rotation won. `also` joins the
+ * rotation's batch (an OAuth client's last use).
  */
-export async function rotateRow(ctx: Ctx, row: RefreshRow): Promise<{ refreshToken: string } | undefined> {
+export async function rotateRow(
+  ctx: Ctx,
+  row: RefreshRow,
+  also: readonly Statement[] = [],
+): Promise<{ refreshToken: string } | undefined> {
   const { config, db, now, source } = ctx;
   // A token rotated within the reuse interval is being presented again by its holder
   // (two tabs, a retry after a lost answer): it gets a branch of its own below.
@@ -102,10 +107,13 @@ export async function rotateRow(ctx: Ctx, row: RefreshRow): Promise<{ refreshTok
   if (row.replacedBy) ctx.log("info", "refresh_token_reused_within_interval", { session_id: row.familyId });
   const refresh = await newRefresh(config, now);
   const next: NewToken = { id: crypto.randomUUID(), ...refresh, userAgent: source.userAgent, ip: source.ip };
-  const [, inserted] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now, reuse));
+  const [, inserted] = await db.batch([...rotate(db, eq(sessions.id, row.id), next, now, reuse), ...also] as [
+    Statement,
+    ...Statement[],
+  ]);
   // Nothing inserted: revoked or expired in the meantime, or (with no reuse interval) a
   // concurrent refresh with the same token won.
-  return inserted.length === 0 ? undefined : { refreshToken: refresh.refreshToken };
+  return (inserted as unknown[]).length === 0 ? undefined : { refreshToken: refresh.refreshToken };
 }
 
 /**

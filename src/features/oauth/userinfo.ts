@@ -57,7 +57,7 @@ function describeUserinfo(operationId: string, method: string) {
     tag: "OAuth",
     summary: `The signed-in person's claims (OpenID Connect UserInfo, ${method})`,
     description:
-      "`Authorization: Bearer <access token>` only: one of this provider's `at+jwt` tokens with the `openid` scope whose grant is still live (the API's own access tokens are refused). Claims as its scopes allow: `email`, `email_verified` (email), `name`, `given_name`, `family_name` (profile).",
+      "`Authorization: Bearer <access token>` only (not the form-body `access_token` of RFC 6750 §2.2): one of this provider's `at+jwt` tokens with the `openid` scope, its `aud` the issuer or any of OAUTH_RESOURCES, whose grant is still live (the API's own access tokens are refused). Claims as its scopes allow: `email`, `email_verified` (email), `name`, `given_name`, `family_name` (profile).",
     access: "public",
     ok: { status: 200, description: "The claims", json: userinfo },
     oauthErrors: errors,
