@@ -52,7 +52,7 @@ async function json(path: string, body: unknown, token?: string) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "edge-auth-oauth-e2e-"));
-  const [port, inspector, callbackPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [port, inspector, callbackPort, idpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   api = `http://127.0.0.1:${port}`;
   const hits: URL[] = [];
   const server = createServer((req, res) => {
@@ -73,7 +73,10 @@ beforeAll(async () => {
   };
   const flags = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const where = ["--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector)];
-  const dev = spawnNpm("npm run dev (oauth)", ["run", "dev", "--", ...where, "--persist-to", dir, ...flags], mail.env);
+  const dev = spawnNpm("npm run dev (oauth)", ["run", "dev", "--", ...where, "--persist-to", dir, ...flags], {
+    ...mail.env,
+    LOCAL_IDP_PORT: String(idpPort),
+  });
   running.push(dev);
   await waitFor(dev, `${api}/health`);
 
@@ -125,22 +128,28 @@ async function checkPage(page: Page, name: string) {
   await page.screenshot({ path: `${ARTIFACTS}${name}.png` });
 }
 
+/** /oauth/authorize for the test client, PKCE S256 with a fresh verifier. */
+function authorizeUrl(extra: Record<string, string> = {}) {
+  const verifier = randomBytes(32).toString("base64url");
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: callback.url,
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+    scope: "openid profile email offline_access",
+    state: "e2e-state",
+    ...extra,
+  });
+  return `${api}/oauth/authorize?${query}`;
+}
+
 describe("the authorization endpoint in Chromium", () => {
   it("signs in with a password and a TOTP code, asks consent, and lands back at the client with a code", async () => {
     const page = await browser.context.newPage();
     page.setDefaultTimeout(20_000);
     await page.setViewportSize({ width: 1280, height: 800 });
-    const verifier = randomBytes(32).toString("base64url");
-    const query = new URLSearchParams({
-      response_type: "code",
-      client_id: clientId,
-      redirect_uri: callback.url,
-      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-      code_challenge_method: "S256",
-      scope: "openid profile email offline_access",
-      state: "e2e-state",
-    });
-    await page.goto(`${api}/oauth/authorize?${query}`);
+    await page.goto(authorizeUrl());
     await page.waitForSelector("input[name=password]");
     expect(await page.textContent("h1")).toBe("Sign in to continue to Acme Notes");
     await checkPage(page, "oauth-login");
@@ -166,6 +175,35 @@ describe("the authorization endpoint in Chromium", () => {
     await page.waitForURL((url) => url.href.startsWith(callback.url));
     const back = new URL(page.url());
     expect(back.searchParams.get("state")).toBe("e2e-state");
+    expect(back.searchParams.get("iss")).toBe(api);
+    expect(back.searchParams.get("code")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await page.close();
+  });
+
+  it("signs in through the login page's social button (npm run dev's Local IdP) and comes back to consent", async () => {
+    const page = await browser.context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // prompt=login: the first test's session is in this browser.
+    await page.goto(authorizeUrl({ prompt: "login", state: "social-state" }));
+    await page.click("a:has-text('Continue with Local IdP')");
+    // The Local IdP's own sign-in and consent pages (oidc-provider).
+    const email = `social-${randomBytes(6).toString("hex")}@example.com`;
+    await page.waitForSelector("input[name=login]");
+    await page.fill("input[name=login]", email);
+    await page.fill("input[name=password]", "any password");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("button[type=submit]:has-text('Continue')");
+    await page.click("button[type=submit]:has-text('Continue')");
+
+    // Back on the API's own origin: the one-time code was traded there, consent is asked.
+    await page.waitForSelector("button[name=decision][value=allow]");
+    expect(new URL(page.url()).pathname).toBe("/oauth/authorize/social");
+    expect(await page.textContent("main")).toContain(`Signed in as ${email}`);
+    await page.click("button[name=decision][value=allow]");
+    await page.waitForURL((url) => url.href.startsWith(callback.url));
+    const back = new URL(page.url());
+    expect(back.searchParams.get("state")).toBe("social-state");
     expect(back.searchParams.get("iss")).toBe(api);
     expect(back.searchParams.get("code")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await page.close();
