@@ -353,3 +353,78 @@ describe("what every answer carries", () => {
     );
   });
 });
+
+describe("what ends a grant, seen from outside", () => {
+  const userinfo = (accessToken: string) =>
+    fetch(`${oauth}/oauth/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } });
+
+  it("a code used twice: the access token of its first use stops working at userinfo too", async () => {
+    const { code, verifier } = await codeFor(alpha, { scope: "openid" });
+    const first = await exchange(alpha, code, verifier);
+    expect((await userinfo(String(first.body.access_token))).status).toBe(200);
+    await exchange(alpha, code, verifier);
+    expect((await userinfo(String(first.body.access_token))).status).toBe(401);
+  });
+
+  it("revoking the refresh token (RFC 7009): 200, and the grant's access token is refused at userinfo", async () => {
+    const { code, verifier } = await codeFor(alpha);
+    const first = await exchange(alpha, code, verifier);
+    const revoked = await post("/oauth/revoke", {
+      token: String(first.body.refresh_token),
+      client_id: alpha.client_id,
+    });
+    expect(revoked.status).toBe(200);
+    expect((await userinfo(String(first.body.access_token))).status).toBe(401);
+    // Unknown tokens are 200 too (RFC 7009 §2.2).
+    expect((await post("/oauth/revoke", { token: "unknown", client_id: alpha.client_id })).status).toBe(200);
+  });
+
+  it("introspection (confidential clients only): active with the token's claims, inactive once revoked", async () => {
+    const { code, verifier } = await codeFor(alpha, { resource: mcpResource, scope: "openid" });
+    const { body } = await exchange(alpha, code, verifier, { resource: mcpResource });
+    const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString("base64")}`;
+    const active = await post("/oauth/introspect", { token: String(body.access_token) }, { authorization: basic });
+    expect(active.status).toBe(200);
+    expect(active.body).toMatchObject({ active: true, sub: ada.id, client_id: alpha.client_id, aud: mcpResource });
+    // A public client may not introspect.
+    const refused = await post("/oauth/introspect", { token: String(body.access_token), client_id: alpha.client_id });
+    expect(refused.status).toBe(401);
+    await post("/oauth/revoke", { token: String(body.refresh_token), client_id: alpha.client_id });
+    const after = await post("/oauth/introspect", { token: String(body.access_token) }, { authorization: basic });
+    expect(after.body).toEqual({ active: false });
+  });
+
+  it("DELETE /me/oauth/grants/:client_id ends its tokens; GET lists the grant before", async () => {
+    const { code, verifier } = await codeFor(beta);
+    const first = await exchange(beta, code, verifier);
+    const me = { authorization: `Bearer ${ada.token}` };
+    const list = (await (await fetch(`${oauth}/me/oauth/grants`, { headers: me })).json()) as {
+      grants: { client_id: string }[];
+    };
+    expect(list.grants.map((grant) => grant.client_id)).toContain(beta.client_id);
+    const ended = await fetch(`${oauth}/me/oauth/grants/${encodeURIComponent(beta.client_id)}`, {
+      method: "DELETE",
+      headers: me,
+    });
+    expect(ended.status).toBe(204);
+    expectOAuthError(await refresh(beta, String(first.body.refresh_token)), 400, "invalid_grant");
+    expect((await userinfo(String(first.body.access_token))).status).toBe(401);
+  });
+
+  it("the token endpoint and discovery are open to browser apps of any origin, without credentials", async () => {
+    const preflight = await fetch(`${oauth}/oauth/token`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://spa.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-credentials")).toBeNull();
+    const metadata = await fetch(`${oauth}/.well-known/openid-configuration`, {
+      headers: { origin: "https://spa.example" },
+    });
+    expect(metadata.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
