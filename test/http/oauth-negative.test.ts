@@ -144,6 +144,33 @@ describe("authorization requests the provider refuses", () => {
     await expectErrorRedirect(authorizeUrl(alpha, pkce().challenge, { resource: `${mcpResource}/` }), "invalid_target");
   });
 
+  it("an unknown scope or response_type: invalid_scope / unsupported_response_type by redirect, with iss", async () => {
+    await expectErrorRedirect(
+      authorizeUrl(alpha, pkce().challenge, { scope: "openid payroll:write" }),
+      "invalid_scope",
+    );
+    await expectErrorRedirect(
+      authorizeUrl(alpha, pkce().challenge, { response_type: "token" }),
+      "unsupported_response_type",
+    );
+  });
+
+  it("POST /logout/all ends the authorization server's session too: prompt=none is login_required again", async () => {
+    const grace = await registered(oauth, "grace");
+    const graceBrowser = new OAuthBrowser(oauth);
+    const { challenge } = pkce();
+    await graceBrowser.authorize(authorizeUrl(alpha, challenge, { scope: "openid" }), grace);
+    const silent = await graceBrowser.authorize(authorizeUrl(alpha, challenge, { scope: "openid", prompt: "none" }));
+    expect(silent.searchParams.has("code")).toBe(true);
+    const out = await fetch(`${oauth}/logout/all`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${grace.token}` },
+    });
+    expect(out.status).toBeLessThan(300);
+    const after = await graceBrowser.authorize(authorizeUrl(alpha, challenge, { scope: "openid", prompt: "none" }));
+    expect(after.searchParams.get("error")).toBe("login_required");
+  });
+
   it("prompt=none without a session: login_required by redirect", async () => {
     const url = authorizeUrl(alpha, pkce().challenge, { prompt: "none", scope: "openid" });
     const fresh = new OAuthBrowser(oauth);
