@@ -80,6 +80,15 @@ const typed = {
   "POST /oauth/introspect": api.oauth.introspect.$post,
   "GET /oauth/userinfo": api.oauth.userinfo.$get,
   "POST /oauth/userinfo": api.oauth.userinfo.$post,
+  "POST /admin/oauth/clients": api.admin.oauth.clients.$post,
+  "GET /admin/oauth/clients": api.admin.oauth.clients.$get,
+  "GET /admin/oauth/clients/:id": api.admin.oauth.clients[":id"].$get,
+  "PATCH /admin/oauth/clients/:id": api.admin.oauth.clients[":id"].$patch,
+  "POST /admin/oauth/clients/:id/secret": api.admin.oauth.clients[":id"].secret.$post,
+  "DELETE /admin/oauth/clients/:id": api.admin.oauth.clients[":id"].$delete,
+  "POST /oauth/register": api.oauth.register.$post,
+  "GET /me/oauth/grants": api.me.oauth.grants.$get,
+  "DELETE /me/oauth/grants/:client_id": api.me.oauth.grants[":client_id"].$delete,
 } satisfies Record<string, (...args: never[]) => unknown>;
 
 describe("AppType", () => {

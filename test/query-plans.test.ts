@@ -3,9 +3,18 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { deleteUser, updateNames } from "../src/features/account/queries";
+import {
+  clientById,
+  consentsOf,
+  deleteClient,
+  deleteConsent,
+  liveGrantsOf,
+  revokeClientTokens,
+  updateClient,
+} from "../src/features/oauth/client-queries";
 import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
-import { revokeByCodeQuery, revokeGrantQuery } from "../src/identity/oauth-grants";
+import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -145,6 +154,14 @@ const queries: Record<string, Run> = {
   revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
   revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
   touchClient: () => touchClient(db, "client", now),
+  clientById: () => clientById(db, "c"),
+  updateClient: () => updateClient(db, "c", { clientName: "n" }),
+  revokeClientTokens: () => revokeClientTokens(db, "c", now),
+  deleteClient: () => deleteClient(db, "c"),
+  consentsOf: () => consentsOf(db, id),
+  liveGrantsOf: () => liveGrantsOf(db, id, now),
+  deleteConsent: () => deleteConsent(db, id, "c"),
+  revokeGrant: () => revokeGrant({ db, now }, id, "c"),
   auditEvent: () =>
     auditIfChanged(
       db,
