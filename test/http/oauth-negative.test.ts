@@ -356,6 +356,13 @@ describe("what every answer carries", () => {
       ],
       ["token: unknown client", await token({ grant_type: "refresh_token", refresh_token: "x", client_id: "nobody" })],
       ["revoke: no client", await post("/oauth/revoke", { token: "x" })],
+      [
+        "userinfo: a bad token",
+        await (async () => {
+          const res = await fetch(`${oauth}/oauth/userinfo`, { headers: { authorization: "Bearer not.a.token" } });
+          return { status: res.status, body: (await res.json()) as Record<string, unknown>, res };
+        })(),
+      ],
       ["introspect: no client", await post("/oauth/introspect", { token: "x" })],
       [
         "register: bad redirect",
@@ -435,6 +442,26 @@ describe("what ends a grant, seen from outside", () => {
     });
     expect(ended.status).toBe(204);
     expectOAuthError(await refresh(beta, String(first.body.refresh_token)), 400, "invalid_grant");
+    expect((await userinfo(String(first.body.access_token))).status).toBe(401);
+  });
+
+  it("DELETE /admin/oauth/clients/:id ends the client's tokens", async () => {
+    const root = await admin(oauth, oauthDir);
+    const doomed = await adminClient(oauth, root.token, {
+      type: "public",
+      name: "Doomed",
+      grant_types: ["authorization_code", "refresh_token"],
+    });
+    const { code, verifier } = await codeFor(doomed);
+    const first = await exchange(doomed, code, verifier);
+    expect(first.status).toBe(200);
+    const gone = await fetch(`${oauth}/admin/oauth/clients/${encodeURIComponent(doomed.client_id)}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${root.token}` },
+    });
+    expect(gone.status).toBe(204);
+    const after = await refresh(doomed, String(first.body.refresh_token));
+    expect([400, 401]).toContain(after.status);
     expect((await userinfo(String(first.body.access_token))).status).toBe(401);
   });
 
