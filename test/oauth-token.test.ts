@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { createLocalJWKSet, jwtVerify } from "jose";
+import * as oauth from "oauth4webapi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AuthorizationCodeData, mintAuthorizationCode } from "../src/features/oauth/codes";
 import { revokeGrant } from "../src/identity/oauth-grants";
@@ -856,5 +857,86 @@ describe("D1 round trips of POST /oauth/token", () => {
     );
     expect(res.status).toBe(200);
     expect(roundTrips).toBe(0);
+  });
+});
+
+describe("oauth4webapi, a client nobody here wrote, against the token side", () => {
+  /** oauth4webapi's requests, answered by the app in this isolate. */
+  const fetcher = (url: string, init?: RequestInit) => {
+    const { pathname, search } = new URL(url);
+    return call(`${pathname}${search}`, init ?? {}, settings);
+  };
+  const options = { [oauth.customFetch]: fetcher };
+
+  it("discovers, trades a code (Basic, %2D-encoded by the library), checks the id_token, refreshes, reads userinfo, introspects, revokes", async () => {
+    const as = await oauth.processDiscoveryResponse(
+      new URL(ISSUER),
+      await oauth.discoveryRequest(new URL(ISSUER), { ...options, algorithm: "oauth2" }),
+    );
+    const user = await person();
+    const app = await client({ type: "confidential" });
+    const rp: oauth.Client = { client_id: app.clientId, id_token_signed_response_alg: "ES256" };
+    const auth = oauth.ClientSecretBasic(app.secret as string);
+    const minted = await code(user.id, app.clientId, { nonce: "nonce-1" });
+    const callback = oauth.validateAuthResponse(
+      as,
+      rp,
+      new URL(`${REDIRECT}?code=${minted.code}&iss=${encodeURIComponent(ISSUER)}`),
+      oauth.expectNoState,
+    );
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      rp,
+      await oauth.authorizationCodeGrantRequest(as, rp, auth, callback, REDIRECT, minted.verifier, options),
+      { expectedNonce: "nonce-1", requireIdToken: true },
+    );
+    const claims = oauth.getValidatedIdTokenClaims(tokens);
+    expect(claims?.sub).toBe(user.id);
+    const info = await oauth.processUserInfoResponse(
+      as,
+      rp,
+      user.id,
+      await oauth.userInfoRequest(as, rp, tokens.access_token, options),
+    );
+    expect(info).toMatchObject({ sub: user.id, email: user.input.email });
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      rp,
+      await oauth.refreshTokenGrantRequest(as, rp, auth, tokens.refresh_token as string, options),
+    );
+    expect(refreshed.refresh_token).toBeTruthy();
+    const live = await oauth.processIntrospectionResponse(
+      as,
+      rp,
+      await oauth.introspectionRequest(as, rp, auth, refreshed.access_token, options),
+    );
+    expect(live).toMatchObject({ active: true, client_id: app.clientId, sub: user.id });
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, rp, auth, refreshed.refresh_token as string, options),
+    );
+    const dead = await oauth.processIntrospectionResponse(
+      as,
+      rp,
+      await oauth.introspectionRequest(as, rp, auth, refreshed.access_token, options),
+    );
+    expect(dead.active).toBe(false);
+  });
+
+  it("reads an invalid_grant as the RFC error it is", async () => {
+    const as = await oauth.processDiscoveryResponse(
+      new URL(ISSUER),
+      await oauth.discoveryRequest(new URL(ISSUER), { ...options, algorithm: "oidc" }),
+    );
+    const app = await client();
+    const rp: oauth.Client = { client_id: app.clientId };
+    const error = await oauth
+      .processRefreshTokenResponse(
+        as,
+        rp,
+        await oauth.refreshTokenGrantRequest(as, rp, oauth.None(), "not-a-token", options),
+      )
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(oauth.ResponseBodyError);
+    expect((error as oauth.ResponseBodyError).error).toBe("invalid_grant");
   });
 });
