@@ -219,3 +219,48 @@ describe("POST /oauth/register", () => {
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
   });
 });
+
+describe("POST /oauth/register with the MCP SDK's own client (registerClient)", () => {
+  /** The SDK's fetches, answered by the app with the provider on. */
+  const fetchFn = (url: string | URL, init?: RequestInit) =>
+    call(
+      String(url),
+      { ...init, headers: { ...(init?.headers as Record<string, string>), "cf-connecting-ip": randomAddress() } },
+      OAUTH_ON,
+    );
+  const metadata = {
+    issuer: "http://localhost:8787",
+    authorization_endpoint: "http://localhost:8787/oauth/authorize",
+    token_endpoint: "http://localhost:8787/oauth/token",
+    registration_endpoint: "http://localhost:8787/oauth/register",
+    response_types_supported: ["code"],
+  };
+  const clientMetadata = {
+    client_name: "test",
+    redirect_uris: ["http://localhost:1/cb"],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+  };
+
+  it("parses our answer with its schema: client_id and redirect_uris", async () => {
+    const { registerClient } = await import("@modelcontextprotocol/sdk/client/auth.js");
+    const info = await registerClient("http://localhost:8787", { metadata, clientMetadata, scope: "mcp", fetchFn });
+    expect(info.client_id).toMatch(/^[\w-]{22}$/);
+    expect(info.redirect_uris).toEqual(["http://localhost:1/cb"]);
+    expect(info.scope).toBe("mcp");
+  });
+
+  it("reads our refusals as typed OAuth errors, not 'Invalid OAuth error response'", async () => {
+    const { registerClient } = await import("@modelcontextprotocol/sdk/client/auth.js");
+    const { InvalidClientMetadataError } = await import("@modelcontextprotocol/sdk/server/auth/errors.js");
+    const refused = registerClient("http://localhost:8787", {
+      metadata,
+      clientMetadata,
+      scope: "not-a-scope",
+      fetchFn,
+    });
+    await expect(refused).rejects.toBeInstanceOf(InvalidClientMetadataError);
+    await expect(refused).rejects.toThrow(/not-a-scope/);
+  });
+});
