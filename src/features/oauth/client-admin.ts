@@ -33,7 +33,7 @@ export const clientAdmin = new Hono<AppEnv>()
         "A confidential client's `client_secret` is in this answer only (only its SHA-256 is kept). Audited as `oauth_client_created`.",
       access: "admin",
       ok: { status: 201, description: "The client", json: createdClientJson },
-      errors: ["invalid_input", "not_found"],
+      errors: ["invalid_input"],
     }),
     requireRole("admin"),
     jsonBody(createClientBody),
