@@ -64,7 +64,8 @@ export default defineConfig(async () => {
       // tests provoke on purpose; a failing test says what went wrong. TEST_LOGS=1 shows them.
       onConsoleLog: (line: string) => process.env.TEST_LOGS === "1" || !EXPECTED_LOG.test(line),
       // A real SMTP server (maildev) in Node, for test/email.test.ts.
-      globalSetup: ["./test/support/mail-setup.ts"],
+      // A web server serving client ID metadata documents, for test/oauth-client-documents.test.ts.
+      globalSetup: ["./test/support/mail-setup.ts", "./test/support/client-documents.ts"],
     },
   };
 });

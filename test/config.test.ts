@@ -48,6 +48,7 @@ describe("readConfig", () => {
         scopes: [],
         dynamicRegistration: false,
         metadataDocuments: true,
+        localDocuments: false,
         codeTtlSeconds: 60,
         accessTtlSeconds: 3600,
       },

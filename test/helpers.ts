@@ -93,8 +93,10 @@ export async function note(method: string, path: string, res: Response): Promise
   // HEAD answers carry the headers of GET's, and no body to read a code from.
   if (!route || res.status < 400 || res.body === null) return;
   if (!res.headers.get("content-type")?.startsWith("application/json")) return;
-  const body = (await res.clone().json()) as { error?: { code?: string } };
-  if (body.error?.code) answered.add(`${route} ${body.error.code}`);
+  // The API's envelope {error: {code}}, or the OAuth endpoints' RFC shape {error: "..."}.
+  const body = (await res.clone().json()) as { error?: { code?: string } | string };
+  const code = typeof body.error === "string" ? body.error : body.error?.code;
+  if (code) answered.add(`${route} ${code}`);
 }
 
 export function postJson(

@@ -7,5 +7,8 @@ declare module "vitest" {
     smtpUrl: string;
     /** That server's REST API, where tests read what was sent. */
     mailApi: string;
+    /** Client ID metadata documents served from Node on loopback (test/support/client-documents.ts):
+     * `<documentsUrl>/<kind>/<anything>`, kind good, no-store, big, redirect, slow, ... */
+    documentsUrl: string;
   }
 }

@@ -3,7 +3,19 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { deleteUser, updateNames } from "../src/features/account/queries";
+import {
+  clientById,
+  consentsOf,
+  deleteClient,
+  deleteConsent,
+  liveGrantsOf,
+  revokeClientTokens,
+  updateClient,
+} from "../src/features/oauth/client-queries";
+import { markClientUsed } from "../src/features/oauth/clients";
+import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
+import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -138,6 +150,20 @@ const queries: Record<string, Run> = {
       now,
     ),
   retireOthers: () => retireOthers(db, id, "reset_password", id, now),
+  "codeUser (POST /oauth/token)": () => codeUser(db, "h"),
+  "findCode (a second use of a code)": () => findCode(db, "h"),
+  revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
+  revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
+  touchClient: () => touchClient(db, "client", now),
+  clientById: () => clientById(db, "c"),
+  updateClient: () => updateClient(db, "c", { clientName: "n" }),
+  revokeClientTokens: () => revokeClientTokens(db, "c", now),
+  deleteClient: () => deleteClient(db, "c"),
+  consentsOf: () => consentsOf(db, id),
+  liveGrantsOf: () => liveGrantsOf(db, id, now),
+  deleteConsent: () => deleteConsent(db, id, "c"),
+  revokeGrant: () => revokeGrant({ db, now }, id, "c"),
+  markClientUsed: () => markClientUsed(db, "c", now),
   auditEvent: () =>
     auditIfChanged(
       db,

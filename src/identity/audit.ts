@@ -39,6 +39,14 @@ export const AUDIT_EVENT_TYPES = [
   "identity_linked",
   "identity_unlinked",
   "social_login_failed",
+  "oauth_consent_given",
+  "oauth_consent_refused",
+  "oauth_code_reused",
+  "oauth_token_revoked",
+  "oauth_client_created",
+  "oauth_client_updated",
+  "oauth_client_deleted",
+  "oauth_grant_revoked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

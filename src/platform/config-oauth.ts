@@ -19,6 +19,9 @@ export type OAuthConfig = {
   dynamicRegistration: boolean;
   /** `OAUTH_CLIENT_METADATA_DOCUMENTS`: a `client_id` may be a metadata document's URL. */
   metadataDocuments: boolean;
+  /** `ENVIRONMENT` dev or test: metadata documents may also be served from
+   * `http://localhost` / `http://127.0.0.1` and from private addresses. */
+  localDocuments: boolean;
   /** `OAUTH_CODE_TTL`, seconds. */
   codeTtlSeconds: number;
   /** `OAUTH_ACCESS_TTL`, seconds. */
@@ -53,6 +56,7 @@ export function oauthConfig(settings: { readonly [N in SettingName]: SettingValu
     scopes: settings.OAUTH_SCOPES ?? [],
     dynamicRegistration: settings.OAUTH_DYNAMIC_REGISTRATION === true,
     metadataDocuments: settings.OAUTH_CLIENT_METADATA_DOCUMENTS === true,
+    localDocuments: settings.ENVIRONMENT === "dev" || settings.ENVIRONMENT === "test",
     codeTtlSeconds: settings.OAUTH_CODE_TTL ?? 60,
     accessTtlSeconds: settings.OAUTH_ACCESS_TTL ?? 3600,
   };

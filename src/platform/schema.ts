@@ -91,6 +91,8 @@ export const sessions = sqliteTable(
     index("sessions_family_id_idx").on(table.familyId),
     index("sessions_replaced_by_idx").on(table.replacedBy),
     index("sessions_code_id_idx").on(table.codeId),
+    // Deleting an OAuth client ends every token issued to it (src/features/oauth).
+    index("sessions_client_id_idx").on(table.clientId),
   ],
 );
 

@@ -1,8 +1,14 @@
-import { and, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { FORGET_AFTER_MS } from "../../identity/queries/failures";
 import type { Db } from "../../platform/db";
 import { auditEvents, loginFailures, sessions, singleUseTokens } from "../../platform/schema";
+import { oauthClients, oauthConsents } from "../../platform/schema-oauth";
+
+/** A dynamically registered OAuth client (RFC 7591) unused this long is deleted: the
+ * time since its last authorization or token request (`last_used_at`), or since it was
+ * registered when it was never used (`created_at`). */
+export const UNUSED_CLIENT_MS = 30 * 24 * 3600 * 1000;
 
 /** Rows each table may lose per statement: a run stays well inside D1's per-invocation
  * limits however far behind it is; the next run takes the rest. */
@@ -18,7 +24,9 @@ export type Cutoffs = { now: Date; refreshTtlMs: number; auditRetentionMs: numbe
  * (presenting it again must still revoke the family). Login-failure rows go once their
  * run of failures is forgotten anyway (src/identity/queries/failures.ts) and no lock holds. Single-use
  * tokens go once expired or used: neither can be used again. Audit events go after
- * AUDIT_RETENTION.
+ * AUDIT_RETENTION. Dynamically registered OAuth clients go after UNUSED_CLIENT_MS without
+ * use, their consents first (in the same batch; a token of theirs left is refused, its
+ * client being unknown).
  */
 export function housekeepingDeletes(
   db: Db,
@@ -55,10 +63,22 @@ export function housekeepingDeletes(
     .from(auditEvents)
     .where(lt(auditEvents.time, new Date(now.getTime() - auditRetentionMs)))
     .limit(limit);
+  const unusedClients = db
+    .select({ clientId: oauthClients.clientId })
+    .from(oauthClients)
+    .where(
+      and(
+        eq(oauthClients.registration, "dynamic"),
+        lt(sql`coalesce(${oauthClients.lastUsedAt}, ${oauthClients.createdAt})`, now.getTime() - UNUSED_CLIENT_MS),
+      ),
+    )
+    .limit(limit);
   return {
     audit_events: db.delete(auditEvents).where(inArray(auditEvents.id, oldEvents)),
     sessions: db.delete(sessions).where(inArray(sessions.familyId, deadFamilies)),
     login_failures: db.delete(loginFailures).where(inArray(loginFailures.email, staleFailures)),
     single_use_tokens: db.delete(singleUseTokens).where(inArray(singleUseTokens.id, deadTokens)),
+    oauth_consents: db.delete(oauthConsents).where(inArray(oauthConsents.clientId, unusedClients)),
+    oauth_clients: db.delete(oauthClients).where(inArray(oauthClients.clientId, unusedClients)),
   };
 }

@@ -63,7 +63,12 @@ export function rateLimitKey(header: string | undefined): string {
 }
 
 /** The rate-limit bindings declared in wrangler.toml (`[[ratelimits]]`). */
-export type LimiterName = "LOGIN_RATE_LIMIT" | "REGISTER_RATE_LIMIT" | "REFRESH_RATE_LIMIT" | "MAIL_RATE_LIMIT";
+export type LimiterName =
+  | "LOGIN_RATE_LIMIT"
+  | "REGISTER_RATE_LIMIT"
+  | "REFRESH_RATE_LIMIT"
+  | "MAIL_RATE_LIMIT"
+  | "OAUTH_REGISTER_RATE_LIMIT";
 
 /** Matches the `period` of every `[[ratelimits]]` entry in wrangler.toml. */
 const PERIOD_SECONDS = 60;

@@ -4,6 +4,7 @@ import * as z from "zod/mini";
 import { version } from "../../../package.json";
 import { ERRORS, type ErrorCode } from "../errors";
 import { type Access, COMPONENTS, DOC, doc, INPUT, type Input, type RouteDoc } from "./describe";
+import { oauthErrorResponse, oauthErrorShape } from "./oauth-errors";
 
 // The OpenAPI 3.1 document served at /openapi.json, built from the routes' own `describe`
 // and validators, the way hono-openapi's `describeRoute` does (that library itself would
@@ -139,10 +140,12 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     ? { required: true, content: { "application/json": { schema: ref(body) } } }
     : route.form
       ? { required: true, content: { "application/x-www-form-urlencoded": { schema: ref(route.form) } } }
-      : route.optionalBody && {
-          required: false,
-          content: { "application/json": { schema: ref(route.optionalBody) } },
-        };
+      : route.oauthBody
+        ? { required: true, content: { "application/json": { schema: ref(route.oauthBody) } } }
+        : route.optionalBody && {
+            required: false,
+            content: { "application/json": { schema: ref(route.optionalBody) } },
+          };
 
   const success: Json = { description: ok.description };
   if (ok.cacheControl) success.headers = { "Cache-Control": { schema: { type: "string", const: ok.cacheControl } } };
@@ -160,7 +163,7 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
   }
   const listed = new Set<ErrorCode>([
     ...ACCESS_CODES[route.access],
-    ...(requestBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
+    ...(requestBody && !route.oauthBody ? (route.form && !body ? FORM_CODES : BODY_CODES) : []),
     ...(route.errors ?? []),
     ...(route.database === false ? [] : (["service_unavailable"] as const)),
     ...ANY_ROUTE_CODES,
@@ -170,16 +173,22 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     const { status, description, json } = route.alsoOk;
     responses[status] = { description, content: { "application/json": { schema: ref(json) } } };
   }
-  for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
-    const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
-    if (codes.length > 0) responses[status] = errorResponse(status, codes);
+  if (route.oauthErrors) {
+    for (const [status, codes] of Object.entries(route.oauthErrors)) {
+      if (codes && codes.length > 0) responses[status] = oauthErrorResponse(Number(status), [...codes]);
+    }
+  } else {
+    for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
+      const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
+      if (codes.length > 0) responses[status] = errorResponse(status, codes);
+    }
   }
   return {
     operationId: route.operationId,
     tags: [route.tag],
     summary: route.summary,
     ...(route.description && { description: route.description }),
-    ...(route.access !== "public" && { security: [{ bearer: [] }, { accessToken: [] }] }),
+    ...(route.access !== "public" && !route.oauthErrors && { security: [{ bearer: [] }, { accessToken: [] }] }),
     // No security (a refresh_token in the body) or the refresh cookie.
     ...(route.cookie && { security: [{}, { refreshCookie: [] }] }),
     ...(parameters.length > 0 && { parameters }),
@@ -236,10 +245,14 @@ function build(app: Routes): Json {
       { name: "Second factors", description: "TOTP with recovery codes, and passkeys (WebAuthn)" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
+      {
+        name: "OAuth",
+        description: "The OAuth 2.1 / OpenID Connect provider (OAUTH_PROVIDER); errors in the RFC shape",
+      },
     ],
     paths,
     components: {
-      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope) },
+      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope), OAuthError: jsonSchema(oauthErrorShape) },
       securitySchemes: SECURITY_SCHEMES,
       headers: {
         RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },

@@ -1,0 +1,1 @@
+CREATE INDEX `sessions_client_id_idx` ON `sessions` (`client_id`);
