@@ -20,6 +20,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configProblems, readDevVars, readWranglerConfig, reportProblems } from "./config-check.mjs";
 import { devOutputFilter, migrationSummary, pipeLines } from "./dev-output.mjs";
+import { providerSigning } from "./dev-signing.mjs";
 import { fillDevVars } from "./dev-vars.mjs";
 import { copyDocsAssets } from "./docs-assets.mjs";
 import { LOCAL_CLIENT } from "./local-idp.mjs";
@@ -50,12 +51,17 @@ const ip = flagValue(args, ["--ip"]) ?? wranglerConfig.dev.ip ?? "localhost";
 // sets it: links point at this dev server, mail goes to the catcher. Nothing here is secret.
 const fromFileAndFlags = { ...readDevVars(devVars), ...cliVars(args) };
 const given = new Set(Object.keys(fromFileAndFlags).filter((name) => fromFileAndFlags[name] !== ""));
+// The OAuth provider needs a public-key JWT_ALG: without one chosen, ES256 and a key kept in
+// .dev.vars (scripts/dev-signing.mjs; docs/oauth-provider.md says so).
+const signing = providerSigning(devVars, { ...wranglerConfig.vars, ...fromFileAndFlags }, given);
+if (signing?.created) console.log("OAuth provider: JWT_ALG=ES256, a new signing key in .dev.vars (JWT_PRIVATE_KEYS)");
 const linkHost = ["0.0.0.0", "::", "*"].includes(ip) ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
 const mailDefaults = {
   ENVIRONMENT: "dev",
   PUBLIC_URL: `http://${linkHost}:${port}`,
   MAIL_FROM: "edge-auth-api (dev) <no-reply@localhost.test>",
 };
+if (signing) mailDefaults.JWT_ALG = signing.alg;
 const catcherWanted = !given.has("MAIL_TRANSPORT") && !given.has("SMTP_URL");
 const smtpPort = catcherWanted ? await catcherPort("MAIL_SMTP_PORT", 1025) : "";
 const uiPort = catcherWanted ? await catcherPort("MAIL_UI_PORT", 1080) : "";

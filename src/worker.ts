@@ -10,7 +10,7 @@ import { emailRoutes } from "./features/mail-links/routes";
 import { mfa } from "./features/mfa/routes";
 import { oauthAuthorize } from "./features/oauth/authorize-routes";
 import { oauthClientRoutes } from "./features/oauth/client-routes";
-import { oauthToken } from "./features/oauth/token-routes";
+import { OPEN_CORS_PATHS, oauthAwareNotFound, oauthAwareOnError, oauthToken } from "./features/oauth/token-routes";
 import { passkeyRoutes } from "./features/passkeys/routes";
 import { docs } from "./features/service/docs";
 import { health } from "./features/service/health";
@@ -24,7 +24,7 @@ import { openDb } from "./platform/db";
 import type { AppEnv } from "./platform/env";
 import { ApiError, notFound, onError } from "./platform/errors";
 import { bodyLimit } from "./platform/http/body-limit";
-import { corsFromEnv } from "./platform/http/cors";
+import { corsFromEnv, openCorsFor } from "./platform/http/cors";
 import { methodNotAllowed } from "./platform/http/method-not-allowed";
 import { setDefaultCaching, setSecurityHeaders } from "./platform/http/security-headers";
 
@@ -42,7 +42,9 @@ app.use(async (c, next) => {
   setDefaultCaching(c);
 });
 // 2. CORS before anything that can reject, so preflights never meet auth or a
-//    misconfiguration, and every error stays readable by allowed browsers.
+//    misconfiguration, and every error stays readable by allowed browsers. The OAuth
+//    provider's discovery and token endpoints are open to every origin, without credentials.
+openCorsFor(OPEN_CORS_PATHS);
 app.use(corsFromEnv);
 // 3. Configuration: a deployment with a missing or weak secret answers every request
 //    with 500 server_misconfigured instead of signing tokens with a bad key.
@@ -90,8 +92,9 @@ const routers = [
 // mounting is the same for every one.
 for (const router of routers) app.route("/", router as Hono<AppEnv>);
 
-app.notFound(methodNotAllowed(app, notFound));
-app.onError(onError);
+// The OAuth provider's JSON endpoints answer their errors in the RFC shape.
+app.notFound(oauthAwareNotFound(methodNotAllowed(app, notFound)));
+app.onError(oauthAwareOnError(onError));
 
 /** The Hono app, for tests that call it with their own bindings (`app.request`). */
 export { app };

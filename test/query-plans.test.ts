@@ -13,8 +13,9 @@ import {
   updateClient,
 } from "../src/features/oauth/client-queries";
 import { markClientUsed } from "../src/features/oauth/clients";
+import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
-import { revokeGrant } from "../src/identity/oauth-grants";
+import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -149,6 +150,11 @@ const queries: Record<string, Run> = {
       now,
     ),
   retireOthers: () => retireOthers(db, id, "reset_password", id, now),
+  "codeUser (POST /oauth/token)": () => codeUser(db, "h"),
+  "findCode (a second use of a code)": () => findCode(db, "h"),
+  revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
+  revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
+  touchClient: () => touchClient(db, "client", now),
   clientById: () => clientById(db, "c"),
   updateClient: () => updateClient(db, "c", { clientName: "n" }),
   revokeClientTokens: () => revokeClientTokens(db, "c", now),

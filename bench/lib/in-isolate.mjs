@@ -40,6 +40,22 @@ export const ISOLATE_ROUTES = [
     path: "/token/refresh",
     expect: 200,
   },
+  // The OAuth provider's token endpoint (ES256, which it requires): a code traded for an
+  // access token, a refresh token and an id_token; then that refresh token rotated.
+  {
+    name: "oauth-code",
+    label: "POST /oauth/token (authorization_code, id_token)",
+    variant: "oauth-code",
+    path: "/oauth/token",
+    expect: 200,
+  },
+  {
+    name: "oauth-refresh",
+    label: "POST /oauth/token (refresh_token)",
+    variant: "oauth-refresh",
+    path: "/oauth/token",
+    expect: 200,
+  },
 ];
 
 /** POST /login against one bcrypt compare at the same cost in the same isolate: at the
@@ -90,6 +106,29 @@ export async function recordRoutes(url, { password }) {
     const { api, body } = await account(variant);
     keep(variant, "/me", await send(api, "GET", "/me", undefined, body.token));
     keep(variant, "/token/refresh", await send(api, "POST", "/token/refresh", { refresh_token: body.refresh_token }));
+  }
+  // POST /oauth/token: a code written into D1 for a fresh account, traded (recorded under
+  // `oauth-code`), then the refresh token it gave, rotated (recorded under `oauth-refresh`).
+  {
+    const { body } = await account("oauth-code");
+    const fields = await (
+      await fetch(`${url}/__bench/oauth-code`, { method: "POST", body: JSON.stringify({ user_id: body.id }) })
+    ).json();
+    const form = (variant, values) =>
+      fetch(`${url}/__bench/record/${variant}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": "198.18.255.1" },
+        body: new URLSearchParams(values).toString(),
+      });
+    const traded = await form("oauth-code", fields);
+    const tokens = traded.status === 200 ? await traded.json() : {};
+    keep("oauth-code", "/oauth/token", { status: traded.status });
+    const refreshed = await form("oauth-refresh", {
+      grant_type: "refresh_token",
+      refresh_token: tokens.refresh_token ?? "",
+      client_id: fields.client_id,
+    });
+    keep("oauth-refresh", "/oauth/token", { status: refreshed.status });
   }
   // One request each from the second-factor loads, prepared as there (TOTP enrolled, a
   // passkey on a software authenticator, the password step or the options call done).

@@ -4,6 +4,7 @@ import { ApiError } from "../platform/errors";
 import { users } from "../platform/schema";
 import { consumeSingleUse, mintSingleUse, singleUseHash } from "../platform/single-use";
 import { factorsQuery, mfaMethods, summary } from "./queries/factors";
+import type { FamilyKind } from "./queries/sessions";
 import { publicColumns } from "./queries/users";
 import type { RefreshTransport } from "./sessions";
 import { recordedAmr, signIn } from "./sign-in";
@@ -36,9 +37,10 @@ export function mintLoginCode(ctx: Pick<Ctx, "db" | "now">, userId: string, amr:
  * factor (403 `mfa_required` with an `mfa_token` that remembers the code's `amr` as the
  * first factor), the session, audited as `login_succeeded` with that `amr`. An unknown,
  * malformed, expired or used code, or one retired by a change to the account
- * (src/identity/retirement.ts): 400 `invalid_code`.
+ * (src/identity/retirement.ts): 400 `invalid_code`. `family` names the session to start
+ * when not the API's own (the authorization server's, at `/oauth/authorize`).
  */
-export async function exchangeLoginCode(ctx: Ctx, code: string, transport: RefreshTransport) {
+export async function exchangeLoginCode(ctx: Ctx, code: string, transport: RefreshTransport, family?: FamilyKind) {
   const { db, now } = ctx;
   const hash = await singleUseHash(code);
   const [row] = hash ? await consumeSingleUse(db, hash, "login_code", now) : [];
@@ -51,5 +53,5 @@ export async function exchangeLoginCode(ctx: Ctx, code: string, transport: Refre
   const [user] = found;
   // A disabled account's code is refused like any dead code (disabling retires it too).
   if (!user || user.disabled) throw new ApiError("invalid_code");
-  return signIn(ctx, { user, amr, transport, secondFactors: mfaMethods(summary(counts[0])) });
+  return signIn(ctx, { user, amr, transport, secondFactors: mfaMethods(summary(counts[0])), family });
 }

@@ -1,19 +1,141 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Ctx } from "../platform/context";
+import type { Db, Statement } from "../platform/db";
 import { sessions } from "../platform/schema";
+import { auditEvent, auditIfChanged, userEvent } from "./audit";
+import { findByTokenHash, insertSession, liveSessionUserQuery, revokeFamilyQuery } from "./queries/sessions";
+import { type RefreshRow, rotateRow } from "./rotation";
+import { hashRefreshToken, newRefresh } from "./sessions";
 
-// OAuth grants: the refresh-token families of kind `oauth` that POST /oauth/token issues
-// to a client for a person. (Minimal version from the oauth-clients branch: the token
-// branch owns this file and its grant start and rotation.)
+// An OAuth grant (RFC 6749) is a session family of kind `oauth`: its rows hold the client,
+// the granted scope, the resource (RFC 8707), `auth_time`, `amr` and the id of the
+// authorization code it began with. So rotation with reuse detection, "end all sessions",
+// password change and account disable cover OAuth grants as they cover the API's own
+// sessions; this module is the only one that starts, rotates and ends them.
 
-/** Ends every token of `userId`'s grant to `clientId`: each of their `oauth` session rows
- * for that client still live is revoked now, so no refresh token of it works again (RFC
- * 7009 §2.1: revoking a grant ends its tokens). Access tokens already issued run out by
- * their `exp` (OAUTH_ACCESS_TTL). Through sessions_user_id_idx. */
-export async function revokeGrant(ctx: Pick<Ctx, "db" | "now">, userId: string, clientId: string): Promise<void> {
-  await ctx.db
+/** What an authorization code granted, as the grant keeps it. */
+export type GrantStart = {
+  userId: string;
+  clientId: string;
+  /** Granted scopes, space-separated, sorted. */
+  scope: string;
+  resource: string | null;
+  /** When the person authenticated (OpenID Connect `auth_time`). */
+  authTime: Date;
+  /** The `oauth_code` single-use row the grant began with. */
+  codeId: string;
+  /** How the person authenticated (RFC 8176). */
+  amr: readonly string[];
+};
+
+/**
+ * Starts the grant of an authorization code: the first row of a new `oauth` family, one
+ * statement. `familyId` is the grant's id (the `sid` of its access tokens); `refreshToken`
+ * is the refresh token to hand the client, or undefined when `withRefresh` is false (the
+ * row then holds the hash of a token nobody is given: the family still exists, so the
+ * grant can be seen and revoked). Lives `REFRESH_TTL`. `also` joins the same batch.
+ */
+export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boolean, also: readonly Statement[] = []) {
+  const { config, db, now, source } = ctx;
+  const refresh = await newRefresh(config, now);
+  const id = crypto.randomUUID();
+  const insert = insertSession(
+    db,
+    grant.userId,
+    {
+      id,
+      ...refresh,
+      userAgent: source.userAgent,
+      ip: source.ip,
+      amr: grant.amr.join(" "),
+      kind: "oauth",
+      clientId: grant.clientId,
+      scope: grant.scope,
+      resource: grant.resource,
+      authTime: grant.authTime,
+      codeId: grant.codeId,
+    },
+    now,
+  );
+  await db.batch([insert, ...also]);
+  return { familyId: id, refreshToken: withRefresh ? refresh.refreshToken : undefined };
+}
+
+/** Longest refresh token worth hashing (ours are 43 characters). */
+const MAX_REFRESH_TOKEN_LENGTH = 128;
+
+/** The live `oauth` row of `refreshToken` (not revoked, not expired, its user enabled),
+ * whether or not it was rotated already, or undefined. */
+export async function findGrantToken(ctx: Ctx, refreshToken: string): Promise<RefreshRow | undefined> {
+  if (refreshToken.length === 0 || refreshToken.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
+  const row = await findByTokenHash(ctx.db, await hashRefreshToken(refreshToken));
+  if (row?.kind !== "oauth" || row.revokedAt || row.expiresAt <= ctx.now || row.disabled) return undefined;
+  return row;
+}
+
+/**
+ * Rotates a grant's refresh token `row` (from `findGrantToken`) through the identity
+ * core's one rotation (`rotateRow`): reuse detection, the reuse interval, the family
+ * revoked and `refresh_token_reused` audited for a stale copy. Undefined when refused.
+ */
+export function rotateGrant(ctx: Ctx, row: RefreshRow, also: readonly Statement[] = []) {
+  return rotateRow(ctx, row, also);
+}
+
+/**
+ * RFC 6749 §4.1.2 / §10.5: an authorization code used twice. Revokes every token issued
+ * from it (the `oauth` families whose `code_id` is the code row's id) and audits
+ * `oauth_code_reused` for the code's user, whether or not anything was still live.
+ */
+export async function revokeCodeGrant(ctx: Ctx, code: { id: string; userId: string; clientId: string }) {
+  const { db, now, source } = ctx;
+  await db.batch([
+    revokeByCodeQuery(db, code.id, now),
+    auditEvent(
+      db,
+      {
+        type: "oauth_code_reused",
+        userId: code.userId,
+        actor: { type: "system" },
+        source,
+        details: { client_id: code.clientId },
+      },
+      now,
+    ),
+  ]);
+  ctx.log("warn", "oauth_code_reuse", { user_id: code.userId, client_id: code.clientId });
+}
+
+/** Revokes every live row of the grants begun with the code row `codeId`. Batchable. */
+export function revokeByCodeQuery(db: Db, codeId: string, now: Date) {
+  return db
     .update(sessions)
-    .set({ revokedAt: ctx.now })
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.codeId, codeId), eq(sessions.kind, "oauth"), isNull(sessions.revokedAt)));
+}
+
+/** The user behind the live grant `familyId` of `userId` (its family not revoked or
+ * expired, the user enabled), or undefined: what userinfo and introspection check. */
+export function findLiveGrantUser(ctx: Ctx, familyId: string, userId: string) {
+  return liveSessionUserQuery(ctx.db, familyId, userId, ctx.now).get();
+}
+
+/** Ends the grant `familyId` of `userId` for its client (RFC 7009 revocation), audited
+ * `oauth_token_revoked` only when it was live. True when something was revoked. */
+export async function revokeGrantFamily(ctx: Ctx, userId: string, familyId: string, clientId: string) {
+  const { db, now, source } = ctx;
+  const event = userEvent("oauth_token_revoked", userId, source, { session_id: familyId, client_id: clientId });
+  const [revoked] = await db.batch(auditIfChanged(db, revokeFamilyQuery(db, userId, familyId, now), event, now));
+  return revoked.length > 0;
+}
+
+/** Revokes every live token of `userId`'s grants to `clientId` (all its `oauth`
+ * families). Batchable, so the caller can put its consent delete and audit event in the
+ * same batch. */
+export function revokeGrantQuery(db: Db, userId: string, clientId: string, now: Date) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
     .where(
       and(
         eq(sessions.userId, userId),
@@ -21,5 +143,15 @@ export async function revokeGrant(ctx: Pick<Ctx, "db" | "now">, userId: string, 
         eq(sessions.clientId, clientId),
         isNull(sessions.revokedAt),
       ),
-    );
+    )
+    .returning({ id: sessions.id });
+}
+
+/** Ends every token of `userId`'s grant to `clientId` (`DELETE /me/oauth/grants/:client_id`):
+ * the refresh tokens die at once, the access tokens at userinfo and introspection (resource
+ * servers verifying by the JWKS see them until their `exp`). Returns how many rows were
+ * revoked. */
+export async function revokeGrant(ctx: Pick<Ctx, "db" | "now">, userId: string, clientId: string): Promise<number> {
+  const rows = await revokeGrantQuery(ctx.db, userId, clientId, ctx.now);
+  return rows.length;
 }

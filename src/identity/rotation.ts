@@ -47,7 +47,7 @@ export async function rotateSession(
   refreshToken: string,
   transport: RefreshTransport,
 ): Promise<Started<TokenPair>> {
-  const { config, db, now, source } = ctx;
+  const { config, db, now } = ctx;
   if (refreshToken.length > MAX_REFRESH_TOKEN_LENGTH) throw new ApiError("invalid_token");
   const row = await findByTokenHash(db, await hashRefreshToken(refreshToken));
   // A disabled account's sessions were revoked with it; the check covers a row
@@ -56,13 +56,41 @@ export async function rotateSession(
   // Only the API's own sessions refresh here: an OAuth grant's refresh token works only at
   // POST /oauth/token (for its client), the authorization server's cookie nowhere.
   if (row.kind !== "api") throw new ApiError("invalid_token");
+  const refresh = await rotateRow(ctx, row);
+  if (!refresh) throw new ApiError("invalid_token");
+  const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
+  return {
+    body: await tokenPair(user, row.familyId, refresh.refreshToken, config, row.amr?.split(" ")),
+    transport,
+  };
+}
+
+/** A live refresh token's row as `findByTokenHash` returns it. */
+export type RefreshRow = NonNullable<Awaited<ReturnType<typeof findByTokenHash>>>;
+
+/**
+ * Spends the refresh token of `row` (live: not revoked, not expired, its user enabled) for a
+ * new one of the same family, whatever its kind: the one rotation every refresh goes through
+ * (`rotateSession` here, an OAuth grant's at POST /oauth/token). Presented again within
+ * REFRESH_REUSE_INTERVAL of its rotation (two tabs, a retry) it gets a branch of its own;
+ * later, a copy is in someone else's hands: the whole family is revoked,
+ * `refresh_token_reused` audited, the email change that session asked for retired, and
+ * undefined returned. Undefined too when a concurrent rotation won. `also` joins the
+ * rotation's batch (an OAuth client's last use).
+ */
+export async function rotateRow(
+  ctx: Ctx,
+  row: RefreshRow,
+  also: readonly Statement[] = [],
+): Promise<{ refreshToken: string } | undefined> {
+  const { config, db, now, source } = ctx;
   // A token rotated within the reuse interval is being presented again by its holder
   // (two tabs, a retry after a lost answer): it gets a branch of its own below.
   const reuse = reuseWindow(config.refreshReuseSeconds, row.id, now);
   if (row.replacedBy && !(reuse && row.lastUsedAt >= reuse.since)) {
     // Rotated longer ago than that: a copy is in someone else's hands. Revoke the
     // whole family, so the thief and the legitimate holder must both log in again.
-    const details = { session_id: row.familyId };
+    const details = { session_id: row.familyId, ...(row.clientId && { client_id: row.clientId }) };
     await db.batch([
       revokeFamilyQuery(db, row.userId, row.familyId, now),
       auditEvent(
@@ -74,20 +102,18 @@ export async function rotateSession(
       ...retireFor(db, "refresh_token_reused", row.userId, now, { sid: row.familyId }),
     ]);
     ctx.log("warn", "refresh_token_reuse", { session_id: row.familyId, user_id: row.userId });
-    throw new ApiError("invalid_token");
+    return undefined;
   }
   if (row.replacedBy) ctx.log("info", "refresh_token_reused_within_interval", { session_id: row.familyId });
   const refresh = await newRefresh(config, now);
   const next: NewToken = { id: crypto.randomUUID(), ...refresh, userAgent: source.userAgent, ip: source.ip };
-  const [, inserted] = await db.batch(rotate(db, eq(sessions.id, row.id), next, now, reuse));
+  const [, inserted] = await db.batch([...rotate(db, eq(sessions.id, row.id), next, now, reuse), ...also] as [
+    Statement,
+    ...Statement[],
+  ]);
   // Nothing inserted: revoked or expired in the meantime, or (with no reuse interval) a
   // concurrent refresh with the same token won.
-  if (inserted.length === 0) throw new ApiError("invalid_token");
-  const user = { id: row.userId, email: row.email, role: row.role, emailVerifiedAt: row.emailVerifiedAt };
-  return {
-    body: await tokenPair(user, row.familyId, refresh.refreshToken, config, row.amr?.split(" ")),
-    transport,
-  };
+  return (inserted as unknown[]).length === 0 ? undefined : { refreshToken: refresh.refreshToken };
 }
 
 /**

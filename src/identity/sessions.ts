@@ -4,7 +4,7 @@ import { randomToken, sha256Hex } from "../platform/crypto";
 import type { Statement } from "../platform/db";
 import { auditEvent, userEvent } from "./audit";
 import { clearFailures } from "./queries/failures";
-import { insertFirstToken, insertSession, type NewToken } from "./queries/sessions";
+import { type FamilyKind, insertFirstToken, insertSession, type NewToken } from "./queries/sessions";
 import type { User } from "./queries/users";
 import { userJson } from "./schemas";
 import { issueAccessToken, type TokenSubject } from "./tokens";
@@ -74,6 +74,10 @@ export type SessionStart = {
    * failure reset then happen only if it went in, and no `login_succeeded` is written
    * (register audits `user_registered` with its insert). */
   registering?: boolean;
+  /** What the family is when not the API's own session: the authorization server's
+   * browser session (`kind: "authorization_server"`, with its `authTime`) of
+   * /oauth/authorize. Rotation copies it. */
+  family?: FamilyKind;
 };
 
 /**
@@ -86,12 +90,13 @@ export async function prepareSession(ctx: Ctx, start: SessionStart, also: readon
   const { config, db, now, source } = ctx;
   const { user, amr, transport } = start;
   const refresh = await newRefresh(config, now);
-  const token: NewToken = {
+  const token: NewToken & FamilyKind = {
     id: crypto.randomUUID(),
     ...refresh,
     userAgent: source.userAgent,
     ip: source.ip,
     amr: amr.join(" "),
+    ...start.family,
   };
   const statements: Statement[] = start.registering
     ? // A stranger's failures can't lock the new owner; a registration that lost to the

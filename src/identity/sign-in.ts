@@ -5,7 +5,7 @@ import type { Statement } from "../platform/db";
 import { ApiError } from "../platform/errors";
 import { REQUIRED, text } from "../platform/fields";
 import { named } from "../platform/openapi/describe";
-import type { SingleUsePurpose } from "../platform/schema";
+import type { SessionKind, SingleUsePurpose } from "../platform/schema";
 import { mintSingleUse, type SingleUseRow } from "../platform/single-use";
 import type { User } from "./queries/users";
 import { type RefreshTransport, type SessionStart, startSession } from "./sessions";
@@ -39,16 +39,24 @@ export function assertMaySignIn(config: Config, user: User): void {
 }
 
 /** After a first factor (`amr`, e.g. `["pwd"]`): when `methods` is not empty, records an
- * `mfa_token` (5 min, single-use, hash only) that remembers that first factor, with
- * `also` in the same batch, and throws 403 `mfa_required` carrying it and the methods. */
+ * `mfa_token` (5 min, single-use, hash only) that remembers that first factor and, for a
+ * session that is not the API's own, its `kind` (so a token of one kind never finishes a
+ * sign-in of another), with `also` in the same batch, and throws 403 `mfa_required`
+ * carrying it and the methods. */
 export async function requireSecondFactor(
   ctx: Ctx,
   user: User,
-  { amr, methods, also = [] }: { amr: readonly string[]; methods: readonly string[]; also?: readonly Statement[] },
+  {
+    amr,
+    methods,
+    also = [],
+    kind = "api",
+  }: { amr: readonly string[]; methods: readonly string[]; also?: readonly Statement[]; kind?: SessionKind },
 ): Promise<void> {
   if (methods.length === 0) return;
   const { db, now } = ctx;
-  const options = { userId: user.id, ttlSeconds: MFA_TOKEN_TTL_SECONDS, data: { amr } };
+  const data = kind === "api" ? { amr } : { amr, kind };
+  const options = { userId: user.id, ttlSeconds: MFA_TOKEN_TTL_SECONDS, data };
   const { value, insert } = await mintSingleUse(db, MFA_PURPOSE, options, now);
   await db.batch([insert, ...also]);
   throw new ApiError(
@@ -64,6 +72,17 @@ export async function requireSecondFactor(
  * the password it always was). */
 export function firstFactorOf(row: Pick<SingleUseRow, "data">): string[] {
   return recordedAmr(row) ?? ["pwd"];
+}
+
+/** The session kind an `mfa_token`'s row was minted for (`api` when it names none). */
+export function recordedKind(row: Pick<SingleUseRow, "data">): SessionKind {
+  try {
+    const kind = row.data ? (JSON.parse(row.data) as { kind?: unknown }).kind : undefined;
+    if (kind === "authorization_server" || kind === "oauth") return kind;
+  } catch {
+    // Not a row that recorded one.
+  }
+  return "api";
 }
 
 /** The `amr` a single-use row's `data` recorded (`{"amr": [...]}`, not empty), or
@@ -89,7 +108,8 @@ export type SignIn = Omit<SessionStart, "registering"> & {
 /** The end of every sign-in: the account's rules, the second-factor gate, the session. */
 export async function signIn(ctx: Ctx, { secondFactors = [], also = [], ...start }: SignIn) {
   assertMaySignIn(ctx.config, start.user);
-  await requireSecondFactor(ctx, start.user, { amr: start.amr, methods: secondFactors, also });
+  const kind = start.family?.kind;
+  await requireSecondFactor(ctx, start.user, { amr: start.amr, methods: secondFactors, also, kind });
   return startSession(ctx, start, also);
 }
 

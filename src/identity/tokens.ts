@@ -114,8 +114,10 @@ const decodePart = (part: string): unknown => JSON.parse(utf8Decoder.decode(deco
  * base64url segments, before any crypto), a header of the expected `typ` (undefined: the
  * API's access tokens, `JWT` or no `typ` at all; otherwise exactly that type) and of the
  * configured algorithm with no `crit`, a known `kid` (asymmetric keys), `nbf` passed,
- * `iss` and `aud` as configured, and our signature. Lifetime claims are the caller's to
- * check. Any failure is `invalid_token`.
+ * `iss` and `aud` as configured (JWT_ISSUER, JWT_AUDIENCE: for the API's own tokens only;
+ * a token of another `typ`, such as an OAuth `at+jwt`, has its `iss` and `aud` checked by
+ * its caller), and our signature. Lifetime claims are the caller's to check. Any failure
+ * is `invalid_token`.
  */
 export async function verifyJwt(config: Config, token: string, typ?: string): Promise<Record<string, unknown>> {
   if (token.length > MAX_TOKEN_LENGTH || !isCompactJws(token)) throw new ApiError("invalid_token");
@@ -133,7 +135,7 @@ export async function verifyJwt(config: Config, token: string, typ?: string): Pr
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new ApiError("invalid_token");
   const claims = payload as Record<string, unknown>;
   const key = keyring.verifyWith(keyring.alg === "HS256" ? undefined : (header as { kid?: unknown }).kid);
-  if (!key || !claimsMatch(config, claims)) throw new ApiError("invalid_token");
+  if (!key || !claimsMatch(config, claims, typ === undefined)) throw new ApiError("invalid_token");
   let valid: boolean;
   try {
     valid = await verifying(key, keyring.alg, decodeBase64Url(signature), utf8.encode(`${head}.${body}`));
@@ -144,11 +146,12 @@ export async function verifyJwt(config: Config, token: string, typ?: string): Pr
   return claims;
 }
 
-/** `nbf`, `iss` and `aud` as hono/jwt's `verify` checks them. */
-function claimsMatch(config: Config, claims: Record<string, unknown>): boolean {
+/** `nbf`, and for the API's own tokens (`own`) `iss` and `aud`, as hono/jwt's `verify` checks them. */
+function claimsMatch(config: Config, claims: Record<string, unknown>, own: boolean): boolean {
   const now = Math.floor(Date.now() / 1000);
   const { nbf, iss, aud } = claims;
   if (nbf !== undefined && (typeof nbf !== "number" || !Number.isFinite(nbf) || nbf > now)) return false;
+  if (!own) return true;
   if (config.issuer && iss !== config.issuer) return false;
   if (config.audience) {
     if (!aud) return false;

@@ -14,7 +14,9 @@ export const MAX_REDIRECT_LENGTH = 2048;
  * `redirect_to` as an app sent it, checked: an absolute `http:`/`https:` URL with no user
  * name or password, whose origin is exactly one of `config.redirectOrigins` (scheme, host
  * and port; `https://app.example.com.evil.test` and `https://app.example.com@evil.test`
- * are other origins). Returns it parsed. Anything else: 400 `invalid_redirect`.
+ * are other origins), or the API's own origin (`PUBLIC_URL`'s: the authorization server's
+ * login page sends social sign-in back to itself). Returns it parsed. Anything else: 400
+ * `invalid_redirect`.
  */
 export function allowedRedirect(config: Config, raw: unknown): URL {
   if (typeof raw !== "string" || raw.length > MAX_REDIRECT_LENGTH || !URL.canParse(raw)) {
@@ -22,7 +24,8 @@ export function allowedRedirect(config: Config, raw: unknown): URL {
   }
   const url = new URL(raw);
   const web = url.protocol === "https:" || url.protocol === "http:";
-  if (!web || url.username !== "" || url.password !== "" || !config.redirectOrigins.includes(url.origin)) {
+  const trusted = config.redirectOrigins.includes(url.origin) || url.origin === config.publicOrigin;
+  if (!web || url.username !== "" || url.password !== "" || !trusted) {
     throw new ApiError("invalid_redirect");
   }
   return url;

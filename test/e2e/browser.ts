@@ -73,16 +73,37 @@ export function pagePerTest(opened: (page: Page) => void): void {
   });
 }
 
-/** Runs a UI action on the demo page and waits until its result panel reports the call's
- * outcome (its `data-seq` moves on), then reads the panel. */
+/** Runs a UI action on the demo page and waits until its status line reports the call's
+ * outcome (its `data-seq` moves on), then reads it: `title` is the call and its status
+ * ("POST /login → 200 OK"), `message` what the page tells its user, `body` the answer
+ * (kept in the request log). */
 export async function demoResult(page: Page, action: () => Promise<void>) {
   const before = Number(await page.getAttribute("#result", "data-seq"));
   await action();
   await page.waitForFunction((n) => Number(document.getElementById("result")?.dataset.seq) > n, before);
-  return {
-    outcome: await page.getAttribute("#result", "data-outcome"),
-    title: await page.textContent("#result-title"),
-    detail: await page.textContent("#result-detail"),
-    body: (await page.textContent("#result-body")) ?? "",
-  };
+  return readResult(page);
+}
+
+/** What the demo's status line says now (see demoResult), read in one go: a flow of several
+ * calls may change it between two separate reads. */
+export async function readResult(page: Page) {
+  return page.evaluate(() => {
+    const text = (id: string) => document.getElementById(id)?.textContent ?? "";
+    return {
+      outcome: document.getElementById("result")?.dataset.outcome ?? null,
+      title: text("result-title"),
+      detail: text("result-detail"),
+      message: text("result-message"),
+      body: text("result-body"),
+    };
+  });
+}
+
+/** Fills the demo's "Create account" tab (it opens on "Sign in"). */
+export async function fillSignUp(page: Page, email: string, password: string) {
+  await page.click("#tab-register");
+  await page.fill("#register-form [name=firstName]", "Grace");
+  await page.fill("#register-form [name=lastName]", "Hopper");
+  await page.fill("#register-form [name=email]", email);
+  await page.fill("#register-form [name=password]", password);
 }

@@ -1,7 +1,7 @@
 import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
-import { ARTIFACTS, pagePerTest } from "./browser";
+import { ARTIFACTS, fillSignUp, pagePerTest } from "./browser";
 
 // Second factors through the demo page in real Chromium. Passkeys need a domain as RP
 // ID, so the page is opened as http://localhost:<port> (scripts/demo.mjs allows that
@@ -48,11 +48,8 @@ function claimsOf(token: unknown) {
 }
 
 async function registerAndSignIn(email: string, password: string) {
-  await page.fill("#register-form [name=firstName]", "Grace");
-  await page.fill("#register-form [name=lastName]", "Hopper");
-  await page.fill("#register-form [name=email]", email);
-  await page.fill("#register-form [name=password]", password);
-  await page.click("#register-form button");
+  await fillSignUp(page, email, password);
+  await page.click("#register-form button[type=submit]");
   await resultIs("POST /register → 201 Created");
   await page.waitForFunction(() => document.getElementById("factors")?.textContent?.startsWith("TOTP: off"));
 }
@@ -111,17 +108,37 @@ describe("second factors on the demo page", () => {
     await logOut();
     await page.fill("#login-form [name=email]", email);
     await page.fill("#login-form [name=password]", password);
-    await page.click("#login-form button");
+    await page.click("#login-form button[type=submit]");
     const required = await resultIs("POST /login → 403 Forbidden");
     expect(required.mfa_methods).toEqual(["totp", "recovery_code"]);
-    expect(await page.textContent("#mfa-pending")).toContain("totp");
+    // The second step, not an error: its own screen asks for the code.
+    expect(await page.getAttribute("#result", "data-outcome")).toBe("step");
+    expect(await page.getAttribute("#mfa-pending", "data-methods")).toBe("totp, recovery_code");
+    expect(await page.isVisible("#mfa-code-input")).toBe(true);
+    expect(await page.isVisible("#mfa-passkey")).toBe(false);
 
     // The confirm spent this step's code: the next step's is accepted (clock drift) and unused.
-    await page.fill("#factor-code", totp.generate({ timestamp: Date.now() + 30_000 }));
+    await page.fill("#mfa-code-input", totp.generate({ timestamp: Date.now() + 30_000 }));
     await page.click("#mfa-code");
     const body = await resultIs("POST /login/mfa → 200 OK");
     expect(claimsOf(body.token).amr).toEqual(["pwd", "otp", "mfa"]);
     expect(await page.textContent("#session-user")).toBe(email);
     await page.screenshot({ path: `${ARTIFACTS}mfa-totp-login.png`, fullPage: true });
+
+    // Once more with a recovery code: the step's other way in.
+    await logOut();
+    await page.fill("#login-form [name=email]", email);
+    await page.fill("#login-form [name=password]", password);
+    await page.click("#login-form button[type=submit]");
+    await resultIs("POST /login → 403 Forbidden");
+    await page.click("#mfa-recovery");
+    expect(await page.textContent("#mfa-code-label-text")).toBe("Enter one of your recovery codes");
+    await page.fill("#mfa-code-input", String((confirmed.recovery_codes as string[])[0]));
+    await page.click("#mfa-code");
+    const recovered = await resultIs("POST /login/mfa → 200 OK");
+    expect(recovered.email).toBe(email);
+    await page.waitForFunction(() =>
+      document.getElementById("factors")?.textContent?.endsWith("recovery codes left: 9"),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium } from "./browser";
+import { demoResult, fillSignUp, launchChromium } from "./browser";
 
 // Social sign-in in a real browser, cookie mode: the demo on app.example.test lists the
 // providers of GET /login/social; a click goes to the API, on to npm run dev's Local IdP
@@ -51,5 +51,38 @@ describe("social sign-in in Chromium", () => {
     expect(
       (await context.cookies(`${api}/login/social`)).find((cookie) => cookie.name === "social_state"),
     ).toBeUndefined();
+  });
+
+  it("links the Local IdP to a password account from the account page, lists it and unlinks it", async () => {
+    // The Local IdP would remember the previous test's user, and the API its session.
+    await context.clearCookies();
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`${app}/?api=${encodeURIComponent(api)}`);
+    await page.waitForSelector("body[data-ready=true]");
+    const email = `linker-${crypto.randomUUID()}@example.com`;
+    await fillSignUp(page, email, "linking-1952");
+    expect((await demoResult(page, () => page.click("#register-form button[type=submit]"))).outcome).toBe("ok");
+    await page.waitForFunction(() => document.getElementById("identities-list")?.textContent?.includes("No linked"));
+
+    // Cookie mode: the link button works (a trip to the provider and back, the session restored from the cookie).
+    await page.click("#link-providers button:text-is('Link Local IdP')");
+    await page.waitForSelector("input[name=login]");
+    await page.fill("input[name=login]", `idp-${email}`);
+    await page.fill("input[name=password]", "any password");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("button[type=submit]:has-text('Continue')");
+    await page.click("button[type=submit]:has-text('Continue')");
+    await page.waitForURL((url) => url.origin === app);
+    await page.waitForSelector("body[data-ready=true]");
+    expect(new URL(page.url()).searchParams.has("linked")).toBe(false);
+    expect(await page.textContent("#result-message")).toBe("Linked local to your account");
+    await page.waitForFunction(() => document.getElementById("identities-list")?.textContent?.includes("Local IdP"));
+    expect(await page.textContent("#session-user")).toBe(email);
+
+    const unlinked = await demoResult(page, () => page.click("#identities-list button:text-is('Unlink')"));
+    expect(unlinked).toMatchObject({ outcome: "ok", message: "Local IdP unlinked" });
+    await page.waitForFunction(() => document.getElementById("identities-list")?.textContent?.includes("No linked"));
+    await page.close();
   });
 });

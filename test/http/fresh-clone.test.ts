@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,5 +69,41 @@ describe("npm run dev on a fresh clone", () => {
     // The cron route the script names runs the scheduled handler.
     const cron = await fetch(`${url}/__scheduled?cron=23+*+*+*+*`);
     expect(cron.status).toBe(200);
+  }, 180_000);
+  it("with --var OAUTH_PROVIDER:true: signs with ES256, its key kept in .dev.vars, in one more line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-auth-fresh-clone-oauth-"));
+    dirs.push(dir);
+    const clone = join(dir, "edge-auth-api");
+    execFileSync("git", ["clone", "--quiet", "--no-hardlinks", root, clone], { stdio: "ignore" });
+    symlinkSync(join(root, "node_modules"), join(clone, "node_modules"), "dir");
+
+    const [port, inspector] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
+    const where = ["--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector)];
+    const env = { MAIL_SMTP_PORT: String(await freePort()), MAIL_UI_PORT: String(await freePort()) };
+    const dev = spawnNpm(
+      "npm run dev -- --var OAUTH_PROVIDER:true (fresh clone)",
+      ["run", "dev", "--", ...where, "--no-local-idp", "--var", "OAUTH_PROVIDER:true"],
+      { ...env, LOCAL_IDP_PORT: String(await freePort()) },
+      clone,
+    );
+    started.push(dev);
+    await waitFor(dev, `${url}/health`);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    const output = stripVTControlCharacters(dev.log.join(""));
+    expect(output.replace(/\n$/, "").split("\n").length, output).toBeLessThanOrEqual(LINE_BUDGET);
+    expect(output).toContain("OAuth provider: JWT_ALG=ES256, a new signing key in .dev.vars (JWT_PRIVATE_KEYS)");
+    const devVars = readFileSync(join(clone, ".dev.vars"), "utf8");
+    const line = /^JWT_PRIVATE_KEYS='(.+)'$/m.exec(devVars);
+    expect(line, devVars).not.toBeNull();
+    const [key] = JSON.parse(line?.[1] ?? "[]") as { kid: string; alg: string }[];
+    expect(key?.alg).toBe("ES256");
+
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([key?.kid]);
+    const metadata = await fetch(`${url}/.well-known/openid-configuration`);
+    expect(metadata.status).toBe(200);
+    expect(await metadata.json()).toMatchObject({ issuer: url, id_token_signing_alg_values_supported: ["ES256"] });
   }, 180_000);
 });

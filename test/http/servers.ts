@@ -35,6 +35,14 @@ export type Servers = {
   /** Where `social`'s presets github, apple and microsoft point (loopback stand-ins that
    * test/http/social-presets.test.ts starts there), and the public key of its Apple key. */
   standIns: { github: string; apple: string; microsoft: string; applePublicJwk: JWK };
+  /** The OAuth provider on (ES256), with dynamic registration, scope `mcp`, two resources
+   * (`oauthResources`: the MCP example's `/mcp` on `mcpPort`, where nothing listens until a
+   * test starts it, and an https one), codes that live 10 s and no refresh reuse interval. */
+  oauth: string;
+  /** The local D1 of `oauth`, for `npm run admin:grant -- --persist-to`. */
+  oauthDir: string;
+  oauthResources: string[];
+  mcpPort: number;
 };
 
 declare module "vitest" {
@@ -95,7 +103,9 @@ export default async function setup(project: TestProject) {
       SOCIAL_MICROSOFT_CLIENT_ID: "ms-client",
       SOCIAL_MICROSOFT_CLIENT_SECRET: "ms-secret",
     });
-    const [defaults, allowlist, misconfigured, es256, shortTokens, social] = await Promise.all([
+    const mcpPort = await freePort();
+    const oauthResources = [`http://127.0.0.1:${mcpPort}/mcp`, "https://api.example.com/v1"];
+    const [defaults, allowlist, misconfigured, es256, shortTokens, social, oauth] = await Promise.all([
       start([]),
       // Auto-link off, with the mock provider only.
       start([
@@ -108,6 +118,12 @@ export default async function setup(project: TestProject) {
       start(["--no-local-idp", "--var", "JWT_ALG:ES256", "--var", `JWT_PRIVATE_KEYS:${keys}`]),
       start(["--no-local-idp", "--var", "TOKEN_TTL:5s"]),
       start([...mock, ...presets, "--var", "SOCIAL_PROVIDERS:local,mock,github,apple,microsoft"]),
+      start([
+        "--no-local-idp",
+        ...vars({ JWT_ALG: "ES256", JWT_PRIVATE_KEYS: keys, OAUTH_PROVIDER: "true", OAUTH_SCOPES: "mcp" }),
+        ...vars({ OAUTH_RESOURCES: oauthResources.join(","), OAUTH_DYNAMIC_REGISTRATION: "true" }),
+        ...vars({ OAUTH_CODE_TTL: "10s", REFRESH_REUSE_INTERVAL: "0s" }),
+      ]),
     ]);
     project.provide("servers", {
       defaults: defaults.url,
@@ -122,6 +138,10 @@ export default async function setup(project: TestProject) {
       socialDir: social.dir,
       mockIssuer,
       standIns: { ...standIns, applePublicJwk: appleP8.publicJwk },
+      oauth: oauth.url,
+      oauthDir: oauth.dir,
+      oauthResources,
+      mcpPort,
     });
   } catch (err) {
     await stop();

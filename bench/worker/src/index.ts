@@ -31,6 +31,8 @@ import { counting, fromMemory, type Recording, recording } from "./d1";
 //     ES256, given the private JWK (imported on every call, as hono/jwt does with a JWK;
 //     src/identity/tokens.ts signs with the CryptoKey) or a CryptoKey imported once.
 //   Answers `{ statuses: {"200": count}, misses: [], roundTrips }` (D1 round trips per request).
+// - `POST /__bench/oauth-code`: a client and an authorization code in D1, for recording
+//   POST /oauth/token (see `oauthCode`).
 
 type Env = CloudflareBindings & {
   SELF: Fetcher;
@@ -43,12 +45,24 @@ export type ApiApp = {
 };
 type Kept = { method: string; headers: [string, string][]; body: string | undefined; answers: Recording };
 
+/** The OAuth provider on, with the ES256 key it needs (its id_tokens verify by the JWKS). */
+const oauth = (env: Env) => ({
+  JWT_ALG: "ES256",
+  JWT_PRIVATE_KEYS: env.BENCH_ES256_KEYS ?? "",
+  OAUTH_PROVIDER: "true",
+  PUBLIC_URL: "http://localhost:8787",
+});
+
 /** Settings a recorded request runs under, on top of the API's own. `cost4` (bcrypt cost
- * 4, which needs ENVIRONMENT=test) runs POST /login's code with 1/64 of the bcrypt work. */
+ * 4, which needs ENVIRONMENT=test) runs POST /login's code with 1/64 of the bcrypt work.
+ * `oauth-code` and `oauth-refresh` are the same settings (the provider on): two names,
+ * because a recording is kept per variant and path and both grants go to POST /oauth/token. */
 const VARIANTS = {
   api: () => ({}),
   es256: (env: Env) => ({ JWT_ALG: "ES256", JWT_PRIVATE_KEYS: env.BENCH_ES256_KEYS ?? "" }),
   cost4: () => ({ ENVIRONMENT: "test", BCRYPT_COST: "4" }),
+  "oauth-code": oauth,
+  "oauth-refresh": oauth,
 } as const;
 type Variant = keyof typeof VARIANTS;
 const isVariant = (name: string): name is Variant => Object.hasOwn(VARIANTS, name);
@@ -200,6 +214,53 @@ async function signer(env: Env, key: string): Promise<Unit> {
   };
 }
 
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const b64url = (bytes: ArrayBuffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const sha256 = (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+
+/** `POST /__bench/oauth-code {user_id}`: what POST /oauth/token's authorization_code grant
+ * needs before it can be recorded, written straight into D1 as the provider stores it (the
+ * authorize pages would): a public client with the authorization_code and refresh_token
+ * grants, and a live `oauth_code` single-use row for the user (src/features/oauth/codes.ts).
+ * Answers the token request's form fields. */
+async function oauthCode(env: Env, { user_id: userId }: { user_id: string }) {
+  const clientId = `bench-${crypto.randomUUID()}`;
+  const redirectUri = "http://127.0.0.1:9/callback";
+  const code = b64url(crypto.getRandomValues(new Uint8Array(32)).buffer);
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)).buffer);
+  const now = Date.now();
+  const data = {
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: b64url(await sha256(verifier)),
+    scope: "email openid profile",
+    auth_time: Math.floor(now / 1000),
+    amr: ["pwd"],
+  };
+  await env.DB.batch([
+    env.DB.prepare(
+      `insert into oauth_clients (client_id, client_name, type, registration, token_endpoint_auth_method,
+         redirect_uris, grant_types, first_party, created_at, updated_at)
+       values (?, 'Bench', 'public', 'admin', 'none', ?, '["authorization_code","refresh_token"]', 1, ?, ?)`,
+    ).bind(clientId, JSON.stringify([redirectUri]), now, now),
+    env.DB.prepare(
+      `insert into single_use_tokens (id, token_hash, purpose, user_id, target, data, attempts, created_at, expires_at)
+       values (?, ?, 'oauth_code', ?, ?, ?, 0, ?, ?)`,
+    ).bind(crypto.randomUUID(), hex(await sha256(code)), userId, clientId, JSON.stringify(data), now, now + 600_000),
+  ]);
+  return Response.json({
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+    client_id: clientId,
+  });
+}
+
 /** The bench worker around `api`. */
 export function benchWorker(api: ApiApp): ExportedHandler<Env> {
   return { fetch: (request, env, ctx) => route(api, request, env, ctx) };
@@ -218,6 +279,7 @@ async function route(api: ApiApp, request: Request, env: Env, ctx: ExecutionCont
     return replay(api, env, ctx, url.searchParams, count);
   }
   if (action === "ready") return Response.json({ ready: true });
+  if (action === "oauth-code" && request.method === "POST") return oauthCode(env, await request.json());
   if (action === "echo" && request.method === "POST") {
     return new Response(await request.text(), { headers: { "content-type": "application/json" } });
   }

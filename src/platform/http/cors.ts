@@ -12,26 +12,42 @@ const EXPOSE_HEADERS = ["X-Request-Id", BOOKMARK];
 
 type Pair = { plain: MiddlewareHandler; bookmark: MiddlewareHandler };
 
-/** Paths any origin may call, never with credentials, whatever CORS_ORIGINS says: public
- * OAuth endpoints that browser-based clients call cross-origin (RFC 7591 registration). */
-const OPEN_PATHS = new Set(["/oauth/register"]);
-const openCors = cors({
+const byEnv = new WeakMap<object, Pair>();
+
+/** Paths any origin may call without credentials, whatever CORS_ORIGINS says (the OAuth
+ * provider's discovery documents and token endpoints, which browser apps of other origins
+ * call: RFC 8414 §3, RFC 6749 §3.2; RFC 7591 registration). Exact paths; set once by `openCorsFor`. */
+const openPaths = new Set<string>(["/oauth/register"]);
+
+/** Hono's cors for `openPaths`: `Access-Control-Allow-Origin: *`, never credentials. */
+const open = cors({
   origin: "*",
   allowMethods: ["GET", "POST", "OPTIONS"],
   allowHeaders: ["Content-Type", "Authorization"],
   maxAge: 600,
-  exposeHeaders: ["X-Request-Id"],
+  exposeHeaders: ["X-Request-Id", "WWW-Authenticate"],
 });
-const OPEN: Pair = { plain: openCors, bookmark: openCors };
-const byEnv = new WeakMap<object, Pair>();
 
-/** Hono's cors, set from `CORS_ORIGINS`. With an allowlist only exact matches are
+/** Opens `paths` to every origin, without credentials (see `openPaths`). */
+export function openCorsFor(paths: readonly string[]): void {
+  for (const path of paths) openPaths.add(path);
+}
+
+/** Hono's cors, set from `CORS_ORIGINS` (but for the paths of `openCorsFor`). With an allowlist only exact matches are
  * echoed back; anything else gets no CORS headers at all and the browser blocks it.
  * It reads the CORS settings' own result of the isolate's one parse of the settings
  * (`readCors`), so it can run before the rest of the configuration is enforced and keep
  * even a 500 readable by allowed origins. */
 export const corsFromEnv: MiddlewareHandler<AppEnv> = async (c, next) => {
-  let pair = OPEN_PATHS.has(c.req.path) ? OPEN : byEnv.get(c.env);
+  if (openPaths.has(c.req.path)) {
+    if (c.req.method === "OPTIONS") return open(c, next);
+    await next();
+    await open(c, async () => {});
+    // An open path never lets a browser send cookies or read an answer with them.
+    c.res.headers.delete("access-control-allow-credentials");
+    return;
+  }
+  let pair = byEnv.get(c.env);
   if (!pair) {
     const settings = readCors(c.env);
     pair = { plain: build(settings, ALLOW_HEADERS), bookmark: build(settings, [...ALLOW_HEADERS, BOOKMARK]) };

@@ -69,9 +69,10 @@ export type RouteDoc = {
   /** Codes the route's own checks answer, `invalid_input` from its validator among them.
    * Those of its access level, of having a body, of D1 and of any route are added. */
   errors?: ErrorCode[];
-  /** An OAuth endpoint's own errors, in the RFC shape `{error, error_description}` (RFC 6749
-   * §5.2, RFC 7591 §3.2.2) instead of the envelope, by status: error values. */
-  oauthErrors?: Partial<Record<400 | 401 | 403 | 404 | 429, readonly string[]>>;
+  /** The OAuth provider's endpoints answer errors in the RFC shape `{error, error_description}`
+   * (RFC 6749 §5.2, RFC 6750 §3, RFC 7009, RFC 7591 §3.2.2, RFC 7662) instead of the API's
+   * envelope: their error codes by status, every one the route answers (nothing is added to these). */
+  oauthErrors?: Partial<Record<400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 503, readonly string[]>>;
   /** An OAuth endpoint's required JSON body, read by the handler itself (its bad bodies are
    * `oauthErrors`, not the envelope's body codes). */
   oauthBody?: z.ZodMiniType;

@@ -4,6 +4,7 @@ import * as z from "zod/mini";
 import { version } from "../../../package.json";
 import { ERRORS, type ErrorCode } from "../errors";
 import { type Access, COMPONENTS, DOC, doc, INPUT, type Input, type RouteDoc } from "./describe";
+import { oauthErrorResponse, oauthErrorShape } from "./oauth-errors";
 
 // The OpenAPI 3.1 document served at /openapi.json, built from the routes' own `describe`
 // and validators, the way hono-openapi's `describeRoute` does (that library itself would
@@ -80,25 +81,6 @@ function errorResponse(status: number, codes: ErrorCode[]): Json {
         examples: Object.fromEntries(
           codes.map((code) => [code, { value: { error: { code, message: ERRORS[code][1] } } }]),
         ),
-      },
-    },
-  };
-}
-
-/** The OAuth error shape (RFC 6749 §5.2, RFC 7591 §3.2.2) that `/oauth/*` routes answer. */
-const oauthError = z.object({
-  error: doc(z.string(), "The RFC's error code: branch on it"),
-  error_description: doc(z.string(), "For people"),
-});
-
-function oauthErrorResponse(status: number, errors: readonly string[]): Json {
-  return {
-    description: `${errors.map((error) => `\`${error}\``).join(", ")} (OAuth error shape)`,
-    ...(status === 429 && { headers: { "Retry-After": header("RetryAfter") } }),
-    content: {
-      "application/json": {
-        schema: { $ref: "#/components/schemas/OAuthError" },
-        examples: Object.fromEntries(errors.map((error) => [error, { value: { error, error_description: "…" } }])),
       },
     },
   };
@@ -191,19 +173,22 @@ function operation(route: RouteDoc, inputs: Input[]): Json {
     const { status, description, json } = route.alsoOk;
     responses[status] = { description, content: { "application/json": { schema: ref(json) } } };
   }
-  for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
-    const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
-    if (codes.length > 0) responses[status] = errorResponse(status, codes);
-  }
-  for (const [status, errors] of Object.entries(route.oauthErrors ?? {})) {
-    responses[status] = oauthErrorResponse(Number(status), errors ?? []);
+  if (route.oauthErrors) {
+    for (const [status, codes] of Object.entries(route.oauthErrors)) {
+      if (codes && codes.length > 0) responses[status] = oauthErrorResponse(Number(status), [...codes]);
+    }
+  } else {
+    for (const status of new Set(ALL_CODES.map((code) => ERRORS[code][0]))) {
+      const codes = ALL_CODES.filter((code) => listed.has(code) && ERRORS[code][0] === status);
+      if (codes.length > 0) responses[status] = errorResponse(status, codes);
+    }
   }
   return {
     operationId: route.operationId,
     tags: [route.tag],
     summary: route.summary,
     ...(route.description && { description: route.description }),
-    ...(route.access !== "public" && { security: [{ bearer: [] }, { accessToken: [] }] }),
+    ...(route.access !== "public" && !route.oauthErrors && { security: [{ bearer: [] }, { accessToken: [] }] }),
     // No security (a refresh_token in the body) or the refresh cookie.
     ...(route.cookie && { security: [{}, { refreshCookie: [] }] }),
     ...(parameters.length > 0 && { parameters }),
@@ -260,11 +245,14 @@ function build(app: Routes): Json {
       { name: "Second factors", description: "TOTP with recovery codes, and passkeys (WebAuthn)" },
       { name: "Admin", description: "Needs an admin whose session is live" },
       { name: "Service", description: "Health, keys and this reference" },
-      { name: "OAuth", description: "The OAuth 2.1 / OpenID Connect provider (OAUTH_PROVIDER)" },
+      {
+        name: "OAuth",
+        description: "The OAuth 2.1 / OpenID Connect provider (OAUTH_PROVIDER); errors in the RFC shape",
+      },
     ],
     paths,
     components: {
-      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope), OAuthError: jsonSchema(oauthError) },
+      schemas: { ...componentSchemas(), Error: jsonSchema(errorEnvelope), OAuthError: jsonSchema(oauthErrorShape) },
       securitySchemes: SECURITY_SCHEMES,
       headers: {
         RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },

@@ -1,0 +1,55 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../../platform/db";
+import { singleUseTokens, users } from "../../platform/schema";
+import { oauthClients } from "../../platform/schema-oauth";
+import { consumeSingleUse } from "../../platform/single-use";
+
+// The token endpoint's reads of authorization codes: consumed with the user in one round
+// trip, and, when that finds nothing live, the row as it is (a second use, RFC 6749 §4.1.2).
+
+/** Uses the code `codeHash` once and reads its user, in one batch: `[consumed rows, user
+ * rows]`. The user is read by the code's row, so an unknown code reads no one. */
+export function redeemCode(db: Db, codeHash: string, now: Date) {
+  return db.batch([consumeSingleUse(db, codeHash, "oauth_code", now), codeUser(db, codeHash)]);
+}
+
+/** The user of the code `codeHash` (its row in any state). Batchable. */
+export function codeUser(db: Db, codeHash: string) {
+  return db
+    .select({
+      id: users.id,
+      email: users.email,
+      firstName: users.firstName,
+      lastName: users.lastName,
+      emailVerifiedAt: users.emailVerifiedAt,
+      disabled: users.disabled,
+    })
+    .from(users)
+    .innerJoin(singleUseTokens, eq(singleUseTokens.userId, users.id))
+    .where(and(eq(singleUseTokens.tokenHash, codeHash), eq(singleUseTokens.purpose, "oauth_code")))
+    .limit(1);
+}
+
+/** A code's row whatever its state, and whether a grant was started from it (a session
+ * row keeps its id): a used code that started one is being used a second time. */
+export function findCode(db: Db, codeHash: string) {
+  return db
+    .select({
+      id: singleUseTokens.id,
+      userId: singleUseTokens.userId,
+      target: singleUseTokens.target,
+      usedAt: singleUseTokens.usedAt,
+      // Written out with table names: drizzle leaves columns unqualified inside `sql`, and
+      // an unqualified `id` in the subquery would be the session's own.
+      redeemed: sql<number>`exists (select 1 from sessions where sessions.code_id = single_use_tokens.id)`,
+    })
+    .from(singleUseTokens)
+    .where(and(eq(singleUseTokens.tokenHash, codeHash), eq(singleUseTokens.purpose, "oauth_code")))
+    .get();
+}
+
+/** Records a client's successful token request (`last_used_at`: housekeeping deletes dynamic
+ * clients unused for 30 days, and a client that only refreshes is in use). Batchable. */
+export function touchClient(db: Db, clientId: string, now: Date) {
+  return db.update(oauthClients).set({ lastUsedAt: now }).where(eq(oauthClients.clientId, clientId));
+}
