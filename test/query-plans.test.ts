@@ -12,7 +12,6 @@ import {
   revokeClientTokens,
   updateClient,
 } from "../src/features/oauth/client-queries";
-import { markClientUsed } from "../src/features/oauth/clients";
 import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
 import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
@@ -163,7 +162,6 @@ const queries: Record<string, Run> = {
   liveGrantsOf: () => liveGrantsOf(db, id, now),
   deleteConsent: () => deleteConsent(db, id, "c"),
   revokeGrant: () => revokeGrant({ db, now }, id, "c"),
-  markClientUsed: () => markClientUsed(db, "c", now),
   auditEvent: () =>
     auditIfChanged(
       db,
