@@ -12,6 +12,7 @@ import { ALLOWED_ORIGINS } from "./servers";
 const { social, socialDir, allowlist, mockIssuer, defaults } = inject("servers");
 const APP = `${ALLOWED_ORIGINS[1]}/signed-in`;
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers read field by field in assertions
 type Json = Record<string, any>;
 let mock: OAuth2Server;
 const now = () => Math.floor(Date.now() / 1000);
