@@ -9,8 +9,13 @@ import { password } from "./features/mail-links/reset-routes";
 import { emailRoutes } from "./features/mail-links/routes";
 import { mfa } from "./features/mfa/routes";
 import { oauthAuthorize } from "./features/oauth/authorize-routes";
-import { oauthClientRoutes } from "./features/oauth/client-routes";
-import { OPEN_CORS_PATHS, oauthAwareNotFound, oauthAwareOnError, oauthToken } from "./features/oauth/token-routes";
+import { oauthClientRouters } from "./features/oauth/client-routes";
+import {
+  OPEN_CORS_PATHS,
+  oauthAwareNotFound,
+  oauthAwareOnError,
+  oauthTokenRouters,
+} from "./features/oauth/token-routes";
 import { passkeyRoutes } from "./features/passkeys/routes";
 import { docs } from "./features/service/docs";
 import { health } from "./features/service/health";
@@ -84,9 +89,9 @@ const routers = [
   socialRoutes,
   docs(app),
   emailLogin,
-  oauthToken,
+  ...oauthTokenRouters,
   oauthAuthorize,
-  oauthClientRoutes,
+  ...oauthClientRouters,
 ] as const;
 // A router's own env may add the variables of its guards (the admin router's `user`);
 // mounting is the same for every one.
