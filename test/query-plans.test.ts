@@ -13,7 +13,7 @@ import {
   updateClient,
 } from "../src/features/oauth/client-queries";
 import { markClientUsed } from "../src/features/oauth/clients";
-import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
+import { codeUser, findCode } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
 import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
@@ -154,7 +154,6 @@ const queries: Record<string, Run> = {
   "findCode (a second use of a code)": () => findCode(db, "h"),
   revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
   revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
-  touchClient: () => touchClient(db, "client", now),
   clientById: () => clientById(db, "c"),
   updateClient: () => updateClient(db, "c", { clientName: "n" }),
   revokeClientTokens: () => revokeClientTokens(db, "c", now),

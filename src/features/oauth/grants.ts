@@ -3,11 +3,11 @@ import { signAccessToken, signIdToken } from "../../identity/oauth-tokens";
 import type { Ctx } from "../../platform/context";
 import { base64url, equalInConstantTime } from "../../platform/crypto";
 import { singleUseHash } from "../../platform/single-use";
-import type { OAuthClient } from "./clients";
+import { markClientUsed, type OAuthClient } from "./clients";
 import type { AuthorizationCodeData } from "./codes";
 import { OAuthError } from "./errors";
 import { OIDC_SCOPES, parseScope } from "./scopes";
-import { findCode, redeemCode, touchClient } from "./token-queries";
+import { findCode, redeemCode } from "./token-queries";
 
 // The three grants of POST /oauth/token (RFC 6749 §4.1.3, §6, §4.4), each checked to the
 // letter and answered as RFC 6749 §5.1 says. Grants of people start and rotate through the
@@ -104,7 +104,7 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
       amr: data.amr,
     },
     client.grantTypes.includes("refresh_token"),
-    [touchClient(ctx.db, client.clientId, ctx.now)],
+    [markClientUsed(ctx.db, client.clientId, ctx.now)],
   );
   const accessToken = await signAccessToken(
     ctx.config,
@@ -165,7 +165,7 @@ export async function refreshTokenGrant(ctx: Ctx, client: OAuthClient, form: Tok
   if (form.resource !== undefined && form.resource !== (row.resource ?? null)) {
     throw new OAuthError("invalid_target", "resource differs from the grant's");
   }
-  const rotated = await rotateGrant(ctx, row, [touchClient(ctx.db, client.clientId, ctx.now)]);
+  const rotated = await rotateGrant(ctx, row, [markClientUsed(ctx.db, client.clientId, ctx.now)]);
   if (!rotated) throw invalidGrant("The refresh token is invalid or has expired");
   const scope = asked.join(" ");
   const accessToken = await signAccessToken(
