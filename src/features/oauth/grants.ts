@@ -71,7 +71,8 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
   const [[row], [user]] = await redeemCode(ctx.db, codeHash, ctx.now);
   if (!row) {
     const seen = await findCode(ctx.db, codeHash);
-    if (seen?.usedAt && seen.redeemed && seen.userId) {
+    // Used already, whether or not its first use has started its grant yet (startGrant).
+    if (seen?.usedAt && seen.userId) {
       await revokeCodeGrant(ctx, { id: seen.id, userId: seen.userId, clientId: seen.target ?? "" });
       throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
     }
@@ -106,6 +107,7 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
     client.grantTypes.includes("refresh_token"),
     [markClientUsed(ctx.db, client.clientId, ctx.now)],
   );
+  if (grant.reused) throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
   const accessToken = await signAccessToken(
     ctx.config,
     {
