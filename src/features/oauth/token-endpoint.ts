@@ -69,9 +69,13 @@ async function revoke(ctx: Ctx, client: OAuthClient, token: string): Promise<voi
   if (row && row.clientId === client.clientId) await revokeGrantFamily(ctx, row.userId, row.familyId, client.clientId);
 }
 
-async function introspect(ctx: Ctx, token: string) {
+/** RFC 7662 §2.2 for `client`. A refresh token is only ever its own client's business
+ * (RFC 7662 §4: no token's details to a caller it isn't meant for), so another client's is
+ * `active: false`; access tokens are described to any confidential client (resource
+ * servers introspect tokens issued to others). */
+async function introspect(ctx: Ctx, client: OAuthClient, token: string) {
   const live = await liveToken(ctx, token);
-  if (!live) return { active: false };
+  if (!live || (live.kind === "refresh" && live.row.clientId !== client.clientId)) return { active: false };
   if (live.kind === "access") {
     const { claims, user } = live;
     const scope = parseScope(claims.scope);
@@ -186,7 +190,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       tag: "OAuth",
       summary: "Is this token live, and what does it carry (RFC 7662)",
       description:
-        "Confidential clients only (a public client is 401 `invalid_client`). `{active:false}` for anything that is not a live token of this server: expired, revoked, its grant ended, the API's own tokens.",
+        "Confidential clients only (a public client is 401 `invalid_client`). `{active:false}` for anything that is not a live token of this server (expired, revoked, its grant ended, the API's own tokens, an id_token) and for another client's refresh token; access tokens are described to any confidential client (resource servers).",
       access: "public",
       form: tokenOnlyForm,
       ok: { status: 200, description: "RFC 7662 §2.2", json: introspection, cacheControl: "no-store" },
@@ -201,7 +205,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       if (client.type !== "confidential") {
         throw new OAuthError("invalid_client", "Only confidential clients may introspect", 401);
       }
-      const body = await introspect(ctx, tokenOf(form));
+      const body = await introspect(ctx, client, tokenOf(form));
       noStore(c);
       return c.json(body);
     },
