@@ -1,7 +1,7 @@
 import { findGrantToken, revokeCodeGrant, rotateGrant, startGrant } from "../../identity/oauth-grants";
 import { signAccessToken, signIdToken } from "../../identity/oauth-tokens";
 import type { Ctx } from "../../platform/context";
-import { base64url, equalInConstantTime } from "../../platform/crypto";
+import { base64url, equalInConstantTime, sha256 } from "../../platform/crypto";
 import { singleUseHash } from "../../platform/single-use";
 import { markClientUsed, type OAuthClient } from "./clients";
 import type { AuthorizationCodeData } from "./codes";
@@ -44,7 +44,7 @@ function mayUse(client: OAuthClient, grantType: string) {
 
 /** RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) equals the stored challenge. */
 async function s256(verifier: string): Promise<string> {
-  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  return base64url(await sha256(verifier));
 }
 
 const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);

@@ -23,9 +23,6 @@ const GRANTS = {
   client_credentials: clientCredentialsGrant,
 } as const;
 
-/** Longest token worth looking at (JWTs of ours are under 2 KiB). */
-const MAX_TOKEN = 8 * 1024;
-
 /** The form's `token` (RFC 7009 §2.1, RFC 7662 §2.1), or `invalid_request`. */
 function tokenOf(form: Record<string, string>): string {
   const token = form.token;
@@ -33,39 +30,46 @@ function tokenOf(form: Record<string, string>): string {
   return token;
 }
 
+/** What a presented token is, when it is one of ours: one of the provider's access tokens
+ * (verified: signature, `typ: at+jwt`, issuer, audience, unexpired) or a live grant's
+ * refresh token, rotated or not. The API's own tokens, id_tokens and anything else:
+ * undefined. Length limits are verifyJwt's and findGrantToken's. */
+async function presentedToken(ctx: Ctx, token: string) {
+  if (token.split(".").length === 3) {
+    const claims = await verifyProviderToken(ctx.config, token, ctx.config.oauth.resources);
+    return claims && { kind: "access" as const, claims };
+  }
+  const row = await findGrantToken(ctx, token);
+  return row && { kind: "refresh" as const, row };
+}
+
 /** What a presented token is, when it is a live one of ours: an access token (its grant
  * live, for a person's) or a grant's current refresh token. */
 async function liveToken(ctx: Ctx, token: string) {
-  if (token.length > MAX_TOKEN) return undefined;
-  if (token.split(".").length === 3) {
-    const claims = await verifyProviderToken(ctx.config, token, ctx.config.oauth.resources);
-    if (!claims) return undefined;
-    if (claims.sid) {
-      const user = await findLiveGrantUser(ctx, claims.sid, claims.sub);
-      if (!user) return undefined;
-      return { kind: "access" as const, claims, user, familyId: claims.sid, userId: user.id };
-    }
-    return { kind: "access" as const, claims, user: undefined, familyId: undefined, userId: undefined };
+  const presented = await presentedToken(ctx, token);
+  if (presented?.kind === "access") {
+    const { claims } = presented;
+    if (!claims.sid) return { ...presented, user: undefined };
+    const user = await findLiveGrantUser(ctx, claims.sid, claims.sub);
+    return user && { ...presented, user };
   }
-  const row = await findGrantToken(ctx, token);
   // A rotated token is not live (its holder has a newer one), even within the reuse interval.
-  if (!row || row.replacedBy) return undefined;
-  return { kind: "refresh" as const, row };
+  return presented?.row.replacedBy ? undefined : presented;
 }
 
 async function revoke(ctx: Ctx, client: OAuthClient, token: string): Promise<void> {
-  if (token.length > MAX_TOKEN) return;
-  if (token.split(".").length === 3) {
-    const claims = await verifyProviderToken(ctx.config, token, ctx.config.oauth.resources);
+  const presented = await presentedToken(ctx, token);
+  if (presented?.kind === "access") {
+    const { claims } = presented;
     // An access token ends its whole grant: RFC 7009 §2.1 lets the server choose, and a
     // client revoking one means to end the grant (its refresh token would mint more).
-    if (claims?.sid && claims.client_id === client.clientId) {
+    if (claims.sid && claims.client_id === client.clientId) {
       await revokeGrantFamily(ctx, claims.sub, claims.sid, client.clientId);
     }
     return;
   }
-  const row = await findGrantToken(ctx, token);
   // Another client's token: 200 and nothing revoked (RFC 7009 §2.1).
+  const row = presented?.row;
   if (row && row.clientId === client.clientId) await revokeGrantFamily(ctx, row.userId, row.familyId, client.clientId);
 }
 
