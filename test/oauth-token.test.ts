@@ -1004,4 +1004,21 @@ describe("review of the token side (issue 25)", () => {
     );
     expect(await other.json()).toEqual({ active: false });
   });
+
+  it("never lets a cache keep a person's claims or an error: no-store and Pragma on userinfo and on token errors", async () => {
+    const { tokens } = await grant({ scope: "email openid" });
+    const info = await call("/oauth/userinfo", { headers: bearer(tokens.access_token) }, settings);
+    expect(info.status).toBe(200);
+    expect(info.headers.get("cache-control")).toBe("no-store");
+    expect(info.headers.get("pragma")).toBe("no-cache");
+    const refused = await token({ grant_type: "authorization_code", code: "nope", client_id: "nobody" });
+    expect(refused.headers.get("cache-control")).toBe("no-store");
+    expect(refused.headers.get("pragma")).toBe("no-cache");
+    const reshaped = await call(
+      "/oauth/token",
+      { method: "POST", body: "{}", headers: { "content-type": "application/json" } },
+      settings,
+    );
+    expect(reshaped.headers.get("pragma")).toBe("no-cache");
+  });
 });
