@@ -1021,4 +1021,23 @@ describe("review of the token side (issue 25)", () => {
     );
     expect(reshaped.headers.get("pragma")).toBe("no-cache");
   });
+
+  it("lets a browser MCP client send MCP-Protocol-Version to discovery and the token endpoint", async () => {
+    const origin = { Origin: "https://elsewhere.example" };
+    for (const path of ["/.well-known/oauth-authorization-server", "/oauth/token"]) {
+      const preflight = await call(
+        path,
+        {
+          method: "OPTIONS",
+          headers: {
+            ...origin,
+            "Access-Control-Request-Method": path === "/oauth/token" ? "POST" : "GET",
+            "Access-Control-Request-Headers": "mcp-protocol-version",
+          },
+        },
+        settings,
+      );
+      expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("mcp-protocol-version");
+    }
+  });
 });
