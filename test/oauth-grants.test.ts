@@ -149,7 +149,7 @@ describe("DELETE /me/oauth/grants/:client_id", () => {
 });
 
 describe("housekeeping of dynamically registered clients", () => {
-  it("deletes dynamic clients unused for 30 days (last_used_at, else created_at) with their consents, and keeps the rest", async () => {
+  it("deletes dynamic clients and cached metadata documents unused for 30 days (last_used_at, else created_at) with their consents, and keeps the rest", async () => {
     const person = await registered();
     const now = new Date();
     const old = new Date(now.getTime() - 31 * DAY);
@@ -161,6 +161,7 @@ describe("housekeeping of dynamically registered clients", () => {
       newAndUnused: `dyn-${crypto.randomUUID()}`,
       oldAdmin: `adm-${crypto.randomUUID()}`,
       oldDocument: `https://app.example.com/${crypto.randomUUID()}`,
+      recentDocument: `https://app.example.com/${crypto.randomUUID()}`,
     };
     await db
       .insert(oauthClients)
@@ -171,16 +172,19 @@ describe("housekeeping of dynamically registered clients", () => {
         clientRow(ids.newAndUnused, "dynamic", recent),
         clientRow(ids.oldAdmin, "admin", old),
         clientRow(ids.oldDocument, "metadata_document", old),
+        clientRow(ids.recentDocument, "metadata_document", old, recent),
       ]);
     await consent(person.body.id, ids.neverUsed, "openid", old);
     await consent(person.body.id, ids.usedRecently, "openid", old);
 
     const result = await housekeep(env, now);
-    expect(result.removed.oauth_clients).toBeGreaterThanOrEqual(2);
+    expect(result.removed.oauth_clients).toBeGreaterThanOrEqual(3);
     const left = (await db.select({ id: oauthClients.clientId }).from(oauthClients)).map((row) => row.id);
     expect(left).not.toContain(ids.neverUsed);
     expect(left).not.toContain(ids.usedLongAgo);
-    for (const kept of [ids.usedRecently, ids.newAndUnused, ids.oldAdmin, ids.oldDocument])
+    // A cached metadata document unused as long goes too (the cache's bound).
+    expect(left).not.toContain(ids.oldDocument);
+    for (const kept of [ids.usedRecently, ids.newAndUnused, ids.oldAdmin, ids.recentDocument])
       expect(left).toContain(kept);
     const consents = await db.select().from(oauthConsents).where(eq(oauthConsents.userId, person.body.id));
     expect(consents.map((row) => row.clientId)).toEqual([ids.usedRecently]);
