@@ -1040,4 +1040,21 @@ describe("review of the token side (issue 25)", () => {
       expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("mcp-protocol-version");
     }
   });
+
+  it("a client_credentials token stops being active once its client is deleted", async () => {
+    const rs = await client({ type: "confidential" });
+    const machine = await client({ type: "confidential", grantTypes: ["client_credentials"], scope: "mcp" });
+    const issued = (await (
+      await token({ grant_type: "client_credentials" }, basic(machine.clientId, machine.secret as string))
+    ).json()) as Tokens;
+    const auth = basic(rs.clientId, rs.secret as string);
+    expect(await (await post("/oauth/introspect", { token: issued.access_token }, auth)).json()).toMatchObject({
+      active: true,
+      client_id: machine.clientId,
+    });
+    await env.DB.prepare("delete from oauth_clients where client_id = ?").bind(machine.clientId).run();
+    expect(await (await post("/oauth/introspect", { token: issued.access_token }, auth)).json()).toEqual({
+      active: false,
+    });
+  });
 });

@@ -6,7 +6,7 @@ import { rateLimit } from "../../platform/http/rate-limit";
 import { describe } from "../../platform/openapi/describe";
 import { verifyProviderToken } from "./access-tokens";
 import { authenticateClient } from "./client-auth";
-import type { OAuthClient } from "./clients";
+import { findClient, type OAuthClient } from "./clients";
 import { OAuthError } from "./errors";
 import { authorizationCodeGrant, clientCredentialsGrant, refreshTokenGrant } from "./grants";
 import { parseScope } from "./scopes";
@@ -44,12 +44,14 @@ async function presentedToken(ctx: Ctx, token: string) {
 }
 
 /** What a presented token is, when it is a live one of ours: an access token (its grant
- * live, for a person's) or a grant's current refresh token. */
+ * live, for a person's; its client still registered, for a client's own) or a grant's
+ * current refresh token. */
 async function liveToken(ctx: Ctx, token: string) {
   const presented = await presentedToken(ctx, token);
   if (presented?.kind === "access") {
     const { claims } = presented;
-    if (!claims.sid) return { ...presented, user: undefined };
+    // A client's own token (client_credentials) lives as long as its client does.
+    if (!claims.sid) return (await findClient(ctx, claims.client_id)) ? { ...presented, user: undefined } : undefined;
     const user = await findLiveGrantUser(ctx, claims.sid, claims.sub);
     return user && { ...presented, user };
   }
