@@ -107,7 +107,8 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
     client.grantTypes.includes("refresh_token"),
     [markClientUsed(ctx.db, client.clientId, ctx.now)],
   );
-  if (grant.reused) throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
+  if (grant.reused)
+    throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
   const accessToken = await signAccessToken(
     ctx.config,
     {
