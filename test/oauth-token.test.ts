@@ -1057,4 +1057,17 @@ describe("review of the token side (issue 25)", () => {
       active: false,
     });
   });
+
+  it("a code retired by an account event is invalid_grant, and no reuse is audited", async () => {
+    const user = await person();
+    const app = await client();
+    const minted = await code(user.id, app.clientId);
+    await env.DB.prepare("update single_use_tokens set used_at = ? where id = ?").bind(Date.now(), minted.id).run();
+    const refused = await exchange(minted, app.clientId);
+    expect(await oauthError(refused)).toBe("invalid_grant");
+    const events = await env.DB.prepare("select count(*) as n from audit_events where user_id = ? and type = ?")
+      .bind(user.id, "oauth_code_reused")
+      .first<{ n: number }>();
+    expect(events?.n).toBe(0);
+  });
 });

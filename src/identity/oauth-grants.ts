@@ -65,7 +65,11 @@ export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boole
   );
   const results = await db.batch([insert, ...also, revokeIfCodeReusedQuery(db, grant.codeId, now)]);
   const revoked = results.at(-1) as unknown[];
-  if (revoked.length > 0) return { reused: true as const };
+  if (revoked.length > 0) {
+    await codeReusedEvent(ctx, grant);
+    ctx.log("warn", "oauth_code_reuse", { user_id: grant.userId, client_id: grant.clientId });
+    return { reused: true as const };
+  }
   return { reused: false as const, familyId: id, refreshToken: withRefresh ? refresh.refreshToken : undefined };
 }
 
@@ -91,33 +95,39 @@ export function rotateGrant(ctx: Ctx, row: RefreshRow, also: readonly Statement[
 }
 
 /**
- * RFC 6749 §4.1.2 / §10.5: an authorization code used twice. Revokes every token issued
- * from it (the `oauth` families whose `code_id` is the code row's id), marks the code so a
- * grant still being started from it is revoked as it starts (`startGrant`), and audits
- * `oauth_code_reused` for the code's user, whether or not anything was still live.
+ * RFC 6749 §4.1.2 / §10.5: an authorization code presented after it was used. Marks the
+ * code (`attempts`), so a grant its first use is still starting is revoked as it starts
+ * (`startGrant`, which then audits). When a grant was started from it (`started`), revokes
+ * every token issued from it (the `oauth` families whose `code_id` is the code row's id)
+ * and audits `oauth_code_reused` for the code's user. A code that was retired (an account
+ * event) or spent on a refused request started nothing: only the mark.
  */
-export async function revokeCodeGrant(ctx: Ctx, code: { id: string; userId: string; clientId: string }) {
-  const { db, now, source } = ctx;
-  await db.batch([
-    // Marks the code: a grant its first use is still starting is born revoked (startGrant).
-    db
-      .update(singleUseTokens)
-      .set({ attempts: sql`${singleUseTokens.attempts} + 1` })
-      .where(eq(singleUseTokens.id, code.id)),
-    revokeByCodeQuery(db, code.id, now),
-    auditEvent(
-      db,
-      {
-        type: "oauth_code_reused",
-        userId: code.userId,
-        actor: { type: "system" },
-        source,
-        details: { client_id: code.clientId },
-      },
-      now,
-    ),
-  ]);
+export async function revokeCodeGrant(
+  ctx: Ctx,
+  code: { id: string; userId: string; clientId: string },
+  started: boolean,
+) {
+  const { db, now } = ctx;
+  const mark = db
+    .update(singleUseTokens)
+    .set({ attempts: sql`${singleUseTokens.attempts} + 1` })
+    .where(eq(singleUseTokens.id, code.id));
+  if (!started) {
+    await mark;
+    return;
+  }
+  await db.batch([mark, revokeByCodeQuery(db, code.id, now), codeReusedEvent(ctx, code)]);
   ctx.log("warn", "oauth_code_reuse", { user_id: code.userId, client_id: code.clientId });
+}
+
+/** The `oauth_code_reused` audit event of `code`. Batchable. */
+function codeReusedEvent(ctx: Ctx, code: { userId: string; clientId: string }) {
+  const details = { client_id: code.clientId };
+  return auditEvent(
+    ctx.db,
+    { type: "oauth_code_reused", userId: code.userId, actor: { type: "system" }, source: ctx.source, details },
+    ctx.now,
+  );
 }
 
 /** Revokes the grant begun with the code row `codeId` when that code was used again

@@ -71,10 +71,13 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
   const [[row], [user]] = await redeemCode(ctx.db, codeHash, ctx.now);
   if (!row) {
     const seen = await findCode(ctx.db, codeHash);
-    // Used already, whether or not its first use has started its grant yet (startGrant).
+    // Used already: marked, so a grant its first use is still starting is born revoked.
     if (seen?.usedAt && seen.userId) {
-      await revokeCodeGrant(ctx, { id: seen.id, userId: seen.userId, clientId: seen.target ?? "" });
-      throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
+      const started = Boolean(seen.redeemed);
+      await revokeCodeGrant(ctx, { id: seen.id, userId: seen.userId, clientId: seen.target ?? "" }, started);
+      if (started) {
+        throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
+      }
     }
     throw invalidGrant("The authorization code is invalid or has expired");
   }

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db";
 import { singleUseTokens, users } from "../../platform/schema";
 import { consumeSingleUse } from "../../platform/single-use";
@@ -29,8 +29,9 @@ export function codeUser(db: Db, codeHash: string) {
     .limit(1);
 }
 
-/** A code's row whatever its state: a used one is being used a second time, whether or
- * not its first use has started its grant yet. */
+/** A code's row whatever its state, and whether a grant was started from it (a session
+ * row keeps its id). A used one is being presented again: its first use may still be
+ * starting its grant (`startGrant` looks), or it was retired or spent on a refused request. */
 export function findCode(db: Db, codeHash: string) {
   return db
     .select({
@@ -38,6 +39,9 @@ export function findCode(db: Db, codeHash: string) {
       userId: singleUseTokens.userId,
       target: singleUseTokens.target,
       usedAt: singleUseTokens.usedAt,
+      // Written out with table names: drizzle leaves columns unqualified inside `sql`, and
+      // an unqualified `id` in the subquery would be the session's own.
+      redeemed: sql<number>`exists (select 1 from sessions where sessions.code_id = single_use_tokens.id)`,
     })
     .from(singleUseTokens)
     .where(and(eq(singleUseTokens.tokenHash, codeHash), eq(singleUseTokens.purpose, "oauth_code")))
