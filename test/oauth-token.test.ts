@@ -4,7 +4,7 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AuthorizationCodeData, mintAuthorizationCode } from "../src/features/oauth/codes";
-import { revokeGrant, startGrant } from "../src/identity/oauth-grants";
+import { revokeGrantQuery, startGrant } from "../src/identity/oauth-grants";
 import { getConfig } from "../src/platform/config";
 import type { Ctx } from "../src/platform/context";
 import { base64url, sha256Hex } from "../src/platform/crypto";
@@ -717,7 +717,7 @@ describe("/oauth/userinfo", () => {
       expect(await oauthError(none)).toBe("invalid_token");
     }
     const { user, app, tokens } = await grant();
-    expect(await revokeGrant(ctx(), user.id, app.clientId)).toBe(1);
+    expect(await revokeGrantQuery(db, user.id, app.clientId, new Date())).toHaveLength(1);
     const ended = await call("/oauth/userinfo", { headers: bearer(tokens.access_token) }, settings);
     expect(ended.status).toBe(401);
   });
@@ -814,7 +814,7 @@ describe("POST /oauth/introspect", () => {
       active: true,
       token_type: "refresh_token",
     });
-    await revokeGrant(ctx(), user.id, app.clientId);
+    await revokeGrantQuery(db, user.id, app.clientId, new Date());
     expect(await (await post("/oauth/introspect", { token: tokens.access_token }, auth)).json()).toEqual({
       active: false,
     });

@@ -15,7 +15,7 @@ import {
 import { markClientUsed } from "../src/features/oauth/clients";
 import { codeUser, findCode } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
-import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
+import { revokeByCodeQuery, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -161,7 +161,6 @@ const queries: Record<string, Run> = {
   consentsOf: () => consentsOf(db, id),
   liveGrantsOf: () => liveGrantsOf(db, id, now),
   deleteConsent: () => deleteConsent(db, id, "c"),
-  revokeGrant: () => revokeGrant({ db, now }, id, "c"),
   markClientUsed: () => markClientUsed(db, "c", now),
   auditEvent: () =>
     auditIfChanged(

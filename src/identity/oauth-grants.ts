@@ -184,12 +184,3 @@ export function revokeGrantQuery(db: Db, userId: string, clientId: string, now: 
     )
     .returning({ id: sessions.id });
 }
-
-/** Ends every token of `userId`'s grant to `clientId` (`DELETE /me/oauth/grants/:client_id`):
- * the refresh tokens die at once, the access tokens at userinfo and introspection (resource
- * servers verifying by the JWKS see them until their `exp`). Returns how many rows were
- * revoked. */
-export async function revokeGrant(ctx: Pick<Ctx, "db" | "now">, userId: string, clientId: string): Promise<number> {
-  const rows = await revokeGrantQuery(ctx.db, userId, clientId, ctx.now);
-  return rows.length;
-}
