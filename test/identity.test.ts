@@ -181,7 +181,13 @@ describe("tokens", () => {
     try {
       const now = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 3; i++) {
-        const token = await signJwt(config, { sub: "u", email: "u@example.com", iat: now, exp: now + 60 });
+        const token = await signJwt(config, {
+          sub: "u",
+          user_id: "u",
+          email: "u@example.com",
+          iat: now,
+          exp: now + 60,
+        });
         expect((await verifyAccessToken(token, config)).sub).toBe("u");
       }
       expect(importKey).not.toHaveBeenCalled();
@@ -193,7 +199,7 @@ describe("tokens", () => {
   it("signs any typ and claims with the same keys; the API's verifier takes only its own", async () => {
     const config = ctx().config;
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: "u", email: "u@example.com", iat: now, exp: now + 60 };
+    const claims = { sub: "u", user_id: "u", email: "u@example.com", iat: now, exp: now + 60 };
     const access = await signJwt(config, claims);
     const header = JSON.parse(atob((access.split(".")[0] ?? "").replace(/-/g, "+").replace(/_/g, "/")));
     expect(header).toEqual({ alg: config.signing.alg, typ: ACCESS_TOKEN_TYP });
@@ -202,5 +208,8 @@ describe("tokens", () => {
     expect(await codeOf(verifyAccessToken(oauth, config))).toBe("invalid_token");
     expect((await verifyJwt(config, oauth, "at+jwt")).sub).toBe("u");
     expect(await codeOf(verifyJwt(config, access, "at+jwt"))).toBe("invalid_token");
+    // An id_token is `typ: JWT` too, but never carries user_id.
+    const { user_id: _, ...idToken } = claims;
+    expect(await codeOf(verifyAccessToken(await signJwt(config, idToken), config))).toBe("invalid_token");
   });
 });

@@ -177,6 +177,13 @@ describe("documentUrl: which client_ids are documents to fetch", () => {
     ["IPv6 unique local", "https://[fd00::1]/client"],
     ["IPv6 link-local", "https://[fe80::1]/client"],
     ["IPv4-mapped loopback", "https://[::ffff:127.0.0.1]/client"],
+    ["IPv4-mapped link-local", "https://[::ffff:169.254.169.254]/latest"],
+    ["IPv4-compatible loopback", "https://[::127.0.0.1]/client"],
+    ["NAT64 of a private address", "https://[64:ff9b::10.0.0.1]/client"],
+    ["6to4 of loopback", "https://[2002:7f00:1::1]/client"],
+    ["IPv6 unspecified", "https://[::]/client"],
+    ["loopback in octal", "https://0177.0.0.1/client"],
+    ["loopback in hex", "https://0x7f.1/client"],
     ["not a URL", "my-client"],
     ["another scheme", "ftp://app.example.com/client"],
   ])("refuses %s outside dev/test", (_label, clientId) => {

@@ -4,10 +4,11 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AuthorizationCodeData, mintAuthorizationCode } from "../src/features/oauth/codes";
-import { revokeGrant } from "../src/identity/oauth-grants";
+import { revokeGrantQuery, startGrant } from "../src/identity/oauth-grants";
 import { getConfig } from "../src/platform/config";
 import type { Ctx } from "../src/platform/context";
 import { base64url, sha256Hex } from "../src/platform/crypto";
+import { consumeSingleUse, singleUseHash } from "../src/platform/single-use";
 import { bearer, call, claimsOf, fromFreshAddress, newUser, postJson, roundTripsOf } from "./helpers";
 
 // The token side of the OAuth 2.1 / OpenID Connect provider (issue 25): discovery, POST
@@ -716,7 +717,7 @@ describe("/oauth/userinfo", () => {
       expect(await oauthError(none)).toBe("invalid_token");
     }
     const { user, app, tokens } = await grant();
-    expect(await revokeGrant(ctx(), user.id, app.clientId)).toBe(1);
+    expect(await revokeGrantQuery(db, user.id, app.clientId, new Date())).toHaveLength(1);
     const ended = await call("/oauth/userinfo", { headers: bearer(tokens.access_token) }, settings);
     expect(ended.status).toBe(401);
   });
@@ -781,29 +782,39 @@ describe("POST /oauth/introspect", () => {
       token_type: "Bearer",
       username: user.input.email,
     });
-    const refresh = await post("/oauth/introspect", { token: tokens.refresh_token as string }, auth);
-    expect(await refresh.json()).toMatchObject({ active: true, client_id: app.clientId, sub: user.id });
-    for (const dead of ["unknown", user.token]) {
+    for (const dead of ["unknown", user.token, tokens.id_token as string]) {
       expect(await (await post("/oauth/introspect", { token: dead }, auth)).json()).toEqual({ active: false });
     }
+    // A refresh token is described to the client it was issued to (a confidential one here).
+    const owner = await client({ type: "confidential" });
+    const ownerAuth = basic(owner.clientId, owner.secret as string);
+    const ownerCode = await code(user.id, owner.clientId, { scope: "email openid" });
+    const ownerTokens = (await (
+      await token(
+        {
+          grant_type: "authorization_code",
+          code: ownerCode.code,
+          redirect_uri: REDIRECT,
+          code_verifier: ownerCode.verifier,
+        },
+        ownerAuth,
+      )
+    ).json()) as Tokens;
+    const first = ownerTokens.refresh_token as string;
+    const refresh = await post("/oauth/introspect", { token: first }, ownerAuth);
+    expect(await refresh.json()).toMatchObject({ active: true, client_id: owner.clientId, sub: user.id });
     // A rotated refresh token is no longer active; its successor is.
     const rotated = (await (
-      await token({
-        grant_type: "refresh_token",
-        refresh_token: tokens.refresh_token as string,
-        client_id: app.clientId,
-      })
+      await token({ grant_type: "refresh_token", refresh_token: first }, ownerAuth)
     ).json()) as Tokens;
-    expect(await (await post("/oauth/introspect", { token: tokens.refresh_token as string }, auth)).json()).toEqual({
-      active: false,
-    });
+    expect(await (await post("/oauth/introspect", { token: first }, ownerAuth)).json()).toEqual({ active: false });
     expect(
-      await (await post("/oauth/introspect", { token: rotated.refresh_token as string }, auth)).json(),
+      await (await post("/oauth/introspect", { token: rotated.refresh_token as string }, ownerAuth)).json(),
     ).toMatchObject({
       active: true,
       token_type: "refresh_token",
     });
-    await revokeGrant(ctx(), user.id, app.clientId);
+    await revokeGrantQuery(db, user.id, app.clientId, new Date());
     expect(await (await post("/oauth/introspect", { token: tokens.access_token }, auth)).json()).toEqual({
       active: false,
     });
@@ -938,5 +949,125 @@ describe("oauth4webapi, a client nobody here wrote, against the token side", () 
       .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(oauth.ResponseBodyError);
     expect((error as oauth.ResponseBodyError).error).toBe("invalid_grant");
+  });
+});
+
+describe("review of the token side (issue 25)", () => {
+  it("an id_token is no access token of the API's: refused at /welcome and /me", async () => {
+    const { tokens } = await grant({ scope: "email openid profile" });
+    const idToken = tokens.id_token as string;
+    expect((await call("/welcome", { headers: bearer(idToken) }, settings)).status).toBe(401);
+    expect((await call("/me", { headers: bearer(idToken) }, settings)).status).toBe(401);
+    expect((await call("/oauth/userinfo", { headers: bearer(idToken) }, settings)).status).toBe(401);
+  });
+
+  it("a second use landing before the first started its grant still ends that grant as it starts", async () => {
+    const user = await person();
+    const app = await client();
+    const minted = await code(user.id, app.clientId);
+    // The first use has consumed the code and not yet inserted its grant...
+    await consumeSingleUse(db, (await singleUseHash(minted.code)) as string, "oauth_code", new Date());
+    // ...when the second use lands: refused, and it finds nothing to revoke yet.
+    expect(await oauthError(await exchange(minted, app.clientId))).toBe("invalid_grant");
+    // The first use now starts its grant: born revoked, and it is told so.
+    const started = await startGrant(
+      ctx(),
+      {
+        userId: user.id,
+        clientId: app.clientId,
+        scope: "openid",
+        resource: null,
+        authTime: new Date(),
+        codeId: minted.id,
+        amr: ["pwd"],
+      },
+      true,
+    );
+    expect(started.reused).toBe(true);
+    const live = await env.DB.prepare("select count(*) as n from sessions where code_id = ? and revoked_at is null")
+      .bind(minted.id)
+      .first<{ n: number }>();
+    expect(live?.n).toBe(0);
+    const events = await env.DB.prepare("select count(*) as n from audit_events where user_id = ? and type = ?")
+      .bind(user.id, "oauth_code_reused")
+      .first<{ n: number }>();
+    expect(events?.n).toBe(1);
+  });
+
+  it("introspection describes a refresh token only to the client it was issued to", async () => {
+    const rs = await client({ type: "confidential" });
+    const { tokens } = await grant({ scope: "email openid" });
+    const other = await post(
+      "/oauth/introspect",
+      { token: tokens.refresh_token as string },
+      basic(rs.clientId, rs.secret as string),
+    );
+    expect(await other.json()).toEqual({ active: false });
+  });
+
+  it("never lets a cache keep a person's claims or an error: no-store and Pragma on userinfo and on token errors", async () => {
+    const { tokens } = await grant({ scope: "email openid" });
+    const info = await call("/oauth/userinfo", { headers: bearer(tokens.access_token) }, settings);
+    expect(info.status).toBe(200);
+    expect(info.headers.get("cache-control")).toBe("no-store");
+    expect(info.headers.get("pragma")).toBe("no-cache");
+    const refused = await token({ grant_type: "authorization_code", code: "nope", client_id: "nobody" });
+    expect(refused.headers.get("cache-control")).toBe("no-store");
+    expect(refused.headers.get("pragma")).toBe("no-cache");
+    const reshaped = await call(
+      "/oauth/token",
+      { method: "POST", body: "{}", headers: { "content-type": "application/json" } },
+      settings,
+    );
+    expect(reshaped.headers.get("pragma")).toBe("no-cache");
+  });
+
+  it("lets a browser MCP client send MCP-Protocol-Version to discovery and the token endpoint", async () => {
+    const origin = { Origin: "https://elsewhere.example" };
+    for (const path of ["/.well-known/oauth-authorization-server", "/oauth/token"]) {
+      const preflight = await call(
+        path,
+        {
+          method: "OPTIONS",
+          headers: {
+            ...origin,
+            "Access-Control-Request-Method": path === "/oauth/token" ? "POST" : "GET",
+            "Access-Control-Request-Headers": "mcp-protocol-version",
+          },
+        },
+        settings,
+      );
+      expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("mcp-protocol-version");
+    }
+  });
+
+  it("a client_credentials token stops being active once its client is deleted", async () => {
+    const rs = await client({ type: "confidential" });
+    const machine = await client({ type: "confidential", grantTypes: ["client_credentials"], scope: "mcp" });
+    const issued = (await (
+      await token({ grant_type: "client_credentials" }, basic(machine.clientId, machine.secret as string))
+    ).json()) as Tokens;
+    const auth = basic(rs.clientId, rs.secret as string);
+    expect(await (await post("/oauth/introspect", { token: issued.access_token }, auth)).json()).toMatchObject({
+      active: true,
+      client_id: machine.clientId,
+    });
+    await env.DB.prepare("delete from oauth_clients where client_id = ?").bind(machine.clientId).run();
+    expect(await (await post("/oauth/introspect", { token: issued.access_token }, auth)).json()).toEqual({
+      active: false,
+    });
+  });
+
+  it("a code retired by an account event is invalid_grant, and no reuse is audited", async () => {
+    const user = await person();
+    const app = await client();
+    const minted = await code(user.id, app.clientId);
+    await env.DB.prepare("update single_use_tokens set used_at = ? where id = ?").bind(Date.now(), minted.id).run();
+    const refused = await exchange(minted, app.clientId);
+    expect(await oauthError(refused)).toBe("invalid_grant");
+    const events = await env.DB.prepare("select count(*) as n from audit_events where user_id = ? and type = ?")
+      .bind(user.id, "oauth_code_reused")
+      .first<{ n: number }>();
+    expect(events?.n).toBe(0);
   });
 });

@@ -12,9 +12,10 @@ import {
   revokeClientTokens,
   updateClient,
 } from "../src/features/oauth/client-queries";
-import { codeUser, findCode, touchClient } from "../src/features/oauth/token-queries";
+import { markClientUsed } from "../src/features/oauth/clients";
+import { codeUser, findCode } from "../src/features/oauth/token-queries";
 import { auditIfChanged } from "../src/identity/audit";
-import { revokeByCodeQuery, revokeGrant, revokeGrantQuery } from "../src/identity/oauth-grants";
+import { revokeByCodeQuery, revokeGrantQuery } from "../src/identity/oauth-grants";
 import {
   deleteAllFactors,
   deleteOrphanRecoveryCodes,
@@ -153,7 +154,6 @@ const queries: Record<string, Run> = {
   "findCode (a second use of a code)": () => findCode(db, "h"),
   revokeByCodeQuery: () => revokeByCodeQuery(db, id, now),
   revokeGrantQuery: () => revokeGrantQuery(db, id, "client", now),
-  touchClient: () => touchClient(db, "client", now),
   clientById: () => clientById(db, "c"),
   updateClient: () => updateClient(db, "c", { clientName: "n" }),
   revokeClientTokens: () => revokeClientTokens(db, "c", now),
@@ -161,7 +161,7 @@ const queries: Record<string, Run> = {
   consentsOf: () => consentsOf(db, id),
   liveGrantsOf: () => liveGrantsOf(db, id, now),
   deleteConsent: () => deleteConsent(db, id, "c"),
-  revokeGrant: () => revokeGrant({ db, now }, id, "c"),
+  markClientUsed: () => markClientUsed(db, "c", now),
   auditEvent: () =>
     auditIfChanged(
       db,

@@ -1,7 +1,7 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
 import type { Ctx } from "../platform/context";
 import type { Db, Statement } from "../platform/db";
-import { sessions } from "../platform/schema";
+import { sessions, singleUseTokens } from "../platform/schema";
 import { auditEvent, auditIfChanged, userEvent } from "./audit";
 import { findByTokenHash, insertSession, liveSessionUserQuery, revokeFamilyQuery } from "./queries/sessions";
 import { type RefreshRow, rotateRow } from "./rotation";
@@ -34,6 +34,12 @@ export type GrantStart = {
  * is the refresh token to hand the client, or undefined when `withRefresh` is false (the
  * row then holds the hash of a token nobody is given: the family still exists, so the
  * grant can be seen and revoked). Lives `REFRESH_TTL`. `also` joins the same batch.
+ *
+ * A second use of the code can land after the first used it but before this insert (two
+ * requests racing): it finds no grant to revoke, but marks the code (`revokeCodeGrant`).
+ * So the same batch revokes the new row again when the code is so marked, and the answer
+ * is `{ reused: true }`: the caller refuses (`invalid_grant`) and hands out nothing. D1
+ * runs batches one at a time, so one of the two always sees the other.
  */
 export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boolean, also: readonly Statement[] = []) {
   const { config, db, now, source } = ctx;
@@ -57,8 +63,14 @@ export async function startGrant(ctx: Ctx, grant: GrantStart, withRefresh: boole
     },
     now,
   );
-  await db.batch([insert, ...also]);
-  return { familyId: id, refreshToken: withRefresh ? refresh.refreshToken : undefined };
+  const results = await db.batch([insert, ...also, revokeIfCodeReusedQuery(db, grant.codeId, now)]);
+  const revoked = results.at(-1) as unknown[];
+  if (revoked.length > 0) {
+    await codeReusedEvent(ctx, grant);
+    ctx.log("warn", "oauth_code_reuse", { user_id: grant.userId, client_id: grant.clientId });
+    return { reused: true as const };
+  }
+  return { reused: false as const, familyId: id, refreshToken: withRefresh ? refresh.refreshToken : undefined };
 }
 
 /** Longest refresh token worth hashing (ours are 43 characters). */
@@ -83,27 +95,53 @@ export function rotateGrant(ctx: Ctx, row: RefreshRow, also: readonly Statement[
 }
 
 /**
- * RFC 6749 §4.1.2 / §10.5: an authorization code used twice. Revokes every token issued
- * from it (the `oauth` families whose `code_id` is the code row's id) and audits
- * `oauth_code_reused` for the code's user, whether or not anything was still live.
+ * RFC 6749 §4.1.2 / §10.5: an authorization code presented after it was used. Marks the
+ * code (`attempts`), so a grant its first use is still starting is revoked as it starts
+ * (`startGrant`, which then audits). When a grant was started from it (`started`), revokes
+ * every token issued from it (the `oauth` families whose `code_id` is the code row's id)
+ * and audits `oauth_code_reused` for the code's user. A code that was retired (an account
+ * event) or spent on a refused request started nothing: only the mark.
  */
-export async function revokeCodeGrant(ctx: Ctx, code: { id: string; userId: string; clientId: string }) {
-  const { db, now, source } = ctx;
-  await db.batch([
-    revokeByCodeQuery(db, code.id, now),
-    auditEvent(
-      db,
-      {
-        type: "oauth_code_reused",
-        userId: code.userId,
-        actor: { type: "system" },
-        source,
-        details: { client_id: code.clientId },
-      },
-      now,
-    ),
-  ]);
+export async function revokeCodeGrant(
+  ctx: Ctx,
+  code: { id: string; userId: string; clientId: string },
+  started: boolean,
+) {
+  const { db, now } = ctx;
+  const mark = db
+    .update(singleUseTokens)
+    .set({ attempts: sql`${singleUseTokens.attempts} + 1` })
+    .where(eq(singleUseTokens.id, code.id));
+  if (!started) {
+    await mark;
+    return;
+  }
+  await db.batch([mark, revokeByCodeQuery(db, code.id, now), codeReusedEvent(ctx, code)]);
   ctx.log("warn", "oauth_code_reuse", { user_id: code.userId, client_id: code.clientId });
+}
+
+/** The `oauth_code_reused` audit event of `code`. Batchable. */
+function codeReusedEvent(ctx: Ctx, code: { userId: string; clientId: string }) {
+  const details = { client_id: code.clientId };
+  return auditEvent(
+    ctx.db,
+    { type: "oauth_code_reused", userId: code.userId, actor: { type: "system" }, source: ctx.source, details },
+    ctx.now,
+  );
+}
+
+/** Revokes the grant begun with the code row `codeId` when that code was used again
+ * (`revokeCodeGrant` counted it in `attempts`); returns the revoked ids. Batchable. */
+function revokeIfCodeReusedQuery(db: Db, codeId: string, now: Date) {
+  const reused = db
+    .select({ id: singleUseTokens.id })
+    .from(singleUseTokens)
+    .where(and(eq(singleUseTokens.id, codeId), gt(singleUseTokens.attempts, 0)));
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.codeId, codeId), isNull(sessions.revokedAt), exists(reused)))
+    .returning({ id: sessions.id });
 }
 
 /** Revokes every live row of the grants begun with the code row `codeId`. Batchable. */
@@ -145,13 +183,4 @@ export function revokeGrantQuery(db: Db, userId: string, clientId: string, now: 
       ),
     )
     .returning({ id: sessions.id });
-}
-
-/** Ends every token of `userId`'s grant to `clientId` (`DELETE /me/oauth/grants/:client_id`):
- * the refresh tokens die at once, the access tokens at userinfo and introspection (resource
- * servers verifying by the JWKS see them until their `exp`). Returns how many rows were
- * revoked. */
-export async function revokeGrant(ctx: Pick<Ctx, "db" | "now">, userId: string, clientId: string): Promise<number> {
-  const rows = await revokeGrantQuery(ctx.db, userId, clientId, ctx.now);
-  return rows.length;
 }

@@ -1,5 +1,5 @@
 import type { Config } from "../platform/config";
-import { base64url } from "../platform/crypto";
+import { base64url, sha256 } from "../platform/crypto";
 import { signJwt } from "./tokens";
 
 // The OAuth provider's tokens, signed here like every token of this service (`signJwt`,
@@ -84,7 +84,7 @@ export function scopedClaims(user: IdTokenSubject, scope: readonly string[]): Re
 /** `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the SHA-256 of the access
  * token's ASCII, base64url (SHA-256 for ES256, RS256 and EdDSA alike here). */
 export async function atHash(accessToken: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken)));
+  const digest = await sha256(accessToken);
   return base64url(digest.slice(0, digest.length / 2));
 }
 

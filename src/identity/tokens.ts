@@ -170,6 +170,9 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
   if (typeof exp !== "number" || typeof sub !== "string" || typeof email !== "string" || typeof iat !== "number") {
     throw new ApiError("invalid_token");
   }
+  // An OpenID Connect id_token is `typ: JWT` too, signed by the same key, with `sub` and
+  // (scope `email`) `email`; it never carries `user_id`, which every token of ours does.
+  if (payload.user_id !== sub) throw new ApiError("invalid_token");
   const now = Math.floor(Date.now() / 1000);
   if (!Number.isFinite(iat) || iat > now + CLOCK_SKEW_SECONDS || exp - iat > MAX_LIFETIME_SECONDS) {
     throw new ApiError("invalid_token");

@@ -29,9 +29,14 @@ function toHex(bytes: ArrayBuffer): string {
   return hex;
 }
 
+/** SHA-256 of `text` (UTF-8), the 32 bytes. */
+export async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
+}
+
 /** SHA-256 of `text` (UTF-8), lowercase hex: what the database keeps instead of a token. */
 export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
+  return toHex((await sha256(text)).buffer as ArrayBuffer);
 }
 
 const hmacKeys = new Map<string, Promise<CryptoKey>>();

@@ -5,10 +5,10 @@ import type { Db } from "../../platform/db";
 import { auditEvents, loginFailures, sessions, singleUseTokens } from "../../platform/schema";
 import { oauthClients, oauthConsents } from "../../platform/schema-oauth";
 
-/** A dynamically registered OAuth client (RFC 7591), or a cached client ID metadata
- * document, unused this long is deleted: the time since its last authorization or token
- * request (`last_used_at`), or since it was registered (fetched) when it was never used
- * (`created_at`). A document is fetched again when its client comes back. */
+/** A dynamically registered OAuth client (RFC 7591) or a cached client metadata document
+ * unused this long is deleted: the
+ * time since its last authorization or token request (`last_used_at`), or since it was
+ * registered when it was never used (`created_at`). */
 export const UNUSED_CLIENT_MS = 30 * 24 * 3600 * 1000;
 
 /** Rows each table may lose per statement: a run stays well inside D1's per-invocation
@@ -25,8 +25,8 @@ export type Cutoffs = { now: Date; refreshTtlMs: number; auditRetentionMs: numbe
  * (presenting it again must still revoke the family). Login-failure rows go once their
  * run of failures is forgotten anyway (src/identity/queries/failures.ts) and no lock holds. Single-use
  * tokens go once expired or used: neither can be used again. Audit events go after
- * AUDIT_RETENTION. Dynamically registered OAuth clients and cached metadata documents go
- * after UNUSED_CLIENT_MS without use, their consents first (in the same batch; a token of theirs left is refused, its
+ * AUDIT_RETENTION. Dynamically registered OAuth clients and cached metadata documents go after UNUSED_CLIENT_MS without
+ * use, their consents first (in the same batch; a token of theirs left is refused, its
  * client being unknown).
  */
 export function housekeepingDeletes(
@@ -69,6 +69,9 @@ export function housekeepingDeletes(
     .from(oauthClients)
     .where(
       and(
+        // A metadata document's cached copy too: otherwise every URL ever named as a
+        // client_id stays a row for good (the cache has no other bound). Named again, it is
+        // fetched again.
         inArray(oauthClients.registration, ["dynamic", "metadata_document"]),
         lt(sql`coalesce(${oauthClients.lastUsedAt}, ${oauthClients.createdAt})`, now.getTime() - UNUSED_CLIENT_MS),
       ),

@@ -36,10 +36,21 @@ function privateAddress(host: string): boolean {
   const ip = parseIp(host.startsWith("[") ? host.slice(1, -1) : host);
   if (!ip) return false;
   if (ip.version === 6) {
-    const [first = 0] = ip.groups;
-    const all = ip.groups.every((group) => group === 0);
-    const loopback = ip.groups.slice(0, 7).every((group) => group === 0) && ip.groups[7] === 1;
-    return all || loopback || (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
+    const { groups } = ip;
+    const [first = 0] = groups;
+    const all = groups.every((group) => group === 0);
+    const loopback = groups.slice(0, 7).every((group) => group === 0) && groups[7] === 1;
+    if (all || loopback || (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00) {
+      return true;
+    }
+    // An IPv4 address carried in IPv6 (IPv4-compatible ::/96, NAT64 64:ff9b::/96, RFC 6052;
+    // 6to4 2002::/16, RFC 3056) is as private as the address it carries; mapped ones
+    // (::ffff:0:0/96) parseIp already turned into IPv4.
+    const embedded = (high = 0, low = 0) => privateAddress([high >> 8, high & 255, low >> 8, low & 255].join("."));
+    const head = groups.slice(0, 6).join();
+    if (head === "0,0,0,0,0,0" || head === "100,65435,0,0,0,0") return embedded(groups[6], groups[7]);
+    if (first === 0x2002) return embedded(groups[1], groups[2]);
+    return false;
   }
   const [a = 0, b = 0] = ip.address.split(".").map(Number);
   return (

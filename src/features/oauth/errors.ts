@@ -42,9 +42,11 @@ export class OAuthError extends Error {
   }
 }
 
-/** The JSON answer of `err`: `Cache-Control: no-store` (RFC 6749 §5.1), `WWW-Authenticate` when set. */
+/** The JSON answer of `err`: `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749
+ * §5.1), `WWW-Authenticate` when set. */
 export function oauthErrorResponse(c: Context, err: OAuthError): Response {
   c.header("Cache-Control", "no-store");
+  c.header("Pragma", "no-cache");
   if (err.wwwAuthenticate) c.header("WWW-Authenticate", err.wwwAuthenticate);
   return c.json({ error: err.error, error_description: err.description }, err.status);
 }

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { auditEvent, userEvent } from "../../identity/audit";
 import { requireSession } from "../../identity/guards";
-import { revokeGrant } from "../../identity/oauth-grants";
+import { revokeGrantQuery } from "../../identity/oauth-grants";
 import type { User } from "../../identity/queries/users";
 import { type Ctx, ctxOf } from "../../platform/context";
 import type { AppEnv } from "../../platform/env";
@@ -56,14 +56,15 @@ export async function grantsOf(ctx: Ctx, user: User): Promise<Grant[]> {
   );
 }
 
-/** Ends the person's grant to `clientId`: every token of it (`revokeGrant`) and the
+/** Ends the person's grant to `clientId`: every token of it (`revokeGrantQuery`) and the
  * consent, audited `oauth_grant_revoked`. 404 when they have neither a consent nor a live
  * token for that client. */
 export async function endGrant(ctx: Ctx, user: User, clientId: string): Promise<void> {
   const grants = await grantsOf(ctx, user);
   if (!grants.some((grant) => grant.client_id === clientId)) throw new ApiError("not_found", "No grant to that client");
-  await revokeGrant(ctx, user.id, clientId);
+  // One batch: the tokens, the consent and the event end together or not at all.
   await ctx.db.batch([
+    revokeGrantQuery(ctx.db, user.id, clientId, ctx.now),
     deleteConsent(ctx.db, user.id, clientId),
     auditEvent(ctx.db, userEvent("oauth_grant_revoked", user.id, ctx.source, { client_id: clientId }), ctx.now),
   ]);

@@ -1,13 +1,13 @@
 import { findGrantToken, revokeCodeGrant, rotateGrant, startGrant } from "../../identity/oauth-grants";
 import { signAccessToken, signIdToken } from "../../identity/oauth-tokens";
 import type { Ctx } from "../../platform/context";
-import { base64url, equalInConstantTime } from "../../platform/crypto";
+import { base64url, equalInConstantTime, sha256 } from "../../platform/crypto";
 import { singleUseHash } from "../../platform/single-use";
-import type { OAuthClient } from "./clients";
+import { markClientUsed, type OAuthClient } from "./clients";
 import type { AuthorizationCodeData } from "./codes";
 import { OAuthError } from "./errors";
 import { OIDC_SCOPES, parseScope } from "./scopes";
-import { findCode, redeemCode, touchClient } from "./token-queries";
+import { findCode, redeemCode } from "./token-queries";
 
 // The three grants of POST /oauth/token (RFC 6749 §4.1.3, §6, §4.4), each checked to the
 // letter and answered as RFC 6749 §5.1 says. Grants of people start and rotate through the
@@ -44,7 +44,7 @@ function mayUse(client: OAuthClient, grantType: string) {
 
 /** RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) equals the stored challenge. */
 async function s256(verifier: string): Promise<string> {
-  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  return base64url(await sha256(verifier));
 }
 
 const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);
@@ -71,9 +71,13 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
   const [[row], [user]] = await redeemCode(ctx.db, codeHash, ctx.now);
   if (!row) {
     const seen = await findCode(ctx.db, codeHash);
-    if (seen?.usedAt && seen.redeemed && seen.userId) {
-      await revokeCodeGrant(ctx, { id: seen.id, userId: seen.userId, clientId: seen.target ?? "" });
-      throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
+    // Used already: marked, so a grant its first use is still starting is born revoked.
+    if (seen?.usedAt && seen.userId) {
+      const started = Boolean(seen.redeemed);
+      await revokeCodeGrant(ctx, { id: seen.id, userId: seen.userId, clientId: seen.target ?? "" }, started);
+      if (started) {
+        throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
+      }
     }
     throw invalidGrant("The authorization code is invalid or has expired");
   }
@@ -104,8 +108,10 @@ export async function authorizationCodeGrant(ctx: Ctx, client: OAuthClient, form
       amr: data.amr,
     },
     client.grantTypes.includes("refresh_token"),
-    [touchClient(ctx.db, client.clientId, ctx.now)],
+    [markClientUsed(ctx.db, client.clientId, ctx.now)],
   );
+  if (grant.reused)
+    throw invalidGrant("The authorization code was already used; the tokens issued from it are revoked");
   const accessToken = await signAccessToken(
     ctx.config,
     {
@@ -165,7 +171,7 @@ export async function refreshTokenGrant(ctx: Ctx, client: OAuthClient, form: Tok
   if (form.resource !== undefined && form.resource !== (row.resource ?? null)) {
     throw new OAuthError("invalid_target", "resource differs from the grant's");
   }
-  const rotated = await rotateGrant(ctx, row, [touchClient(ctx.db, client.clientId, ctx.now)]);
+  const rotated = await rotateGrant(ctx, row, [markClientUsed(ctx.db, client.clientId, ctx.now)]);
   if (!rotated) throw invalidGrant("The refresh token is invalid or has expired");
   const scope = asked.join(" ");
   const accessToken = await signAccessToken(

@@ -6,7 +6,7 @@ import { rateLimit } from "../../platform/http/rate-limit";
 import { describe } from "../../platform/openapi/describe";
 import { verifyProviderToken } from "./access-tokens";
 import { authenticateClient } from "./client-auth";
-import type { OAuthClient } from "./clients";
+import { findClient, type OAuthClient } from "./clients";
 import { OAuthError } from "./errors";
 import { authorizationCodeGrant, clientCredentialsGrant, refreshTokenGrant } from "./grants";
 import { parseScope } from "./scopes";
@@ -23,9 +23,6 @@ const GRANTS = {
   client_credentials: clientCredentialsGrant,
 } as const;
 
-/** Longest token worth looking at (JWTs of ours are under 2 KiB). */
-const MAX_TOKEN = 8 * 1024;
-
 /** The form's `token` (RFC 7009 §2.1, RFC 7662 §2.1), or `invalid_request`. */
 function tokenOf(form: Record<string, string>): string {
   const token = form.token;
@@ -33,45 +30,58 @@ function tokenOf(form: Record<string, string>): string {
   return token;
 }
 
-/** What a presented token is, when it is a live one of ours: an access token (its grant
- * live, for a person's) or a grant's current refresh token. */
-async function liveToken(ctx: Ctx, token: string) {
-  if (token.length > MAX_TOKEN) return undefined;
+/** What a presented token is, when it is one of ours: one of the provider's access tokens
+ * (verified: signature, `typ: at+jwt`, issuer, audience, unexpired) or a live grant's
+ * refresh token, rotated or not. The API's own tokens, id_tokens and anything else:
+ * undefined. Length limits are verifyJwt's and findGrantToken's. */
+async function presentedToken(ctx: Ctx, token: string) {
   if (token.split(".").length === 3) {
     const claims = await verifyProviderToken(ctx.config, token, ctx.config.oauth.resources);
-    if (!claims) return undefined;
-    if (claims.sid) {
-      const user = await findLiveGrantUser(ctx, claims.sid, claims.sub);
-      if (!user) return undefined;
-      return { kind: "access" as const, claims, user, familyId: claims.sid, userId: user.id };
-    }
-    return { kind: "access" as const, claims, user: undefined, familyId: undefined, userId: undefined };
+    return claims && { kind: "access" as const, claims };
   }
   const row = await findGrantToken(ctx, token);
+  return row && { kind: "refresh" as const, row };
+}
+
+/** What a presented token is, when it is a live one of ours: an access token (its grant
+ * live, for a person's; its client still registered, for a client's own) or a grant's
+ * current refresh token. */
+async function liveToken(ctx: Ctx, token: string) {
+  const presented = await presentedToken(ctx, token);
+  if (presented?.kind === "access") {
+    const { claims } = presented;
+    // A client's own token (client_credentials) lives as long as its client does.
+    if (!claims.sid) return (await findClient(ctx, claims.client_id)) ? { ...presented, user: undefined } : undefined;
+    const user = await findLiveGrantUser(ctx, claims.sid, claims.sub);
+    return user && { ...presented, user };
+  }
   // A rotated token is not live (its holder has a newer one), even within the reuse interval.
-  if (!row || row.replacedBy) return undefined;
-  return { kind: "refresh" as const, row };
+  return presented?.row.replacedBy ? undefined : presented;
 }
 
 async function revoke(ctx: Ctx, client: OAuthClient, token: string): Promise<void> {
-  if (token.length > MAX_TOKEN) return;
-  if (token.split(".").length === 3) {
-    const claims = await verifyProviderToken(ctx.config, token, ctx.config.oauth.resources);
+  const presented = await presentedToken(ctx, token);
+  if (presented?.kind === "access") {
+    const { claims } = presented;
     // An access token ends its whole grant: RFC 7009 §2.1 lets the server choose, and a
     // client revoking one means to end the grant (its refresh token would mint more).
-    if (claims?.sid && claims.client_id === client.clientId) {
+    if (claims.sid && claims.client_id === client.clientId) {
       await revokeGrantFamily(ctx, claims.sub, claims.sid, client.clientId);
     }
     return;
   }
-  const row = await findGrantToken(ctx, token);
   // Another client's token: 200 and nothing revoked (RFC 7009 §2.1).
+  const row = presented?.row;
   if (row && row.clientId === client.clientId) await revokeGrantFamily(ctx, row.userId, row.familyId, client.clientId);
 }
 
-async function introspect(ctx: Ctx, token: string) {
+/** RFC 7662 §2.2 for `client`. A refresh token is only ever its own client's business
+ * (RFC 7662 §4: no token's details to a caller it isn't meant for), so another client's is
+ * `active: false`; access tokens are described to any confidential client (resource
+ * servers introspect tokens issued to others). */
+async function introspect(ctx: Ctx, client: OAuthClient, token: string) {
   const live = await liveToken(ctx, token);
-  if (!live) return { active: false };
+  if (!live || (live.kind === "refresh" && live.row.clientId !== client.clientId)) return { active: false };
   if (live.kind === "access") {
     const { claims, user } = live;
     const scope = parseScope(claims.scope);
@@ -186,7 +196,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       tag: "OAuth",
       summary: "Is this token live, and what does it carry (RFC 7662)",
       description:
-        "Confidential clients only (a public client is 401 `invalid_client`). `{active:false}` for anything that is not a live token of this server: expired, revoked, its grant ended, the API's own tokens.",
+        "Confidential clients only (a public client is 401 `invalid_client`). `{active:false}` for anything that is not a live token of this server (expired, revoked, its grant ended, the API's own tokens, an id_token) and for another client's refresh token; access tokens are described to any confidential client (resource servers).",
       access: "public",
       form: tokenOnlyForm,
       ok: { status: 200, description: "RFC 7662 §2.2", json: introspection, cacheControl: "no-store" },
@@ -201,7 +211,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       if (client.type !== "confidential") {
         throw new OAuthError("invalid_client", "Only confidential clients may introspect", 401);
       }
-      const body = await introspect(ctx, tokenOf(form));
+      const body = await introspect(ctx, client, tokenOf(form));
       noStore(c);
       return c.json(body);
     },

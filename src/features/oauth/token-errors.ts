@@ -31,6 +31,7 @@ async function reshape(res: Response): Promise<Response> {
   }
   const headers = new Headers(res.headers);
   headers.set("Cache-Control", "no-store");
+  headers.set("Pragma", "no-cache");
   headers.set("Content-Type", "application/json");
   const error = oauthCodeFor(res.status, body.error?.code);
   const description = body.error?.message ?? "The request failed";

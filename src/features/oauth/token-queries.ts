@@ -1,7 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db";
 import { singleUseTokens, users } from "../../platform/schema";
-import { oauthClients } from "../../platform/schema-oauth";
 import { consumeSingleUse } from "../../platform/single-use";
 
 // The token endpoint's reads of authorization codes: consumed with the user in one round
@@ -31,7 +30,8 @@ export function codeUser(db: Db, codeHash: string) {
 }
 
 /** A code's row whatever its state, and whether a grant was started from it (a session
- * row keeps its id): a used code that started one is being used a second time. */
+ * row keeps its id). A used one is being presented again: its first use may still be
+ * starting its grant (`startGrant` looks), or it was retired or spent on a refused request. */
 export function findCode(db: Db, codeHash: string) {
   return db
     .select({
@@ -46,10 +46,4 @@ export function findCode(db: Db, codeHash: string) {
     .from(singleUseTokens)
     .where(and(eq(singleUseTokens.tokenHash, codeHash), eq(singleUseTokens.purpose, "oauth_code")))
     .get();
-}
-
-/** Records a client's successful token request (`last_used_at`: housekeeping deletes dynamic
- * clients unused for 30 days, and a client that only refreshes is in use). Batchable. */
-export function touchClient(db: Db, clientId: string, now: Date) {
-  return db.update(oauthClients).set({ lastUsedAt: now }).where(eq(oauthClients.clientId, clientId));
 }

@@ -7,7 +7,7 @@ import { describe } from "../../platform/openapi/describe";
 import { verifyProviderToken } from "./access-tokens";
 import { OAuthError } from "./errors";
 import { parseScope } from "./scopes";
-import { providerOn } from "./token-form";
+import { noStore, providerOn } from "./token-form";
 import { userinfo } from "./token-schemas";
 
 // The UserInfo endpoint (OpenID Connect Core §5.3): the person behind one of our `at+jwt`
@@ -42,6 +42,8 @@ async function answer(c: Context<AppEnv>) {
   if (!scope.includes("openid")) throw bearerError("insufficient_scope", "The access token lacks the openid scope");
   const user = await findLiveGrantUser(ctx, claims.sid, claims.sub);
   if (!user) throw bearerError("invalid_token", "The grant of this access token has ended");
+  // A person's claims: no cache keeps them (RFC 9111 §5.2.2.5; RFC 6749 §5.1's pair).
+  noStore(c);
   return c.json({ sub: user.id, ...scopedClaims(user, scope) });
 }
 
@@ -59,7 +61,7 @@ function describeUserinfo(operationId: string, method: string) {
     description:
       "`Authorization: Bearer <access token>` only (not the form-body `access_token` of RFC 6750 §2.2): one of this provider's `at+jwt` tokens with the `openid` scope, its `aud` the issuer or any of OAUTH_RESOURCES, whose grant is still live (the API's own access tokens are refused). Claims as its scopes allow: `email`, `email_verified` (email), `name`, `given_name`, `family_name` (profile).",
     access: "public",
-    ok: { status: 200, description: "The claims", json: userinfo },
+    ok: { status: 200, description: "The claims", json: userinfo, cacheControl: "no-store" },
     oauthErrors: errors,
   });
 }

@@ -23,7 +23,9 @@ const openPaths = new Set<string>(["/oauth/register"]);
 const open = cors({
   origin: "*",
   allowMethods: ["GET", "POST", "OPTIONS"],
-  allowHeaders: ["Content-Type", "Authorization"],
+  // MCP clients send MCP-Protocol-Version with discovery and token requests (the MCP
+  // authorization spec); a browser's preflight must allow it.
+  allowHeaders: ["Content-Type", "Authorization", "MCP-Protocol-Version"],
   maxAge: 600,
   exposeHeaders: ["X-Request-Id", "WWW-Authenticate"],
 });
