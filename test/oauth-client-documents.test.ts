@@ -3,8 +3,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, inject, it, vi } from "vitest";
 import { documentTtl, documentUrl } from "../src/features/oauth/client-documents";
-import { findClient } from "../src/features/oauth/clients";
-import { touchClient } from "../src/features/oauth/token-queries";
+import { findClient, markClientUsed } from "../src/features/oauth/clients";
 import { getConfig } from "../src/platform/config";
 import type { Ctx } from "../src/platform/context";
 import { oauthClients } from "../src/platform/schema-oauth";
@@ -136,7 +135,7 @@ describe("findClient with a client ID metadata document", () => {
     await db.insert(oauthClients).values(clientRow(clientId, "admin", new Date()));
     expect((await findClient(ctxAt(new Date()), clientId))?.registration).toBe("admin");
     const used = new Date();
-    await touchClient(db, clientId, used);
+    await markClientUsed(db, clientId, used);
     expect((await findClient(ctxAt(new Date()), clientId))?.lastUsedAt).toEqual(used);
     expect(await findClient(ctxAt(new Date()), "no-such-client")).toBeUndefined();
     expect(await findClient(ctxAt(new Date()), "")).toBeUndefined();

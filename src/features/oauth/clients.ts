@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { Ctx } from "../../platform/context";
+import type { Db } from "../../platform/db";
 import { oauthClients } from "../../platform/schema-oauth";
 import { documentUrl, fetchClientDocument } from "./client-documents";
 
@@ -66,4 +67,11 @@ export async function findClient(ctx: Ctx, clientId: string): Promise<OAuthClien
   if (row?.expiresAt && row.expiresAt > ctx.now) return clientOf(row);
   const fetched = await fetchClientDocument(ctx, clientId, url);
   return fetched ? clientOf(fetched) : undefined;
+}
+
+/** Records that `clientId` was used now (a successful authorization or token request):
+ * batchable. Housekeeping deletes a dynamic client 30 days after its `last_used_at`, or
+ * after its `created_at` when this never ran. */
+export function markClientUsed(db: Db, clientId: string, now: Date) {
+  return db.update(oauthClients).set({ lastUsedAt: now }).where(eq(oauthClients.clientId, clientId));
 }
