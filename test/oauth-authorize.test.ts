@@ -166,6 +166,29 @@ describe("the request's checks", () => {
     expectRedirectError(res, "unauthorized_client", client.redirectUri);
   });
 
+  it("limits per IP the requests that would write (a page's request row or a code): past 100 a minute, temporarily_unavailable by redirect, nothing written", async () => {
+    const client = await insertClient();
+    const rows = async () =>
+      (
+        await env.DB.prepare("select count(*) as n from single_use_tokens where purpose = 'oauth_request'").first<{
+          n: number;
+        }>()
+      )?.n ?? 0;
+    // Local windows follow wall-clock minutes: up to 201 page views fill one window.
+    let refused: Response | undefined;
+    let before = 0;
+    for (let i = 0; i < 201 && !refused; i++) {
+      before = await rows();
+      const res = await browse(new Jar(), authorizePath(client));
+      if (res.status !== 200) refused = res;
+    }
+    expect(refused).toBeDefined();
+    expectRedirectError(refused as Response, "temporarily_unavailable", client.redirectUri);
+    expect(await rows()).toBe(before);
+    // A request that is refused before any write is not counted and still answered.
+    await isPage(await browse(new Jar(), authorizePath({ ...client, clientId: "nobody" })), 400);
+  });
+
   it("answers HEAD with 405 and no page", async () => {
     const client = await insertClient();
     const res = await call(authorizePath(client), { method: "HEAD" }, await oauthSettings());

@@ -78,6 +78,16 @@ export async function startAuthorization(c: C): Promise<Response> {
   const checked = await checkRequest(ctx, new URL(c.req.url).searchParams);
   if (!("ok" in checked)) return refused(c, checked);
   const request = checked.ok;
+  // Every good request may write (a page's request row, 10 minutes, or a code): counted
+  // per IP, and over the limit answered as RFC 6749 §4.1.2.1 says, before any write.
+  if (!(await withinLimit(ctx))) {
+    return redirectError(
+      c,
+      request,
+      "temporarily_unavailable",
+      "Too many authorization requests; try again in a minute",
+    );
+  }
   const session = await currentSession(c, ctx);
   if (loginNeeded(request, session, ctx.now)) {
     if (request.prompt.none) return redirectError(c, request, "login_required", "The person is not signed in");
@@ -85,6 +95,17 @@ export async function startAuthorization(c: C): Promise<Response> {
     return loginPage(c, request, value);
   }
   return signedIn(c, ctx, request, session as BrowserSession);
+}
+
+/** False when this IP is over OAUTH_AUTHORIZE_RATE_LIMIT (the request counted either way). */
+async function withinLimit(ctx: Ctx): Promise<boolean> {
+  try {
+    await ctx.limit("OAUTH_AUTHORIZE_RATE_LIMIT");
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "rate_limited") return false;
+    throw err;
+  }
 }
 
 /** Records a request row bound to this browser; `value` is the forms' CSRF token. */
