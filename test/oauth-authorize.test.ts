@@ -160,6 +160,25 @@ describe("the request's checks", () => {
     );
   });
 
+  it("refuses request objects (OIDC Core §6) and a response_mode other than query, by redirect", async () => {
+    const client = await insertClient();
+    const jar = new Jar();
+    const uri = client.redirectUri;
+    const jwt = "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.";
+    expectRedirectError(await browse(jar, authorizePath(client, { request: jwt })), "request_not_supported", uri);
+    expectRedirectError(
+      await browse(jar, authorizePath(client, { request_uri: "https://app.example.com/r/1" })),
+      "request_uri_not_supported",
+      uri,
+    );
+    for (const mode of ["fragment", "form_post", "query.jwt"]) {
+      expectRedirectError(await browse(jar, authorizePath(client, { response_mode: mode })), "invalid_request", uri);
+    }
+    expect(await isPage(await browse(jar, authorizePath(client, { response_mode: "query" })), 200)).toContain(
+      'name="password"',
+    );
+  });
+
   it("redirects unauthorized_client for a client without the authorization_code grant", async () => {
     const client = await insertClient({ type: "confidential", grantTypes: ["client_credentials"] });
     const res = await browse(new Jar(), authorizePath(client));

@@ -50,6 +50,9 @@ const AUTHORIZE_PARAMS: Record<string, string> = {
   prompt:
     "`none` (no page: `error=login_required` or `consent_required` when one would be needed), `login` (sign in again), `consent` (ask again)",
   max_age: "Seconds: a sign-in older than this signs in again (`0` is `prompt=login`)",
+  response_mode: "`query` or absent (anything else: `error=invalid_request`)",
+  request: "Not supported: `error=request_not_supported` (OpenID Connect Core §6)",
+  request_uri: "Not supported: `error=request_uri_not_supported` (OpenID Connect Core §6)",
 };
 
 const authorizeDoc: RouteDoc = {
