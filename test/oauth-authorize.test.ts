@@ -160,6 +160,32 @@ describe("the request's checks", () => {
     );
   });
 
+  it("counts a client ID metadata document's lookup before it fetches: past the limit a 429 page, no fetch", async () => {
+    const client = await insertClient();
+    // The IP's budget spent by ordinary requests (local windows follow wall-clock minutes).
+    let spent = false;
+    for (let i = 0; i < 201 && !spent; i++) spent = (await browse(new Jar(), authorizePath(client))).status !== 200;
+    expect(spent).toBe(true);
+    // Nothing listens there: a fetch would fail and answer 400; the limit answers first.
+    const doc = {
+      clientId: "https://127.0.0.1:1/client.json",
+      redirectUri: "https://app.example.com/callback",
+      name: "",
+    };
+    const res = await browse(new Jar(), authorizePath(doc));
+    expect(await isPage(res, 429)).toContain("Too many");
+    expect(res.headers.get("retry-after")).toBe("60");
+  });
+
+  it("answers a 400 page, not a 500, when a client ID metadata document cannot be reached", async () => {
+    const doc = {
+      clientId: "https://127.0.0.1:1/client.json",
+      redirectUri: "https://app.example.com/callback",
+      name: "",
+    };
+    expect(await isPage(await browse(new Jar(), authorizePath(doc)), 400)).toContain("not known");
+  });
+
   it("refuses request objects (OIDC Core §6) and a response_mode other than query, by redirect", async () => {
     const client = await insertClient();
     const jar = new Jar();

@@ -24,6 +24,7 @@ import {
   sessionOf,
   setSessionCookie,
 } from "./browser-session";
+import { documentUrl } from "./client-documents";
 import { consentNeeded, finishRequest, issueCode, refuseConsent } from "./consent";
 import { consentPage, loginPage, secondFactorPage, stopPage } from "./pages";
 
@@ -75,12 +76,24 @@ function freshEnough(request: AuthorizationRequest, session: BrowserSession, beg
 /** GET /oauth/authorize: the request as the client sent it. */
 export async function startAuthorization(c: C): Promise<Response> {
   const ctx = ctxOf(c);
-  const checked = await checkRequest(ctx, new URL(c.req.url).searchParams);
+  const query = new URL(c.req.url).searchParams;
+  // A client_id that is a metadata document's URL costs a fetch and a row to look up:
+  // counted before, and over the limit a page (the client is not known good yet).
+  const clientIds = query.getAll("client_id");
+  const fetches =
+    ctx.config.oauth.metadataDocuments &&
+    clientIds.length === 1 &&
+    documentUrl(clientIds[0] ?? "", ctx.config.oauth) !== undefined;
+  if (fetches && !(await withinLimit(ctx))) {
+    c.header("Retry-After", "60");
+    return stopPage(c, 429, "Too many sign-in requests", "Too many requests came from your network. Wait a minute.");
+  }
+  const checked = await checkRequest(ctx, query);
   if (!("ok" in checked)) return refused(c, checked);
   const request = checked.ok;
   // Every good request may write (a page's request row, 10 minutes, or a code): counted
   // per IP, and over the limit answered as RFC 6749 §4.1.2.1 says, before any write.
-  if (!(await withinLimit(ctx))) {
+  if (!fetches && !(await withinLimit(ctx))) {
     return redirectError(
       c,
       request,
