@@ -410,6 +410,22 @@ describe("the login page, the session and the consent page", () => {
     await isPage(await submit(jar, { ...hiddenFields(page), decision: "allow" }), 403);
   });
 
+  it("refuses a consent page shown right after one account's login once another signed in in the same browser", async () => {
+    const first = await oauthUser();
+    const second = await oauthUser();
+    const client = await insertClient();
+    const jar = new Jar();
+    const page = await (await signInThrough(jar, authorizePath(client), first.input)).text();
+    expect(page).toContain(first.input.email);
+    // Another tab: the second account signs in.
+    expect((await signInThrough(jar, authorizePath(client, { prompt: "login" }), second.input)).status).toBe(200);
+    await isPage(await submit(jar, { ...hiddenFields(page), decision: "allow" }), 403);
+    const consents = await env.DB.prepare("select count(*) as n from oauth_consents where client_id = ?")
+      .bind(client.clientId)
+      .first<{ n: number }>();
+    expect(consents?.n).toBe(0);
+  });
+
   it("redirects access_denied with state and iss on deny, and audits the refusal", async () => {
     const user = await oauthUser();
     const client = await insertClient();

@@ -13,7 +13,7 @@ import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { email, password } from "../../platform/fields";
 import { findSingleUse, singleUseHash } from "../../platform/single-use";
-import { findRequest, mintRequest, type WaitingRequest } from "./authorize-flow";
+import { bindRequest, findRequest, mintRequest, type WaitingRequest } from "./authorize-flow";
 import { type AuthorizationRequest, type Checked, checkRequest, clientRedirect } from "./authorize-request";
 import {
   type BrowserSession,
@@ -179,8 +179,9 @@ async function consentStep(c: C, ctx: Ctx, { request, waiting, csrf }: Step, dec
   if (!session || !freshEnough(request, session, waiting.row.createdAt)) {
     return loginPage(c, request, csrf, { message: "Sign in again to continue." });
   }
-  // The page was shown to one account; another signed in since (another tab): ask again.
-  if (waiting.row.userId !== null && waiting.row.userId !== session.userId) return expired(c);
+  // The page was shown to one account (the row is bound to it when it was shown or when
+  // that account signed in on it); another signed in since (another tab): ask again.
+  if (waiting.row.userId !== session.userId) return expired(c);
   if ((await finishRequest(ctx, waiting.hash)).length === 0) return expired(c);
   const outcome =
     decision === "allow"
@@ -259,10 +260,13 @@ async function finishSignIn(
     return loginPage(c, request, csrf, { message, email, status });
   }
   const previous = await currentSession(c, ctx);
-  if (previous) await revokeFamilyQuery(ctx.db, previous.userId, previous.familyId, ctx.now);
-  setSessionCookie(c, started.body.refresh_token);
   const session = await sessionOf(ctx, started.body.refresh_token);
   if (!session) return expired(c);
+  const bind = bindRequest(ctx, waiting.hash, session.userId);
+  await (previous
+    ? ctx.db.batch([bind, revokeFamilyQuery(ctx.db, previous.userId, previous.familyId, ctx.now)])
+    : bind);
+  setSessionCookie(c, started.body.refresh_token);
   return signedIn(c, ctx, request, session, { hash: waiting.hash, csrf });
 }
 
