@@ -205,6 +205,20 @@ describe("the request's checks", () => {
     );
   });
 
+  it("treats a parameter sent without a value as omitted (RFC 6749 §3.1)", async () => {
+    const client = await insertClient();
+    const jar = new Jar();
+    for (const name of ["max_age", "response_mode", "resource", "prompt", "nonce"]) {
+      expect(await isPage(await browse(jar, authorizePath(client, { [name]: "" })), 200), name).toContain(
+        'name="password"',
+      );
+    }
+    const res = await browse(jar, authorizePath(client, { state: "", response_type: "token" }));
+    expect(res.status).toBe(302);
+    expect(redirectParams(res).has("state")).toBe(false);
+    await isPage(await browse(jar, authorizePath(client, { client_id: "" })), 400);
+  });
+
   it("redirects unauthorized_client for a client without the authorization_code grant", async () => {
     const client = await insertClient({ type: "confidential", grantTypes: ["client_credentials"] });
     const res = await browse(new Jar(), authorizePath(client));

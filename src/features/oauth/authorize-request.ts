@@ -89,12 +89,13 @@ export function redirectUriMatches(client: OAuthClient, sent: string): boolean {
 /** The PKCE challenge's shape (RFC 7636 §4.2): 43 to 128 unreserved characters; S256's is 43. */
 const CODE_CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-/** The values of each known parameter, in order. */
+/** The values of each known parameter, in order; one sent without a value counts as
+ * omitted (RFC 6749 §3.1). */
 function valuesOf(params: Iterable<[string, string]>) {
   const values = new Map<string, string[]>();
   const kept: [string, string][] = [];
   for (const [name, value] of params) {
-    if (!(AUTHORIZE_PARAMS as readonly string[]).includes(name)) continue;
+    if (value === "" || !(AUTHORIZE_PARAMS as readonly string[]).includes(name)) continue;
     values.set(name, [...(values.get(name) ?? []), value]);
     kept.push([name, value]);
   }
