@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../../platform/context";
+import { ApiError } from "../../platform/errors";
 import { singleUseTokens } from "../../platform/schema";
 import { findSingleUse, mintSingleUse, type SingleUseRow, singleUseHash } from "../../platform/single-use";
 import type { AuthorizationRequest } from "./authorize-request";
@@ -52,4 +53,15 @@ export function bindRequest(ctx: Ctx, tokenHash: string, userId: string) {
     .update(singleUseTokens)
     .set({ userId })
     .where(and(eq(singleUseTokens.tokenHash, tokenHash), eq(singleUseTokens.purpose, "oauth_request")));
+}
+
+/** False when this IP is over OAUTH_AUTHORIZE_RATE_LIMIT (the request counted either way). */
+export async function withinLimit(ctx: Ctx): Promise<boolean> {
+  try {
+    await ctx.limit("OAUTH_AUTHORIZE_RATE_LIMIT");
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "rate_limited") return false;
+    throw err;
+  }
 }

@@ -13,7 +13,7 @@ import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { email, password } from "../../platform/fields";
 import { findSingleUse, singleUseHash } from "../../platform/single-use";
-import { bindRequest, findRequest, mintRequest, type WaitingRequest } from "./authorize-flow";
+import { bindRequest, findRequest, mintRequest, type WaitingRequest, withinLimit } from "./authorize-flow";
 import { type AuthorizationRequest, type Checked, checkRequest, clientRedirect } from "./authorize-request";
 import {
   type BrowserSession,
@@ -108,17 +108,6 @@ export async function startAuthorization(c: C): Promise<Response> {
     return loginPage(c, request, value);
   }
   return signedIn(c, ctx, request, session as BrowserSession);
-}
-
-/** False when this IP is over OAUTH_AUTHORIZE_RATE_LIMIT (the request counted either way). */
-async function withinLimit(ctx: Ctx): Promise<boolean> {
-  try {
-    await ctx.limit("OAUTH_AUTHORIZE_RATE_LIMIT");
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.code === "rate_limited") return false;
-    throw err;
-  }
 }
 
 /** Records a request row bound to this browser; `value` is the forms' CSRF token. */
