@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { auditRowsOf, call, errorOf, fromFreshAddress, postJson, promote } from "./helpers";
+import { auditRowsOf, call, errorOf, fromFreshAddress, newUser, postJson, promote } from "./helpers";
+import { withMail } from "./mail";
 import {
   authorizePath,
   browse,
@@ -645,6 +646,34 @@ describe("the session ends with the account's sessions", () => {
     );
     expect(res.status).toBe(204);
     await asksLogin(jar, client);
+  });
+});
+
+describe("REQUIRE_EMAIL_VERIFICATION", () => {
+  it("refuses an unverified address on the login page as POST /login does: a 403 page, no session", async () => {
+    const client = await insertClient({ firstParty: true });
+    const settings = { ...withMail, ...(await oauthSettings()), REQUIRE_EMAIL_VERIFICATION: "true" };
+    const input = newUser();
+    expect((await postJson("/register", input, {}, settings)).status).toBe(201);
+    const jar = new Jar();
+    const page = await call(authorizePath(client), { headers: jar.header() }, settings);
+    jar.take(page);
+    const fields = hiddenFields(await page.text());
+    const res = await call(
+      "/oauth/authorize",
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "sec-fetch-site": "same-origin",
+          ...jar.header(),
+        },
+        body: new URLSearchParams({ ...fields, email: input.email, password: input.password }).toString(),
+      },
+      settings,
+    );
+    expect(await isPage(jar.take(res), 403)).toContain("Confirm your email address first");
+    expect(jar.cookies.has("__Secure-oauth_session")).toBe(false);
   });
 });
 
