@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { auditRowsOf, call, errorOf, fromFreshAddress, postJson, promote } from "./helpers";
+import { auditRowsOf, call, errorOf, fromFreshAddress, newUser, postJson, promote } from "./helpers";
+import { withMail } from "./mail";
 import {
   authorizePath,
   browse,
@@ -160,10 +161,92 @@ describe("the request's checks", () => {
     );
   });
 
+  it("counts a client ID metadata document's lookup before it fetches: past the limit a 429 page, no fetch", async () => {
+    const client = await insertClient();
+    // The IP's budget spent by ordinary requests (local windows follow wall-clock minutes).
+    let spent = false;
+    for (let i = 0; i < 201 && !spent; i++) spent = (await browse(new Jar(), authorizePath(client))).status !== 200;
+    expect(spent).toBe(true);
+    // Nothing listens there: a fetch would fail and answer 400; the limit answers first.
+    const doc = {
+      clientId: "https://127.0.0.1:1/client.json",
+      redirectUri: "https://app.example.com/callback",
+      name: "",
+    };
+    const res = await browse(new Jar(), authorizePath(doc));
+    expect(await isPage(res, 429)).toContain("Too many");
+    expect(res.headers.get("retry-after")).toBe("60");
+  });
+
+  it("answers a 400 page, not a 500, when a client ID metadata document cannot be reached", async () => {
+    const doc = {
+      clientId: "https://127.0.0.1:1/client.json",
+      redirectUri: "https://app.example.com/callback",
+      name: "",
+    };
+    expect(await isPage(await browse(new Jar(), authorizePath(doc)), 400)).toContain("not known");
+  });
+
+  it("refuses request objects (OIDC Core §6) and a response_mode other than query, by redirect", async () => {
+    const client = await insertClient();
+    const jar = new Jar();
+    const uri = client.redirectUri;
+    const jwt = "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.";
+    expectRedirectError(await browse(jar, authorizePath(client, { request: jwt })), "request_not_supported", uri);
+    expectRedirectError(
+      await browse(jar, authorizePath(client, { request_uri: "https://app.example.com/r/1" })),
+      "request_uri_not_supported",
+      uri,
+    );
+    for (const mode of ["fragment", "form_post", "query.jwt"]) {
+      expectRedirectError(await browse(jar, authorizePath(client, { response_mode: mode })), "invalid_request", uri);
+    }
+    expect(await isPage(await browse(jar, authorizePath(client, { response_mode: "query" })), 200)).toContain(
+      'name="password"',
+    );
+  });
+
+  it("treats a parameter sent without a value as omitted (RFC 6749 §3.1)", async () => {
+    const client = await insertClient();
+    const jar = new Jar();
+    for (const name of ["max_age", "response_mode", "resource", "prompt", "nonce"]) {
+      expect(await isPage(await browse(jar, authorizePath(client, { [name]: "" })), 200), name).toContain(
+        'name="password"',
+      );
+    }
+    const res = await browse(jar, authorizePath(client, { state: "", response_type: "token" }));
+    expect(res.status).toBe(302);
+    expect(redirectParams(res).has("state")).toBe(false);
+    await isPage(await browse(jar, authorizePath(client, { client_id: "" })), 400);
+  });
+
   it("redirects unauthorized_client for a client without the authorization_code grant", async () => {
     const client = await insertClient({ type: "confidential", grantTypes: ["client_credentials"] });
     const res = await browse(new Jar(), authorizePath(client));
     expectRedirectError(res, "unauthorized_client", client.redirectUri);
+  });
+
+  it("limits per IP the requests that would write (a page's request row or a code): past 100 a minute, temporarily_unavailable by redirect, nothing written", async () => {
+    const client = await insertClient();
+    const rows = async () =>
+      (
+        await env.DB.prepare("select count(*) as n from single_use_tokens where purpose = 'oauth_request'").first<{
+          n: number;
+        }>()
+      )?.n ?? 0;
+    // Local windows follow wall-clock minutes: up to 201 page views fill one window.
+    let refused: Response | undefined;
+    let before = 0;
+    for (let i = 0; i < 201 && !refused; i++) {
+      before = await rows();
+      const res = await browse(new Jar(), authorizePath(client));
+      if (res.status !== 200) refused = res;
+    }
+    expect(refused).toBeDefined();
+    expectRedirectError(refused as Response, "temporarily_unavailable", client.redirectUri);
+    expect(await rows()).toBe(before);
+    // A request that is refused before any write is not counted and still answered.
+    await isPage(await browse(new Jar(), authorizePath({ ...client, clientId: "nobody" })), 400);
   });
 
   it("answers HEAD with 405 and no page", async () => {
@@ -340,6 +423,22 @@ describe("the login page, the session and the consent page", () => {
     const other = await signInThrough(jar, authorizePath(client, { prompt: "login" }), second.input);
     expect(other.status).toBe(200);
     await isPage(await submit(jar, { ...hiddenFields(page), decision: "allow" }), 403);
+  });
+
+  it("refuses a consent page shown right after one account's login once another signed in in the same browser", async () => {
+    const first = await oauthUser();
+    const second = await oauthUser();
+    const client = await insertClient();
+    const jar = new Jar();
+    const page = await (await signInThrough(jar, authorizePath(client), first.input)).text();
+    expect(page).toContain(first.input.email);
+    // Another tab: the second account signs in.
+    expect((await signInThrough(jar, authorizePath(client, { prompt: "login" }), second.input)).status).toBe(200);
+    await isPage(await submit(jar, { ...hiddenFields(page), decision: "allow" }), 403);
+    const consents = await env.DB.prepare("select count(*) as n from oauth_consents where client_id = ?")
+      .bind(client.clientId)
+      .first<{ n: number }>();
+    expect(consents?.n).toBe(0);
   });
 
   it("redirects access_denied with state and iss on deny, and audits the refusal", async () => {
@@ -547,6 +646,34 @@ describe("the session ends with the account's sessions", () => {
     );
     expect(res.status).toBe(204);
     await asksLogin(jar, client);
+  });
+});
+
+describe("REQUIRE_EMAIL_VERIFICATION", () => {
+  it("refuses an unverified address on the login page as POST /login does: a 403 page, no session", async () => {
+    const client = await insertClient({ firstParty: true });
+    const settings = { ...withMail, ...(await oauthSettings()), REQUIRE_EMAIL_VERIFICATION: "true" };
+    const input = newUser();
+    expect((await postJson("/register", input, {}, settings)).status).toBe(201);
+    const jar = new Jar();
+    const page = await call(authorizePath(client), { headers: jar.header() }, settings);
+    jar.take(page);
+    const fields = hiddenFields(await page.text());
+    const res = await call(
+      "/oauth/authorize",
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "sec-fetch-site": "same-origin",
+          ...jar.header(),
+        },
+        body: new URLSearchParams({ ...fields, email: input.email, password: input.password }).toString(),
+      },
+      settings,
+    );
+    expect(await isPage(jar.take(res), 403)).toContain("Confirm your email address first");
+    expect(jar.cookies.has("__Secure-oauth_session")).toBe(false);
   });
 });
 

@@ -1,4 +1,7 @@
+import { and, eq } from "drizzle-orm";
 import type { Ctx } from "../../platform/context";
+import { ApiError } from "../../platform/errors";
+import { singleUseTokens } from "../../platform/schema";
 import { findSingleUse, mintSingleUse, type SingleUseRow, singleUseHash } from "../../platform/single-use";
 import type { AuthorizationRequest } from "./authorize-request";
 
@@ -40,4 +43,25 @@ export async function findRequest(
   const data = JSON.parse(row.data) as RequestData;
   if (data.browser !== browser || !Array.isArray(data.params)) return undefined;
   return { hash, row, params: data.params };
+}
+
+/** Binds the request row `tokenHash` to `userId`, who just signed in on its page: its
+ * consent form is then good only while that account is the browser's session (another
+ * account signing in in another tab makes it stale). Batchable. */
+export function bindRequest(ctx: Ctx, tokenHash: string, userId: string) {
+  return ctx.db
+    .update(singleUseTokens)
+    .set({ userId })
+    .where(and(eq(singleUseTokens.tokenHash, tokenHash), eq(singleUseTokens.purpose, "oauth_request")));
+}
+
+/** False when this IP is over OAUTH_AUTHORIZE_RATE_LIMIT (the request counted either way). */
+export async function withinLimit(ctx: Ctx): Promise<boolean> {
+  try {
+    await ctx.limit("OAUTH_AUTHORIZE_RATE_LIMIT");
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "rate_limited") return false;
+    throw err;
+  }
 }

@@ -26,6 +26,9 @@ export const AUTHORIZE_PARAMS = [
   "resource",
   "prompt",
   "max_age",
+  "response_mode",
+  "request",
+  "request_uri",
 ] as const;
 
 /** Longest value of any one parameter we keep, in UTF-16 code units. */
@@ -86,12 +89,13 @@ export function redirectUriMatches(client: OAuthClient, sent: string): boolean {
 /** The PKCE challenge's shape (RFC 7636 §4.2): 43 to 128 unreserved characters; S256's is 43. */
 const CODE_CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-/** The values of each known parameter, in order. */
+/** The values of each known parameter, in order; one sent without a value counts as
+ * omitted (RFC 6749 §3.1). */
 function valuesOf(params: Iterable<[string, string]>) {
   const values = new Map<string, string[]>();
   const kept: [string, string][] = [];
   for (const [name, value] of params) {
-    if (!(AUTHORIZE_PARAMS as readonly string[]).includes(name)) continue;
+    if (value === "" || !(AUTHORIZE_PARAMS as readonly string[]).includes(name)) continue;
     values.set(name, [...(values.get(name) ?? []), value]);
     kept.push([name, value]);
   }
@@ -106,6 +110,8 @@ function valuesOf(params: Iterable<[string, string]>) {
  * registered without the `authorization_code` grant); `invalid_request` (a repeated
  * parameter, a missing or malformed `code_challenge`, a `code_challenge_method` other than
  * `S256` (`plain` included), a bad `prompt` or `max_age`, an oversized value);
+ * `request_not_supported` / `request_uri_not_supported` (a request object, OpenID Connect
+ * Core §6.1/§6.2); `invalid_request` for a `response_mode` other than `query`;
  * `invalid_scope` (a scope the provider does not know or the client may not ask for);
  * `invalid_target` (a `resource` not in OAUTH_RESOURCES exactly, or more than one).
  * An empty or absent `scope` is accepted and grants no scope: the code and its tokens
@@ -138,6 +144,14 @@ export async function checkRequest(ctx: Ctx, params: Iterable<[string, string]>)
   if (one("response_type") !== "code") return refuse("unsupported_response_type", "response_type must be code");
   if (!client.grantTypes.includes("authorization_code")) {
     return refuse("unauthorized_client", "This client may not use the authorization code grant");
+  }
+  // OpenID Connect Core §6: request objects are not supported (discovery says so too).
+  if (values.has("request")) return refuse("request_not_supported", "Request objects are not supported");
+  if (values.has("request_uri")) return refuse("request_uri_not_supported", "request_uri is not supported");
+  // OAuth 2.0 Multiple Response Type Encoding Practices §2.1: only `query` is supported.
+  const responseMode = one("response_mode");
+  if (responseMode !== undefined && responseMode !== "query") {
+    return refuse("invalid_request", "response_mode must be query");
   }
   const codeChallenge = one("code_challenge");
   if (!codeChallenge) return refuse("invalid_request", "code_challenge is required (PKCE, S256)");

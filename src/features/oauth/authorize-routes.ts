@@ -50,6 +50,9 @@ const AUTHORIZE_PARAMS: Record<string, string> = {
   prompt:
     "`none` (no page: `error=login_required` or `consent_required` when one would be needed), `login` (sign in again), `consent` (ask again)",
   max_age: "Seconds: a sign-in older than this signs in again (`0` is `prompt=login`)",
+  response_mode: "`query` or absent (anything else: `error=invalid_request`)",
+  request: "Not supported: `error=request_not_supported` (OpenID Connect Core §6)",
+  request_uri: "Not supported: `error=request_uri_not_supported` (OpenID Connect Core §6)",
 };
 
 const authorizeDoc: RouteDoc = {
@@ -57,7 +60,7 @@ const authorizeDoc: RouteDoc = {
   tag: "OAuth",
   summary: "OAuth 2.1 / OpenID Connect authorization endpoint",
   description:
-    "A browser navigation from the client (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Until `client_id` and `redirect_uri` are known good, any error is a **400 HTML page**, never a redirect. After that an error is a **302** to `redirect_uri` with `error`, `error_description`, `state` (when sent) and `iss` (RFC 9207). Without an authorization-server session (the HttpOnly `__Secure-oauth_session` cookie, Path=/oauth), or with `prompt=login` or an older `max_age`, the answer is the **login page** (200); with one, the **consent page** (200) when the client is not first-party and asks for scopes not granted yet (or `prompt=consent`); otherwise a **302** to `redirect_uri` with `code` (single-use, OAUTH_CODE_TTL), `state` and `iss`. A client registered without the `authorization_code` grant: `error=unauthorized_client`. `prompt=select_account` is accepted and changes nothing (one account per browser session). HEAD (a link preview) shows nothing and issues nothing: 405. 404 while OAUTH_PROVIDER is off.",
+    "A browser navigation from the client (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Until `client_id` and `redirect_uri` are known good, any error is a **400 HTML page**, never a redirect. After that an error is a **302** to `redirect_uri` with `error`, `error_description`, `state` (when sent) and `iss` (RFC 9207). Without an authorization-server session (the HttpOnly `__Secure-oauth_session` cookie, Path=/oauth), or with `prompt=login` or an older `max_age`, the answer is the **login page** (200); with one, the **consent page** (200) when the client is not first-party and asks for scopes not granted yet (or `prompt=consent`); otherwise a **302** to `redirect_uri` with `code` (single-use, OAUTH_CODE_TTL), `state` and `iss`. A client registered without the `authorization_code` grant: `error=unauthorized_client`. `prompt=select_account` is accepted and changes nothing (one account per browser session). A request that passes the checks counts against the per-IP OAUTH_AUTHORIZE_RATE_LIMIT (each may write a request row or a code); over it: `error=temporarily_unavailable`, nothing written (a `client_id` that is a metadata document's URL counts before it is fetched; over the limit then, a 429 page with Retry-After). HEAD (a link preview) shows nothing and issues nothing: 405. 404 while OAUTH_PROVIDER is off.",
   access: "public",
   query: AUTHORIZE_PARAMS,
   ok: {

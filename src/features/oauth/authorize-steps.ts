@@ -13,7 +13,7 @@ import type { AppEnv } from "../../platform/env";
 import { ApiError } from "../../platform/errors";
 import { email, password } from "../../platform/fields";
 import { findSingleUse, singleUseHash } from "../../platform/single-use";
-import { findRequest, mintRequest, type WaitingRequest } from "./authorize-flow";
+import { bindRequest, findRequest, mintRequest, type WaitingRequest, withinLimit } from "./authorize-flow";
 import { type AuthorizationRequest, type Checked, checkRequest, clientRedirect } from "./authorize-request";
 import {
   type BrowserSession,
@@ -24,6 +24,7 @@ import {
   sessionOf,
   setSessionCookie,
 } from "./browser-session";
+import { documentUrl } from "./client-documents";
 import { consentNeeded, finishRequest, issueCode, refuseConsent } from "./consent";
 import { consentPage, loginPage, secondFactorPage, stopPage } from "./pages";
 
@@ -75,9 +76,31 @@ function freshEnough(request: AuthorizationRequest, session: BrowserSession, beg
 /** GET /oauth/authorize: the request as the client sent it. */
 export async function startAuthorization(c: C): Promise<Response> {
   const ctx = ctxOf(c);
-  const checked = await checkRequest(ctx, new URL(c.req.url).searchParams);
+  const query = new URL(c.req.url).searchParams;
+  // A client_id that is a metadata document's URL costs a fetch and a row to look up:
+  // counted before, and over the limit a page (the client is not known good yet).
+  const clientIds = query.getAll("client_id");
+  const fetches =
+    ctx.config.oauth.metadataDocuments &&
+    clientIds.length === 1 &&
+    documentUrl(clientIds[0] ?? "", ctx.config.oauth) !== undefined;
+  if (fetches && !(await withinLimit(ctx))) {
+    c.header("Retry-After", "60");
+    return stopPage(c, 429, "Too many sign-in requests", "Too many requests came from your network. Wait a minute.");
+  }
+  const checked = await checkRequest(ctx, query);
   if (!("ok" in checked)) return refused(c, checked);
   const request = checked.ok;
+  // Every good request may write (a page's request row, 10 minutes, or a code): counted
+  // per IP, and over the limit answered as RFC 6749 §4.1.2.1 says, before any write.
+  if (!fetches && !(await withinLimit(ctx))) {
+    return redirectError(
+      c,
+      request,
+      "temporarily_unavailable",
+      "Too many authorization requests; try again in a minute",
+    );
+  }
   const session = await currentSession(c, ctx);
   if (loginNeeded(request, session, ctx.now)) {
     if (request.prompt.none) return redirectError(c, request, "login_required", "The person is not signed in");
@@ -145,8 +168,9 @@ async function consentStep(c: C, ctx: Ctx, { request, waiting, csrf }: Step, dec
   if (!session || !freshEnough(request, session, waiting.row.createdAt)) {
     return loginPage(c, request, csrf, { message: "Sign in again to continue." });
   }
-  // The page was shown to one account; another signed in since (another tab): ask again.
-  if (waiting.row.userId !== null && waiting.row.userId !== session.userId) return expired(c);
+  // The page was shown to one account (the row is bound to it when it was shown or when
+  // that account signed in on it); another signed in since (another tab): ask again.
+  if (waiting.row.userId !== session.userId) return expired(c);
   if ((await finishRequest(ctx, waiting.hash)).length === 0) return expired(c);
   const outcome =
     decision === "allow"
@@ -225,10 +249,13 @@ async function finishSignIn(
     return loginPage(c, request, csrf, { message, email, status });
   }
   const previous = await currentSession(c, ctx);
-  if (previous) await revokeFamilyQuery(ctx.db, previous.userId, previous.familyId, ctx.now);
-  setSessionCookie(c, started.body.refresh_token);
   const session = await sessionOf(ctx, started.body.refresh_token);
   if (!session) return expired(c);
+  const bind = bindRequest(ctx, waiting.hash, session.userId);
+  await (previous
+    ? ctx.db.batch([bind, revokeFamilyQuery(ctx.db, previous.userId, previous.familyId, ctx.now)])
+    : bind);
+  setSessionCookie(c, started.body.refresh_token);
   return signedIn(c, ctx, request, session, { hash: waiting.hash, csrf });
 }
 

@@ -111,7 +111,10 @@ async function readCapped(body: ReadableStream<Uint8Array>, deadline: Promise<ne
   let size = 0;
   try {
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), deadline]);
+      const read = reader.read().catch((err: unknown) => {
+        throw new Refused(`cut off (${err instanceof Error ? err.message : "read failed"})`);
+      });
+      const { done, value } = await Promise.race([read, deadline]);
       if (done) break;
       size += value.byteLength;
       if (size > DOCUMENT_MAX_BYTES) throw new Refused(`larger than ${DOCUMENT_MAX_BYTES} bytes`);
@@ -138,7 +141,10 @@ async function fetchDocument(url: URL): Promise<{ body: Record<string, unknown>;
   // The deadline also rejects after a success, when nobody waits for it any more.
   deadline.catch(() => {});
   const res = await Promise.race([
-    fetch(url, { redirect: "manual", signal, headers: { accept: "application/json" } }),
+    // workerd rejects a refused or dropped connection with a plain Error ("Network connection lost").
+    fetch(url, { redirect: "manual", signal, headers: { accept: "application/json" } }).catch((err: unknown) => {
+      throw new Refused(`unreachable (${err instanceof Error ? err.message : "fetch failed"})`);
+    }),
     deadline,
   ]);
   if (res.status !== 200) {

@@ -85,9 +85,9 @@ ${script ? html`<script nonce="${nonce}">${raw(script)}</script>` : ""}
 const alert = (message?: string) => (message ? html`<p class="alert" role="alert">${message}</p>` : "");
 const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
-/** A request that cannot go back to its client (400), or a form that did not come from
- * our page (403): a page for the person, never a redirect. */
-export function stopPage(c: Context<AppEnv>, status: 400 | 403, title: string, message: string) {
+/** A request that cannot go back to its client (400), a form that did not come from
+ * our page (403), or too many requests from one IP before the client is known (429): a page for the person, never a redirect. */
+export function stopPage(c: Context<AppEnv>, status: 400 | 403 | 429, title: string, message: string) {
   return page(
     c,
     status,
