@@ -165,7 +165,7 @@ describe("the request's checks", () => {
     const client = await insertClient();
     // The IP's budget spent by ordinary requests (local windows follow wall-clock minutes).
     let spent = false;
-    for (let i = 0; i < 201 && !spent; i++) spent = (await browse(new Jar(), authorizePath(client))).status !== 200;
+    for (let i = 0; i < 601 && !spent; i++) spent = (await browse(new Jar(), authorizePath(client))).status !== 200;
     expect(spent).toBe(true);
     // Nothing listens there: a fetch would fail and answer 400; the limit answers first.
     const doc = {
@@ -180,7 +180,7 @@ describe("the request's checks", () => {
 
   it("answers a 400 page, not a 500, when a client ID metadata document cannot be reached", async () => {
     const doc = {
-      clientId: "https://127.0.0.1:1/client.json",
+      clientId: "http://127.0.0.1:1/client.json",
       redirectUri: "https://app.example.com/callback",
       name: "",
     };
@@ -226,7 +226,7 @@ describe("the request's checks", () => {
     expectRedirectError(res, "unauthorized_client", client.redirectUri);
   });
 
-  it("limits per IP the requests that would write (a page's request row or a code): past 100 a minute, temporarily_unavailable by redirect, nothing written", async () => {
+  it("limits per IP the requests that would write (a page's request row or a code): past 300 a minute, temporarily_unavailable by redirect, nothing written", async () => {
     const client = await insertClient();
     const rows = async () =>
       (
@@ -234,10 +234,10 @@ describe("the request's checks", () => {
           n: number;
         }>()
       )?.n ?? 0;
-    // Local windows follow wall-clock minutes: up to 201 page views fill one window.
+    // Local windows follow wall-clock minutes: up to 601 page views fill one window.
     let refused: Response | undefined;
     let before = 0;
-    for (let i = 0; i < 201 && !refused; i++) {
+    for (let i = 0; i < 601 && !refused; i++) {
       before = await rows();
       const res = await browse(new Jar(), authorizePath(client));
       if (res.status !== 200) refused = res;
