@@ -35,7 +35,7 @@ const authorizeForm = named(
 const PAGE = { "text/html": "<!doctype html>…" } as const;
 
 const AUTHORIZE_PARAMS: Record<string, string> = {
-  response_type: "Required: `code` (anything else: redirect with `error=unsupported_response_type`)",
+  response_type: "Required: `code` (missing: redirect with `error=invalid_request`; anything else: `error=unsupported_response_type`)",
   client_id: "Required: a registered client (or a client ID metadata document's URL)",
   redirect_uri:
     "Required, even when the client registered only one: one of its redirect URIs exactly (a public client's loopback `http://127.0.0.1`, `http://[::1]` or `http://localhost` URI matches on any port, RFC 8252 §7.3)",
@@ -57,7 +57,7 @@ const authorizeDoc: RouteDoc = {
   tag: "OAuth",
   summary: "OAuth 2.1 / OpenID Connect authorization endpoint",
   description:
-    "A browser navigation from the client (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Until `client_id` and `redirect_uri` are known good, any error is a **400 HTML page**, never a redirect. After that an error is a **302** to `redirect_uri` with `error`, `error_description`, `state` (when sent) and `iss` (RFC 9207). Without an authorization-server session (the HttpOnly `__Secure-oauth_session` cookie, Path=/oauth), or with `prompt=login` or an older `max_age`, the answer is the **login page** (200); with one, the **consent page** (200) when the client is not first-party and asks for scopes not granted yet (or `prompt=consent`); otherwise a **302** to `redirect_uri` with `code` (single-use, OAUTH_CODE_TTL), `state` and `iss`. A client registered without the `authorization_code` grant: `error=unauthorized_client`. `prompt=select_account` is accepted and changes nothing (one account per browser session). HEAD (a link preview) shows nothing and issues nothing: 405. 404 while OAUTH_PROVIDER is off.",
+    "A browser navigation from the client (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Until `client_id` and `redirect_uri` are known good, any error is a **400 HTML page**, never a redirect. After that an error is a **302** to `redirect_uri` with `error`, `error_description`, `state` (when sent) and `iss` (RFC 9207). Without an authorization-server session (the HttpOnly `__Secure-oauth_session` cookie, Path=/oauth), or with `prompt=login` or an older `max_age`, the answer is the **login page** (200); with one, the **consent page** (200) when the client is not first-party and asks for scopes not granted yet (or `prompt=consent`); otherwise a **302** to `redirect_uri` with `code` (single-use, OAUTH_CODE_TTL), `state` and `iss`. A client registered without the `authorization_code` grant: `error=unauthorized_client`. `prompt=select_account` is accepted and changes nothing (one account per browser session). Request objects are not supported: a `request` or `request_uri` parameter is `error=request_not_supported` / `request_uri_not_supported` (OpenID Connect Core §6). HEAD (a link preview) shows nothing and issues nothing: 405. 404 while OAUTH_PROVIDER is off.",
   access: "public",
   query: AUTHORIZE_PARAMS,
   ok: {

@@ -26,7 +26,9 @@ export type OAuthErrorCode =
   | "invalid_client_metadata"
   | "login_required"
   | "consent_required"
-  | "interaction_required";
+  | "interaction_required"
+  | "request_not_supported"
+  | "request_uri_not_supported";
 
 /** An OAuth error to answer as `{error, error_description}` with `status` (400 unless
  * given) and, for `invalid_client` over Basic or a Bearer error, `wwwAuthenticate`. */
