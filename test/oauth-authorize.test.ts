@@ -167,7 +167,11 @@ describe("the request's checks", () => {
     // RFC 6749 §4.1.2.1: a missing required parameter is invalid_request.
     expectRedirectError(await browse(jar, authorizePath(client, { response_type: undefined })), "invalid_request", uri);
     // OpenID Connect Core §6: a provider that does not read request objects says so.
-    expectRedirectError(await browse(jar, authorizePath(client, { request: "e30.e30." })), "request_not_supported", uri);
+    expectRedirectError(
+      await browse(jar, authorizePath(client, { request: "e30.e30." })),
+      "request_not_supported",
+      uri,
+    );
     expectRedirectError(
       await browse(jar, authorizePath(client, { request_uri: "https://app.example/r/1" })),
       "request_uri_not_supported",
