@@ -9,7 +9,6 @@
 // own warnings (Node 20 is "unsupported" but works; the in-memory adapter; the dev
 // interactions) would only repeat what is said here.
 import { exportJWK, generateKeyPair } from "jose";
-import Provider from "oidc-provider";
 
 /** The client the dev script configures as SOCIAL_LOCAL_CLIENT_ID / _CLIENT_SECRET. */
 export const LOCAL_CLIENT = { id: "edge-auth-api-dev", secret: "local-idp-dev-secret" };
@@ -24,6 +23,9 @@ export function claimsOf(login) {
 
 /** Starts the provider on 127.0.0.1:`port` (the issuer), resolving once it listens. */
 export async function startLocalIdp({ port, redirectUris }) {
+  // Imported here, not at the top: `npm run dev` imports LOCAL_CLIENT from this file, and
+  // oidc-provider warns on import under Node 20 (in the dev script's own output).
+  const { default: Provider } = await import("oidc-provider");
   const keys = [];
   for (const alg of ["RS256", "ES256"]) {
     const { privateKey } = await generateKeyPair(alg, { extractable: true });

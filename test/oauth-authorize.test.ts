@@ -220,6 +220,25 @@ describe("the request's checks", () => {
     await isPage(await browse(jar, authorizePath(client, { client_id: "" })), 400);
   });
 
+  it("redirects invalid_request for a missing response_type, request_not_supported for request objects", async () => {
+    const client = await insertClient();
+    const jar = new Jar();
+    const uri = client.redirectUri;
+    // RFC 6749 §4.1.2.1: a missing required parameter is invalid_request.
+    expectRedirectError(await browse(jar, authorizePath(client, { response_type: undefined })), "invalid_request", uri);
+    // OpenID Connect Core §6: a provider that does not read request objects says so.
+    expectRedirectError(
+      await browse(jar, authorizePath(client, { request: "e30.e30." })),
+      "request_not_supported",
+      uri,
+    );
+    expectRedirectError(
+      await browse(jar, authorizePath(client, { request_uri: "https://app.example/r/1" })),
+      "request_uri_not_supported",
+      uri,
+    );
+  });
+
   it("redirects unauthorized_client for a client without the authorization_code grant", async () => {
     const client = await insertClient({ type: "confidential", grantTypes: ["client_credentials"] });
     const res = await browse(new Jar(), authorizePath(client));

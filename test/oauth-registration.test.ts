@@ -180,17 +180,16 @@ describe("POST /oauth/register", () => {
     expect(await clientCount()).toBe(before);
   });
 
-  it("is limited per IP: past 20 a minute, 429 temporarily_unavailable in the RFC shape with Retry-After", async () => {
+  it("is limited per IP: past 100 a minute, 429 temporarily_unavailable in the RFC shape with Retry-After", async () => {
     const ip = randomAddress();
-    const statuses: number[] = [];
     let last: Response | undefined;
-    for (let i = 0; i < 22; i++) {
+    // Local limits follow wall-clock minutes: up to 201 requests fill one window.
+    for (let i = 0; i < 201; i++) {
       last = await register(MCP_SDK_BODY, { headers: { "cf-connecting-ip": ip } });
-      statuses.push(last.status);
+      if (last.status === 429) break;
+      expect(last.status).toBe(201);
     }
-    // A window boundary may fall inside the loop (local limits follow wall-clock minutes).
-    expect(statuses.filter((status) => status === 201).length).toBeLessThanOrEqual(21);
-    expect(statuses.at(-1)).toBe(429);
+    expect(last?.status).toBe(429);
     expect(last?.headers.get("retry-after")).toBe("60");
     expect((await oauthErrorOf(last as Response)).error).toBe("temporarily_unavailable");
   });

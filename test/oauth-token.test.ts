@@ -704,6 +704,23 @@ describe("/oauth/userinfo", () => {
     }
   });
 
+  it("reads the token from a POST form body too (RFC 6750 §2.2), never from both places", async () => {
+    const { user, tokens } = await grant({ scope: "openid" });
+    const body = new URLSearchParams({ access_token: tokens.access_token }).toString();
+    const res = await call("/oauth/userinfo", { method: "POST", headers: FORM, body }, settings);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ sub: user.id });
+    const both = await call(
+      "/oauth/userinfo",
+      { method: "POST", headers: { ...FORM, ...bearer(tokens.access_token) }, body },
+      settings,
+    );
+    expect(both.status).toBe(400);
+    expect(await oauthError(both)).toBe("invalid_request");
+    const query = await call(`/oauth/userinfo?access_token=${tokens.access_token}`, {}, settings);
+    expect(query.status).toBe(401);
+  });
+
   it("answers 403 insufficient_scope without openid, 401 without a token or once the grant ended", async () => {
     const plain = await grant({ scope: "mcp" });
     for (const method of ["GET", "POST"]) {

@@ -27,6 +27,7 @@ export const AUTHORIZE_PARAMS = [
   "prompt",
   "max_age",
   "response_mode",
+  // Read only to be refused (OpenID Connect Core §6): this provider takes no request objects.
   "request",
   "request_uri",
 ] as const;
@@ -106,7 +107,9 @@ function valuesOf(params: Iterable<[string, string]>) {
  * Checks an authorization request's parameters (`params`: a query or a kept request).
  * Page (400): `client_id` missing, repeated or unknown; `redirect_uri` missing (OAuth 2.1
  * requires it even when the client registered one), repeated or not registered.
- * Redirect: `unsupported_response_type` (not `code`); `unauthorized_client` (a client
+ * Redirect: `request_not_supported` / `request_uri_not_supported` (OpenID Connect Core
+ * §6: a request object, by value or by reference); `invalid_request` (no `response_type`);
+ * `unsupported_response_type` (not `code`); `unauthorized_client` (a client
  * registered without the `authorization_code` grant); `invalid_request` (a repeated
  * parameter, a missing or malformed `code_challenge`, a `code_challenge_method` other than
  * `S256` (`plain` included), a bad `prompt` or `max_age`, an oversized value);
@@ -141,13 +144,15 @@ export async function checkRequest(ctx: Ctx, params: Iterable<[string, string]>)
     if (name !== "resource" && list.length > 1) return refuse("invalid_request", `${name} is repeated`);
     if (list.some((value) => value.length > MAX_PARAM_LENGTH)) return refuse("invalid_request", `${name} is too long`);
   }
-  if (one("response_type") !== "code") return refuse("unsupported_response_type", "response_type must be code");
-  if (!client.grantTypes.includes("authorization_code")) {
-    return refuse("unauthorized_client", "This client may not use the authorization code grant");
-  }
   // OpenID Connect Core §6: request objects are not supported (discovery says so too).
   if (values.has("request")) return refuse("request_not_supported", "Request objects are not supported");
   if (values.has("request_uri")) return refuse("request_uri_not_supported", "request_uri is not supported");
+  const responseType = one("response_type");
+  if (!responseType) return refuse("invalid_request", "response_type is required");
+  if (responseType !== "code") return refuse("unsupported_response_type", "response_type must be code");
+  if (!client.grantTypes.includes("authorization_code")) {
+    return refuse("unauthorized_client", "This client may not use the authorization code grant");
+  }
   // OAuth 2.0 Multiple Response Type Encoding Practices §2.1: only `query` is supported.
   const responseMode = one("response_mode");
   if (responseMode !== undefined && responseMode !== "query") {

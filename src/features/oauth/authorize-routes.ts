@@ -35,7 +35,8 @@ const authorizeForm = named(
 const PAGE = { "text/html": "<!doctype html>…" } as const;
 
 const AUTHORIZE_PARAMS: Record<string, string> = {
-  response_type: "Required: `code` (anything else: redirect with `error=unsupported_response_type`)",
+  response_type:
+    "Required: `code` (missing: redirect with `error=invalid_request`; anything else: `error=unsupported_response_type`)",
   client_id: "Required: a registered client (or a client ID metadata document's URL)",
   redirect_uri:
     "Required, even when the client registered only one: one of its redirect URIs exactly (a public client's loopback `http://127.0.0.1`, `http://[::1]` or `http://localhost` URI matches on any port, RFC 8252 §7.3)",

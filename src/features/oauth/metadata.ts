@@ -62,6 +62,10 @@ export function providerMetadata(config: Config): Record<string, unknown> {
       id_token_signing_alg_values_supported: [config.signing.alg],
       subject_types_supported: ["public"],
       claims_supported: [...CLAIMS_SUPPORTED],
+      // OpenID Connect Discovery §3: request_uri_parameter_supported defaults to true when
+      // absent; this provider reads no request objects (`request_not_supported`).
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
     };
     cache.set(config, document);
   }

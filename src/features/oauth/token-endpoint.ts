@@ -146,7 +146,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       },
     }),
     providerOn,
-    rateLimit("REFRESH_RATE_LIMIT"),
+    rateLimit("OAUTH_TOKEN_RATE_LIMIT"),
     async (c) => {
       const form = await readForm(c);
       const grantType = form.grant_type;
@@ -179,7 +179,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       oauthErrors: { 400: ["invalid_request"], 401: ["invalid_client"], ...FORM_ERRORS },
     }),
     providerOn,
-    rateLimit("REFRESH_RATE_LIMIT"),
+    rateLimit("OAUTH_TOKEN_RATE_LIMIT"),
     async (c) => {
       const form = await readForm(c);
       const ctx = ctxOf(c);
@@ -203,7 +203,7 @@ export const tokenEndpoints = new Hono<AppEnv>()
       oauthErrors: { 400: ["invalid_request"], 401: ["invalid_client"], ...FORM_ERRORS },
     }),
     providerOn,
-    rateLimit("REFRESH_RATE_LIMIT"),
+    rateLimit("OAUTH_TOKEN_RATE_LIMIT"),
     async (c: Context<AppEnv>) => {
       const form = await readForm(c);
       const ctx = ctxOf(c);

@@ -105,5 +105,7 @@ export const serverMetadata = named(
     id_token_signing_alg_values_supported: z.array(z.string()),
     subject_types_supported: z.array(z.string()),
     claims_supported: z.array(z.string()),
+    request_parameter_supported: z.boolean(),
+    request_uri_parameter_supported: z.boolean(),
   }),
 );

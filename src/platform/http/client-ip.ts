@@ -69,7 +69,8 @@ export type LimiterName =
   | "REFRESH_RATE_LIMIT"
   | "MAIL_RATE_LIMIT"
   | "OAUTH_REGISTER_RATE_LIMIT"
-  | "OAUTH_AUTHORIZE_RATE_LIMIT";
+  | "OAUTH_AUTHORIZE_RATE_LIMIT"
+  | "OAUTH_TOKEN_RATE_LIMIT";
 
 /** Matches the `period` of every `[[ratelimits]]` entry in wrangler.toml. */
 const PERIOD_SECONDS = 60;
