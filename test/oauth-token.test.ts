@@ -289,7 +289,7 @@ describe("the /oauth/* endpoints' errors", () => {
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 8_000) await new Promise((resolve) => setTimeout(resolve, left + 250));
     let limited: Response | undefined;
-    for (let i = 0; i < 110 && !limited; i++) {
+    for (let i = 0; i < 310 && !limited; i++) {
       const res = await token({ grant_type: "password" });
       if (res.status === 429) limited = res;
     }
