@@ -478,6 +478,12 @@ describe("the login page, the session and the consent page", () => {
     const res = await signInThrough(new Jar(), authorizePath(client, { scope: "openid profile email" }), user.input);
     expect(res.status).toBe(302);
     expect(redirectParams(res).get("code")).toBeTruthy();
+    // prompt=consent is honoured even for a first-party client (OpenID Connect Core §3.1.2.1).
+    const jar = new Jar();
+    await signInThrough(jar, authorizePath(client), user.input);
+    expect(await isPage(await browse(jar, authorizePath(client, { prompt: "consent" })), 200)).toContain(
+      'name="decision"',
+    );
   });
 
   it("asks to sign in again with prompt=login or max_age=0 even with a session", async () => {

@@ -511,7 +511,11 @@ describe("POST /oauth/token, refresh_token", () => {
     });
     // The grant keeps its scope: the next refresh without scope gets all of it back.
     const second = await refresh(next.refresh_token as string, app.clientId);
-    expect(((await second.json()) as Tokens).scope).toBe("mcp openid profile");
+    const widest = (await second.json()) as Tokens;
+    expect(widest.scope).toBe("mcp openid profile");
+    // `scope=` sent empty is omitted (RFC 6749 §3.1): the grant's whole scope again.
+    const empty = await refresh(widest.refresh_token as string, app.clientId, { scope: "" });
+    expect(((await empty.json()) as Tokens).scope).toBe("mcp openid profile");
   });
 
   it("refuses a wider scope, another resource, another client's token and a client without the grant", async () => {

@@ -25,13 +25,14 @@ async function grantedScopes(ctx: Ctx, userId: string, clientId: string): Promis
   return row ? row.scope.split(" ").filter((scope) => scope !== "") : undefined;
 }
 
-/** True when the consent page must be shown: `prompt=consent`, or a client that is not
+/** True when the consent page must be shown: `prompt=consent` (OpenID Connect Core
+ * §3.1.2.1: the client asked for it, first-party or not), or a client that is not
  * first-party (registered by an admin as such) asking for a scope not granted yet (or
  * never granted anything). */
 export async function consentNeeded(ctx: Ctx, request: AuthorizationRequest, userId: string): Promise<boolean> {
   const { client } = request;
-  if (client.firstParty && client.registration === "admin") return false;
   if (request.prompt.consent) return true;
+  if (client.firstParty && client.registration === "admin") return false;
   const granted = await grantedScopes(ctx, userId, request.client.clientId);
   return granted === undefined || request.scope.some((scope) => !granted.includes(scope));
 }

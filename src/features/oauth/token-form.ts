@@ -18,9 +18,10 @@ export const providerOn: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /**
- * The form body as name to value. `invalid_request` for another media type (a JSON body
- * among them) or a parameter sent twice (RFC 6749 §3.2); a repeated `resource` is
- * `invalid_target` (RFC 8707 §2: one resource per token here).
+ * The form body as name to value. A parameter sent without a value is left out, as if
+ * omitted (RFC 6749 §3.1: `scope=` on a refresh keeps the grant's scope). `invalid_request`
+ * for another media type (a JSON body among them) or a parameter sent twice (RFC 6749
+ * §3.2); a repeated `resource` is `invalid_target` (RFC 8707 §2: one resource per token here).
  */
 export async function readForm(c: Context): Promise<Record<string, string>> {
   if (mediaType(c) !== FORM) throw new OAuthError("invalid_request", `The body must be ${FORM}`);
@@ -29,6 +30,7 @@ export async function readForm(c: Context): Promise<Record<string, string>> {
   const params = new URLSearchParams(utf8.decode(await c.req.arrayBuffer()));
   const form: Record<string, string> = {};
   for (const [name, value] of params) {
+    if (value === "") continue;
     if (Object.hasOwn(form, name)) {
       throw new OAuthError(
         name === "resource" ? "invalid_target" : "invalid_request",
