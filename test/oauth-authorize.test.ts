@@ -397,6 +397,20 @@ describe("the login page, the session and the consent page", () => {
     expect(page).toContain('name="password"');
   });
 
+  it("remembers consent per resource too: allowing the scopes without a resource does not allow them for one", async () => {
+    const user = await oauthUser();
+    const client = await insertClient();
+    const jar = new Jar();
+    const consent = await signInThrough(jar, authorizePath(client), user.input);
+    expect((await submit(jar, { ...hiddenFields(await consent.text()), decision: "allow" })).status).toBe(302);
+    const forResource = await isPage(await browse(jar, authorizePath(client, { resource: RESOURCE })), 200);
+    expect(forResource).toContain(RESOURCE);
+    expect((await submit(jar, { ...hiddenFields(forResource), decision: "allow" })).status).toBe(302);
+    // Both are remembered now.
+    expect((await browse(jar, authorizePath(client, { resource: RESOURCE }))).status).toBe(302);
+    expect((await browse(jar, authorizePath(client))).status).toBe(302);
+  });
+
   it("remembers consent per scope set, asks again for a wider one or with prompt=consent", async () => {
     const user = await oauthUser();
     const client = await insertClient();

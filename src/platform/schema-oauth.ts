@@ -49,7 +49,7 @@ export const oauthClients = sqliteTable(
 );
 
 /** What a person allowed a client (the consent page's "allow"), per user and client: the
- * scopes granted (space-separated, sorted) and the resource. A later request for scopes
+ * scopes granted (space-separated, sorted) and the resources. A later request for scopes
  * within them skips the page unless `prompt=consent`; `DELETE /me/oauth/grants/:client_id`
  * removes the row and ends every token of the grant. */
 export const oauthConsents = sqliteTable(
@@ -62,6 +62,9 @@ export const oauthConsents = sqliteTable(
       .notNull()
       .references(() => oauthClients.clientId, { onDelete: "cascade" }),
     scope: text("scope").notNull(),
+    /** The resource indicators (RFC 8707) allowed with it, space-separated: a request for
+     * another resource asks again (the page names the resource). */
+    resources: text("resources").notNull().default(""),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
   },

@@ -2,27 +2,30 @@ import { and, eq } from "drizzle-orm";
 import { auditEvent, userEvent } from "../../identity/audit";
 import type { Ctx } from "../../platform/context";
 import type { Statement } from "../../platform/db";
-import { oauthClients, oauthConsents } from "../../platform/schema-oauth";
+import { oauthConsents } from "../../platform/schema-oauth";
 import { consumeSingleUse } from "../../platform/single-use";
 import type { AuthorizationRequest } from "./authorize-request";
 import { clientRedirect } from "./authorize-request";
 import type { BrowserSession } from "./browser-session";
+import { markClientUsed } from "./clients";
 import { type AuthorizationCodeData, mintAuthorizationCode } from "./codes";
 
 // Consent (the consent page's decision) and the end of an authorization: the code issued,
-// or access_denied. Consent is remembered per user and client as the set of scopes granted
-// (oauth_consents): a later request within that set skips the page unless it says
-// `prompt=consent`; first-party clients (registered by an admin as the deployment's own
-// app) never see it.
+// or access_denied. Consent is remembered per user and client as the set of scopes and
+// resources granted (oauth_consents): a later request within that set skips the page unless
+// it says `prompt=consent`; first-party clients (registered by an admin as the deployment's
+// own app) don't see it unless they ask for it.
 
-/** The scopes `userId` has granted `clientId` so far, or undefined when none were. */
-async function grantedScopes(ctx: Ctx, userId: string, clientId: string): Promise<string[] | undefined> {
+/** What `userId` has granted `clientId` so far (scopes and resource indicators), or
+ * undefined when nothing was. */
+async function granted(ctx: Ctx, userId: string, clientId: string) {
   const [row] = await ctx.db
-    .select({ scope: oauthConsents.scope })
+    .select({ scope: oauthConsents.scope, resources: oauthConsents.resources })
     .from(oauthConsents)
     .where(and(eq(oauthConsents.userId, userId), eq(oauthConsents.clientId, clientId)))
     .limit(1);
-  return row ? row.scope.split(" ").filter((scope) => scope !== "") : undefined;
+  const words = (text: string) => text.split(" ").filter((word) => word !== "");
+  return row ? { scopes: words(row.scope), resources: words(row.resources) } : undefined;
 }
 
 /** True when the consent page must be shown: `prompt=consent` (OpenID Connect Core
@@ -33,8 +36,10 @@ export async function consentNeeded(ctx: Ctx, request: AuthorizationRequest, use
   const { client } = request;
   if (request.prompt.consent) return true;
   if (client.firstParty && client.registration === "admin") return false;
-  const granted = await grantedScopes(ctx, userId, request.client.clientId);
-  return granted === undefined || request.scope.some((scope) => !granted.includes(scope));
+  const before = await granted(ctx, userId, request.client.clientId);
+  if (before === undefined || request.scope.some((scope) => !before.scopes.includes(scope))) return true;
+  // Consent names the resource: allowing one MCP server is not allowing another.
+  return request.resource !== undefined && !before.resources.includes(request.resource);
 }
 
 /** What a finished step hands back: where to send the browser. */
@@ -67,22 +72,19 @@ export async function issueCode(
     amr: session.amr,
   };
   const code = await mintAuthorizationCode(ctx, session.userId, data);
-  const statements: Statement[] = [
-    code.insert,
-    db.update(oauthClients).set({ lastUsedAt: now }).where(eq(oauthClients.clientId, client.clientId)),
-    ...also,
-  ];
+  const statements: Statement[] = [code.insert, markClientUsed(db, client.clientId, now), ...also];
   if (consented) {
-    const granted = (await grantedScopes(ctx, session.userId, client.clientId)) ?? [];
-    const union = [...new Set([...granted, ...request.scope])].sort().join(" ");
+    const before = await granted(ctx, session.userId, client.clientId);
+    const union = [...new Set([...(before?.scopes ?? []), ...request.scope])].sort().join(" ");
+    const resources = [...new Set([...(before?.resources ?? []), ...(request.resource ? [request.resource] : [])])]
+      .sort()
+      .join(" ");
+    const values = { scope: union, resources, lastUsedAt: now };
     statements.push(
       db
         .insert(oauthConsents)
-        .values({ userId: session.userId, clientId: client.clientId, scope: union, createdAt: now, lastUsedAt: now })
-        .onConflictDoUpdate({
-          target: [oauthConsents.userId, oauthConsents.clientId],
-          set: { scope: union, lastUsedAt: now },
-        }),
+        .values({ userId: session.userId, clientId: client.clientId, ...values, createdAt: now })
+        .onConflictDoUpdate({ target: [oauthConsents.userId, oauthConsents.clientId], set: values }),
       auditEvent(
         db,
         userEvent("oauth_consent_given", session.userId, source, { client_id: client.clientId, scope }),
