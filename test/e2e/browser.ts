@@ -107,3 +107,20 @@ export async function fillSignUp(page: Page, email: string, password: string) {
   await page.fill("#register-form [name=email]", email);
   await page.fill("#register-form [name=password]", password);
 }
+
+/** Adds a platform authenticator with resident keys and user verification (as a phone or
+ * laptop has) to `page`, through the DevTools WebAuthn domain. */
+export async function addVirtualAuthenticator(page: Page): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+}

@@ -5,7 +5,7 @@ import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../support/processes";
-import { ARTIFACTS, demoResult, fillSignUp, pagePerTest, readResult } from "./browser";
+import { ARTIFACTS, addVirtualAuthenticator, demoResult, fillSignUp, pagePerTest, readResult } from "./browser";
 
 const { api, allowed, blocked } = inject("demo");
 let page: Page;
@@ -305,18 +305,7 @@ describe("the demo's screens at 1280×800", () => {
     await page.setViewportSize(VIEWPORT);
     await page.goto(`${allowed.replace("127.0.0.1", "localhost")}/?api=${encodeURIComponent(api)}`);
     await page.waitForSelector("body[data-ready=true]");
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(page);
     expect(await page.isVisible("#panel-login")).toBe(true);
     expect(await page.isVisible("#log[open]")).toBe(false);
     await accessible();

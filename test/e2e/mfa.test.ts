@@ -1,7 +1,7 @@
 import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
-import { ARTIFACTS, fillSignUp, pagePerTest } from "./browser";
+import { ARTIFACTS, addVirtualAuthenticator, fillSignUp, pagePerTest } from "./browser";
 
 // Second factors through the demo page in real Chromium. Passkeys need a domain as RP
 // ID, so the page is opened as http://localhost:<port> (scripts/demo.mjs allows that
@@ -18,22 +18,6 @@ pagePerTest((opened) => {
 
 async function open() {
   await page.goto(`${pageOrigin}/?api=${encodeURIComponent(api)}`);
-}
-
-/** A platform authenticator with resident keys and user verification, as a phone or laptop has. */
-async function addVirtualAuthenticator() {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
 }
 
 /** Waits until the result panel shows `title` (a flow of several calls ends there). */
@@ -65,7 +49,7 @@ const uniqueEmail = () => `e2e-mfa-${crypto.randomUUID()}@example.com`;
 describe("second factors on the demo page", () => {
   it("enrols a passkey, logs out, and logs in with the passkey only", async () => {
     await open();
-    await addVirtualAuthenticator();
+    await addVirtualAuthenticator(page);
     const email = uniqueEmail();
     await registerAndSignIn(email, "compiler-1952");
 
