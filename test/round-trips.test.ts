@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, countingD1, newUser, postJson, registered, roundTripsOf } from "./helpers";
+import { call, countingD1, newUser, postJson, promote, registered, roundTripsOf } from "./helpers";
 
 // Round trips are counted on the D1 binding the test hands the app (`roundTripsOf`,
 // test/helpers.ts): nothing in src/ counts them.
@@ -35,6 +35,16 @@ describe("D1 round trips per request", () => {
       const { roundTrips } = await roundTripsOf((b) => postJson("/login", body, {}, b));
       expect(roundTrips).toBe(2);
     }
+  });
+
+  it("GET /admin/oauth/clients makes two: the session and role read once (the /admin/* guard and the route's own share it), the list", async () => {
+    const admin = await registered();
+    await promote(admin.body.id);
+    const { res, roundTrips } = await roundTripsOf((b) =>
+      call("/admin/oauth/clients", { headers: { authorization: `Bearer ${admin.token}` } }, b),
+    );
+    expect(res.status).toBe(200);
+    expect(roundTrips).toBe(2);
   });
 
   it("GET /me makes one (the session check reads the user), POST /token/refresh two (read, rotate)", async () => {

@@ -26,6 +26,9 @@ export const requireAuth = createMiddleware<TokenEnv>(async (c, next) => {
  * expired, user not deleted). Exposes the user as `c.var.user`. Tokens only from
  * headers here: new clients have no reason to put them in bodies or URLs. */
 export const requireSession = createMiddleware<SessionEnv>(async (c, next) => {
+  // Checked already in this request: a router's guard on a prefix (`/admin/*`) also runs
+  // before the routes another router mounts under it, which carry their own.
+  if ((c.var as Partial<SessionEnv["Variables"]>).user) return next();
   const claims = await verifiedClaims(c, false);
   const user = claims.sid ? await findLiveSessionUser(c.var.db, claims.sid, claims.sub, new Date()) : undefined;
   if (!user) throw new ApiError("invalid_token");
